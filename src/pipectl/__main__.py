@@ -1,0 +1,3 @@
+from pipectl.cli.app import main
+
+main()

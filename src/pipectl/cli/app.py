@@ -1,0 +1,107 @@
+"""The Typer application and the one error handler at the CLI edge.
+
+Every command module keeps heavy imports (SQLModel, services) inside its functions, so
+``pipectl --help`` and read-only commands never load the ORM.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from pipectl import __version__, errors
+from pipectl.cli import common
+
+app = typer.Typer(
+    name="pipectl",
+    help="A local-first sales pipeline in your terminal.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"pipectl {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    db: Path | None = typer.Option(
+        None,
+        "--db",
+        help="The pipeline file (default: $PIPECTL_DB, else the platform data directory).",
+        metavar="PATH",
+        show_default=False,
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """A local-first sales pipeline in your terminal."""
+    common.DB_PATH = str(db) if db else None
+
+
+# Registration order is the order --help lists them.
+from pipectl.cli import deals as _deals  # noqa: E402
+from pipectl.cli import pipeline as _pipeline  # noqa: E402
+
+_deals.register(app)
+_pipeline.register(app)
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"pipectl: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(code)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status. Every failure is one line on stderr."""
+    import click
+
+    from pipectl.store import db as store_db
+
+    try:
+        rv = app(args=argv, prog_name="pipectl", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except errors.PipectlError as e:
+        _fail(f"error: {e}", e.exit_code)
+    except click.exceptions.UsageError as e:
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
+        _fail(f"error: {e.format_message()}{hint}", errors.USAGE)
+    except click.exceptions.Abort:
+        _fail("aborted", errors.INTERRUPTED)
+    except click.exceptions.ClickException as e:
+        _fail(f"error: {e.format_message()}", e.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing was saved by the interrupted command", errors.INTERRUPTED)
+    except BrokenPipeError:
+        # e.g. `pipectl list | head`: the reader left; not an error worth a message
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+        return 0
+    except Exception as e:
+        if os.environ.get("PIPECTL_DEBUG"):
+            raise
+        _fail(
+            f"internal error: {type(e).__name__}: {e} (rerun with PIPECTL_DEBUG=1 for the "
+            "traceback, and please report it)",
+            errors.INTERNAL,
+        )
+    finally:
+        for notice in store_db.notices:
+            sys.stderr.write(f"pipectl: {notice}\n")
+        store_db.notices.clear()
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

@@ -1,0 +1,93 @@
+"""What every command shares: the global options, the clock, opening the store, parsing the
+quick-input forms against the pipeline's settings. Light imports only (no ORM)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime
+
+import typer
+
+from pipectl import clock
+from pipectl.core.dates import parse_date
+from pipectl.core.money import Money, parse_money
+
+#: Set by the top-level callback from ``--db``; None means PIPECTL_DB or the data directory.
+DB_PATH: str | None = None
+
+JsonOpt = typer.Option(False, "--json", help="Print JSON (keys documented in docs/json.md).")
+
+
+def now() -> datetime:
+    return clock.now()
+
+
+@contextlib.contextmanager
+def reading() -> Iterator[sqlite3.Connection]:
+    """An open pipeline for a read-only command (sqlite3; no ORM)."""
+    from pipectl.store.db import open_db
+
+    conn = open_db(DB_PATH)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def interactive() -> bool:
+    """May we ask questions? Only with a person at both ends."""
+    if os.environ.get("CI"):
+        return False
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def value_of(conn: sqlite3.Connection, text: str, currency: str | None = None) -> Money:
+    from pipectl.store.queries import settings
+
+    default = currency or settings(conn).get("currency", "USD")
+    return parse_money(text, default)
+
+
+def date_of(conn: sqlite3.Connection, text: str, now_utc: datetime) -> date:
+    from pipectl.store.queries import settings
+
+    dayfirst = settings(conn).get("date_order") == "dmy"
+    return parse_date(text, clock.local_today(now_utc), dayfirst=dayfirst)
+
+
+def complete_deal(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of deal references: ids with titles, on sqlite3 (no ORM)."""
+    try:
+        with reading() as conn:
+            from pipectl.store.queries import complete_deals
+
+            return [(str(i), t) for i, t in complete_deals(conn, incomplete)] if not (
+                incomplete.isdigit()
+            ) else [(str(i), t) for i, t in _by_id(conn, incomplete)]
+    except Exception:
+        return []
+
+
+def _by_id(conn: sqlite3.Connection, prefix: str) -> list[tuple[int, str]]:
+    return conn.execute(
+        "SELECT id, title FROM deals WHERE status = 'open' AND CAST(id AS TEXT) LIKE ?"
+        " ORDER BY id LIMIT 50",
+        (prefix + "%",),
+    ).fetchall()
+
+
+def complete_stage(incomplete: str) -> list[str]:
+    try:
+        with reading() as conn:
+            from pipectl.store.queries import stages
+
+            return [s.name for s in stages(conn) if s.name.lower().startswith(incomplete.lower())]
+    except Exception:
+        return []

@@ -1,0 +1,386 @@
+"""Deal commands: add, list, show, edit, move, log, board. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import typer
+
+from pipectl.cli import common
+from pipectl.cli.common import JsonOpt, complete_deal, complete_stage
+from pipectl.errors import InputError
+
+DealArg = typer.Argument(
+    ..., help="Deal id, or a fragment of its title or account.", autocompletion=complete_deal
+)
+
+
+def _stage_ids(conn, names: list[str]) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+    from pipectl.store.queries import find_stage
+
+    return tuple(find_stage(conn, n).id for n in names)
+
+
+def add(
+    title: str = typer.Argument(..., help="What the deal is, e.g. 'Acme renewal'."),
+    value: str | None = typer.Argument(
+        None, help="Amount: 12000, 12k, 1.5m, $12,000.50, '900 EUR'. Omit if not known yet."
+    ),
+    stage: str | None = typer.Option(
+        None, "--stage", "-s", help="Starting stage (default: the first).",
+        autocompletion=complete_stage,
+    ),
+    account: str | None = typer.Option(None, "--account", "-a", help="The company."),
+    contact: str | None = typer.Option(
+        None, "--contact", "-c", help="'Jane Doe <jane@acme.com>', a name, or an email."
+    ),
+    phone: str | None = typer.Option(None, "--phone", help="Contact phone."),
+    close: str | None = typer.Option(
+        None, "--close", help="Expected close: 2026-12-01, +3w, eom, eoq, next fri…"
+    ),
+    source: str | None = typer.Option(None, "--source", help="Where the lead came from."),
+    tag: list[str] = typer.Option([], "--tag", "-t", help="A tag (repeatable)."),
+    owner: str | None = typer.Option(None, "--owner", help="Owner (default: config owner)."),
+    external_id: str | None = typer.Option(None, "--external-id", help="Id in another system."),
+    currency: str | None = typer.Option(
+        None, "--currency", help="Currency when the amount names none (default: config)."
+    ),
+    note: str | None = typer.Option(None, "--note", "-n", help="Log a first note."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the new id."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Capture a deal quickly; prints its id."""
+    from pipectl.core.contacts import parse_contact
+    from pipectl.core.money import normalize_currency
+    from pipectl.render import output, views
+    from pipectl.services.deals import NewDeal, add_deal
+    from pipectl.store import queries
+    from pipectl.store.orm import write_transaction
+
+    now = common.now()
+    name, email = parse_contact(contact) if contact else (None, None)
+    with write_transaction(common.DB_PATH) as tx:
+        conf = queries.settings(tx.conn)
+        cur = normalize_currency(currency) if currency else conf.get("currency", "USD")
+        money = common.value_of(tx.conn, value, cur) if value else None
+        if stage:
+            st = queries.find_stage(tx.conn, stage)
+        else:
+            st = next(s for s in queries.stages(tx.conn) if s.kind == "open")
+        new = NewDeal(
+            title=title,
+            value=money,
+            currency=cur,
+            stage=st,
+            account=account,
+            contact_name=name,
+            contact_email=email,
+            contact_phone=phone,
+            expected_close=common.date_of(tx.conn, close, now) if close else None,
+            source=source,
+            tags=tuple(tag),
+            owner=owner or conf.get("owner"),
+            external_id=external_id,
+            note=note,
+        )
+        deal_id = add_deal(tx, new, now)
+        tx.session.flush()
+        deal = queries.get_deal(tx.conn, deal_id)
+    mode = output.pick_mode(as_json)
+    if mode == output.JSON:
+        output.emit_json(views.deal_json(deal, now))
+    elif quiet:
+        output.emit(str(deal.id))
+    else:
+        output.emit(
+            f"added deal {deal.id}: {deal.title} · {views.money(deal.value_minor, deal.currency)}"
+            f" · {deal.stage}"
+        )
+
+
+def list_(
+    all_: bool = typer.Option(False, "--all", help="Include won and lost deals."),
+    status: list[str] = typer.Option(
+        [], "--status", help="open, won, lost or all (repeatable; default open)."
+    ),
+    stage: list[str] = typer.Option(
+        [], "--stage", "-s", help="Only these stages (repeatable).", autocompletion=complete_stage
+    ),
+    tag: list[str] = typer.Option([], "--tag", "-t", help="Only deals with this tag."),
+    account: str | None = typer.Option(None, "--account", "-a", help="Account contains…"),
+    owner: str | None = typer.Option(None, "--owner", help="Owner contains…"),
+    source: str | None = typer.Option(None, "--source", help="Source contains…"),
+    stale: bool = typer.Option(False, "--stale", help="Only deals idle past their stage limit."),
+    sort: str = typer.Option(
+        "value", "--sort", help="value (high first), close, age, touch, stage, title, id."
+    ),
+    reverse: bool = typer.Option(False, "--reverse", "-r", help="Reverse the order."),
+    limit: int | None = typer.Option(
+        None, "--limit", "-n", help="At most N rows (default 50 on a terminal, all otherwise; "
+        "0 for all)."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List deals: open ones by default, most valuable first."""
+    from pipectl.core.contacts import normalize_tags
+    from pipectl.render import output, views
+    from pipectl.store import queries
+
+    statuses: set[str] = set()
+    for s in status:
+        s = s.strip().lower()
+        if s == "all":
+            statuses |= {"open", "won", "lost"}
+        elif s in ("open", "won", "lost"):
+            statuses.add(s)
+        else:
+            raise InputError(f"not a status: {s!r} (open, won, lost or all)")
+    if all_:
+        statuses |= {"open", "won", "lost"}
+    if sort not in queries.SORT_KEYS:
+        raise InputError(f"cannot sort by {sort!r} (one of {', '.join(queries.SORT_KEYS)})")
+    if limit is not None and limit < 0:
+        raise InputError("--limit cannot be negative")
+    mode = output.pick_mode(as_json)
+    if limit is None:
+        limit = 50 if mode == output.RICH else 0
+    now = common.now()
+    with common.reading() as conn:
+        f = queries.DealFilter(
+            statuses=tuple(sorted(statuses or {"open"})),
+            stage_ids=_stage_ids(conn, stage),
+            tags=tuple(normalize_tags(tag)),
+            account=account,
+            owner=owner,
+            source=source,
+            stale_only=stale,
+        )
+        deals, total = queries.list_deals(
+            conn, f, now, sort=sort, reverse=reverse, limit=limit or None
+        )
+    views.deal_list(deals, total, now, mode)
+
+
+def show(ref: str = DealArg, as_json: bool = JsonOpt) -> None:
+    """Everything about one deal, with its timeline."""
+    from pipectl.render import output, views
+    from pipectl.store import queries
+
+    now = common.now()
+    with common.reading() as conn:
+        deal = queries.get_deal(conn, queries.resolve_deal(conn, ref))
+        items = queries.timeline(conn, deal.id)
+    views.deal_show(deal, items, now, output.pick_mode(as_json))
+
+
+_CLEARABLE = {
+    "account": "account",
+    "contact": "contact_name",
+    "email": "contact_email",
+    "phone": "contact_phone",
+    "value": "value_minor",
+    "close": "expected_close",
+    "source": "source",
+    "tags": "tags",
+    "owner": "owner",
+    "external-id": "external_id",
+}
+
+
+def edit(
+    ref: str = DealArg,
+    title: str | None = typer.Option(None, "--title"),
+    value: str | None = typer.Option(None, "--value", help="New amount (may name a currency)."),
+    account: str | None = typer.Option(None, "--account", "-a"),
+    contact: str | None = typer.Option(None, "--contact", "-c", help="'Name <email>'."),
+    email: str | None = typer.Option(None, "--email"),
+    phone: str | None = typer.Option(None, "--phone"),
+    close: str | None = typer.Option(None, "--close", help="Expected close date."),
+    source: str | None = typer.Option(None, "--source"),
+    tag: list[str] = typer.Option([], "--tag", "-t", help="Replace the tags (repeatable)."),
+    add_tag: list[str] = typer.Option([], "--add-tag", help="Add a tag."),
+    remove_tag: list[str] = typer.Option([], "--remove-tag", help="Remove a tag."),
+    owner: str | None = typer.Option(None, "--owner"),
+    external_id: str | None = typer.Option(None, "--external-id"),
+    clear: list[str] = typer.Option(
+        [], "--clear", help=f"Empty a field: {', '.join(_CLEARABLE)} (repeatable)."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Change a deal's fields; every change is kept in its history."""
+    from pipectl.core.contacts import normalize_tags, parse_contact, validate_email
+    from pipectl.render import output, views
+    from pipectl.services.deals import edit_deal
+    from pipectl.store import queries
+    from pipectl.store.orm import write_transaction
+
+    now = common.now()
+    with write_transaction(common.DB_PATH) as tx:
+        deal_id = queries.resolve_deal(tx.conn, ref)
+        current = queries.get_deal(tx.conn, deal_id)
+        changes: dict[str, object] = {}
+        for name in clear:
+            key = name.strip().lower()
+            if key not in _CLEARABLE:
+                raise InputError(f"cannot clear {name!r} (one of {', '.join(_CLEARABLE)})")
+            changes[_CLEARABLE[key]] = () if key == "tags" else None
+        if title is not None:
+            changes["title"] = title
+        if value is not None:
+            money = common.value_of(tx.conn, value, current.currency)
+            changes["value_minor"] = money.minor
+            changes["currency"] = money.currency
+        if account is not None:
+            changes["account"] = account
+        if contact is not None:
+            name, mail = parse_contact(contact)
+            changes["contact_name"] = name
+            if mail:
+                changes["contact_email"] = mail
+        if email is not None:
+            changes["contact_email"] = validate_email(email)
+        if phone is not None:
+            changes["contact_phone"] = phone
+        if close is not None:
+            changes["expected_close"] = common.date_of(tx.conn, close, now)
+        if source is not None:
+            changes["source"] = source
+        if tag or add_tag or remove_tag:
+            tags = normalize_tags(tag) if tag else list(current.tags)
+            tags += [t for t in normalize_tags(add_tag) if t not in tags]
+            gone = set(normalize_tags(remove_tag))
+            changes["tags"] = tuple(t for t in tags if t not in gone)
+        if owner is not None:
+            changes["owner"] = owner
+        if external_id is not None:
+            changes["external_id"] = external_id
+        if not changes:
+            raise InputError("nothing to change (see 'pipectl edit --help')")
+        changed = edit_deal(tx, deal_id, changes, now)
+        tx.session.flush()
+        deal = queries.get_deal(tx.conn, deal_id)
+    mode = output.pick_mode(as_json)
+    if mode == output.JSON:
+        output.emit_json(views.deal_json(deal, now))
+    elif changed:
+        output.emit(f"deal {deal.id}: changed {', '.join(c.replace('_minor', '') for c in changed)}")
+    else:
+        output.emit(f"deal {deal.id}: nothing changed")
+
+
+def move(
+    ref: str = DealArg,
+    stage: str = typer.Argument(
+        ..., help="Target stage, or won / lost.", autocompletion=complete_stage
+    ),
+    reason: str | None = typer.Option(
+        None, "--reason", "-r", help="Why (required for lost; noted on any move)."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Skip the stage's exit questions."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Move a deal to another stage, or close it as won or lost.
+
+    Moving forward asks the current stage's exit questions on a terminal (never without one);
+    a 'no' keeps the deal where it is.
+    """
+    from pipectl.render import output, views
+    from pipectl.store import queries
+
+    now = common.now()
+    # Resolve and ask *before* taking the write lock: a person thinking must not block cron.
+    with common.reading() as conn:
+        deal = queries.get_deal(conn, queries.resolve_deal(conn, ref))
+        target = queries.find_stage(conn, stage)
+        all_stages = queries.stages(conn)
+    from pipectl.services.deals import exit_questions, move_deal
+    from pipectl.store.orm import write_transaction
+
+    if target.kind == "lost" and not reason and common.interactive():
+        reason = typer.prompt("Why was it lost?").strip() or None
+    questions = exit_questions(deal, target, all_stages)
+    if questions and not yes and common.interactive():
+        for q in questions:
+            if not typer.confirm(f"{deal.stage}: {q}", default=False):
+                raise InputError(
+                    f"not moved: {q!r} answered no; deal {deal.id} stays in {deal.stage}"
+                    " (--yes moves anyway)",
+                    exit_code=1,
+                )
+    with write_transaction(common.DB_PATH) as tx:
+        what = move_deal(
+            tx, deal.id, target, now, reason=reason, expected_stage_id=deal.stage_id
+        )
+        tx.session.flush()
+        after = queries.get_deal(tx.conn, deal.id)
+    mode = output.pick_mode(as_json)
+    if mode == output.JSON:
+        output.emit_json(views.deal_json(after, now))
+    else:
+        output.emit(f"deal {after.id} {what}: {deal.stage} → {after.stage}")
+
+
+def log(
+    ref: str = DealArg,
+    kind: str = typer.Argument(..., help="call, email, meeting, demo or note."),
+    text: str = typer.Argument(..., help="What happened."),
+    at: str | None = typer.Option(None, "--at", help="When, if not now (e.g. yesterday)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Log an activity (a touch) on a deal."""
+    from pipectl.clock import from_local_date, local_today
+    from pipectl.render import output
+    from pipectl.services.deals import log_activity
+    from pipectl.store import queries
+    from pipectl.store.orm import write_transaction
+
+    now = common.now()
+    with write_transaction(common.DB_PATH) as tx:
+        deal_id = queries.resolve_deal(tx.conn, ref)
+        when: datetime = now
+        if at:
+            day = common.date_of(tx.conn, at, now)
+            if day > local_today(now):
+                raise InputError("an activity cannot be logged in the future")
+            if day != local_today(now):
+                when = from_local_date(day) + timedelta(hours=12)
+        activity_id = log_activity(tx, deal_id, kind.strip().lower(), text, when, now)
+    mode = output.pick_mode(as_json)
+    if mode == output.JSON:
+        output.emit_json({"id": activity_id, "deal_id": deal_id, "kind": kind, "at": when})
+    else:
+        output.emit(f"logged {kind} on deal {deal_id}")
+
+
+def board(
+    tag: list[str] = typer.Option([], "--tag", "-t", help="Only deals with this tag."),
+    account: str | None = typer.Option(None, "--account", "-a", help="Account contains…"),
+    owner: str | None = typer.Option(None, "--owner", help="Owner contains…"),
+    cards: int = typer.Option(8, "--cards", help="Cards shown per stage (most valuable)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The pipeline as a kanban board: a column per open stage, with totals."""
+    from pipectl.core.contacts import normalize_tags
+    from pipectl.render import output, views
+    from pipectl.store import queries
+
+    if cards < 0:
+        raise InputError("--cards cannot be negative")
+    now = common.now()
+    with common.reading() as conn:
+        f = queries.DealFilter(
+            statuses=("open",), tags=tuple(normalize_tags(tag)), account=account, owner=owner
+        )
+        columns = queries.stage_totals(conn, f, now)
+        top = queries.top_deals_by_stage(conn, f, now, cards) if cards else {}
+    views.board(columns, top, now, output.pick_mode(as_json))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("add")(add)
+    app.command("list")(list_)
+    app.command("show")(show)
+    app.command("edit")(edit)
+    app.command("move")(move)
+    app.command("log")(log)
+    app.command("board")(board)

@@ -1,0 +1,42 @@
+"""One small error hierarchy; the CLI edge turns each into one line on stderr.
+
+Exit statuses are named constants and documented in docs/exit-codes.md, for scripts.
+"""
+
+from __future__ import annotations
+
+OK = 0
+ERROR = 1  # a command could not do what was asked (e.g. a move refused at an exit question)
+USAGE = 2  # bad input: an option, a date, an amount, a stage name that cannot be read
+NOT_FOUND = 3  # no deal, stage or setting by that name or id
+AMBIGUOUS = 4  # a deal reference matches more than one deal
+DATABASE = 5  # the database cannot be opened, is locked, corrupt, foreign or newer
+INTERNAL = 70  # a bug: rerun with PIPECTL_DEBUG=1 for the traceback
+INTERRUPTED = 130
+
+
+class PipectlError(Exception):
+    """An error the user can act on. ``str(err)`` is the one line we print."""
+
+    exit_code = ERROR
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class InputError(PipectlError):
+    exit_code = USAGE
+
+
+class NotFound(PipectlError):
+    exit_code = NOT_FOUND
+
+
+class Ambiguous(PipectlError):
+    exit_code = AMBIGUOUS
+
+
+class DatabaseError(PipectlError):
+    exit_code = DATABASE

@@ -1,0 +1,101 @@
+"""Choosing the output form, and the only place that writes to stdout.
+
+- ``json``: when the command got ``--json``;
+- ``rich``: tables, colours and box art, when stdout is a terminal and ``NO_COLOR`` is unset
+  (``FORCE_COLOR`` forces it, as Rich documents);
+- ``plain``: aligned text without escape codes or box drawing, for pipes, cron and files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+JSON, RICH, PLAIN = "json", "rich", "plain"
+
+
+def pick_mode(as_json: bool = False) -> str:
+    if as_json:
+        return JSON
+    if os.environ.get("NO_COLOR"):
+        return PLAIN
+    if os.environ.get("FORCE_COLOR") or os.environ.get("PIPECTL_FORCE_RICH"):
+        return RICH
+    try:
+        return RICH if sys.stdout.isatty() else PLAIN
+    except (AttributeError, ValueError):
+        return PLAIN
+
+
+def console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, datetime):
+        o = o.replace(tzinfo=UTC) if o.tzinfo is None else o.astimezone(UTC)
+        return o.isoformat().replace("+00:00", "Z")
+    if isinstance(o, date):
+        return o.isoformat()
+    if isinstance(o, Decimal):
+        return int(o) if o == o.to_integral_value() else float(o)
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    raise TypeError(f"cannot serialise {type(o).__name__}")
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_default, ensure_ascii=False, indent=2)
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(dumps(obj) + "\n")
+
+
+def emit(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns aligned with two spaces; numbers are not special-cased. No escape codes."""
+    cols = [list(headers), *[list(r) for r in rows]]
+    widths = [max(len(str(r[i])) for r in cols) for i in range(len(headers))]
+    lines = []
+    for r in cols:
+        cells = [str(c).ljust(w) for c, w in zip(r, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    mode: str,
+    title: str | None = None,
+    right: Sequence[str] = (),
+    row_styles: Sequence[str | None] | None = None,
+) -> None:
+    """A table in the given mode (rich or plain)."""
+    if mode == PLAIN:
+        if title:
+            emit(title)
+        emit(plain_table(headers, rows))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=title, title_justify="left", header_style="bold")
+    for h in headers:
+        t.add_column(h, justify="right" if h in right else "left", overflow="fold")
+    for i, r in enumerate(rows):
+        # Text, not str: a title such as "Acme [beta]" must not be read as Rich markup
+        t.add_row(*(Text(str(c)) for c in r), style=row_styles[i] if row_styles else None)
+    console().print(t)

@@ -1,0 +1,322 @@
+"""Renderers for deals, stages, the board and settings: plain data in, text out.
+
+JSON keys are a public interface, documented in docs/json.md: add keys freely, never rename.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pipectl.clock import to_local
+from pipectl.core.money import Money, format_money, format_short, format_totals, major_number
+from pipectl.render.output import JSON, PLAIN, console, emit, emit_json, table
+from pipectl.store.queries import DealRow, StageRow, StageTotals
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def local(dt: datetime | None) -> str:
+    return to_local(dt).strftime("%Y-%m-%d %H:%M") if dt else ""
+
+
+def money(minor: int | None, currency: str, short: bool = False) -> str:
+    if minor is None:
+        return "?"
+    m = Money(minor, currency)
+    return format_short(m) if short else format_money(m)
+
+
+def deal_json(d: DealRow, now: datetime) -> dict[str, Any]:
+    weighted = d.weighted_minor()
+    return {
+        "id": d.id,
+        "title": d.title,
+        "account": d.account,
+        "contact_name": d.contact_name,
+        "contact_email": d.contact_email,
+        "contact_phone": d.contact_phone,
+        "value": None if d.value_minor is None else major_number(d.value_minor, d.currency),
+        "value_minor": d.value_minor,
+        "currency": d.currency,
+        "stage": d.stage,
+        "probability": d.probability,
+        "weighted_value": None if weighted is None else major_number(weighted, d.currency),
+        "status": d.status,
+        "expected_close": d.expected_close,
+        "source": d.source,
+        "tags": list(d.tags),
+        "owner": d.owner,
+        "external_id": d.external_id,
+        "lost_reason": d.lost_reason,
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
+        "closed_at": d.closed_at,
+        "stage_entered_at": d.stage_entered_at,
+        "last_touch_at": d.last_touch_at,
+        "days_in_stage": d.days_in_stage(now),
+        "idle_days": d.idle_days(now),
+        "stalled": d.is_stalled(now),
+    }
+
+
+def _sum(deals: Sequence[DealRow], weighted: bool = False) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in deals:
+        v = d.weighted_minor() if weighted else d.value_minor
+        if v is not None:
+            out[d.currency] = out.get(d.currency, 0) + v
+    return out
+
+
+def deal_list(deals: list[DealRow], total: int, now: datetime, mode: str) -> None:
+    if mode == JSON:
+        emit_json([deal_json(d, now) for d in deals])
+        return
+    if not deals:
+        emit("no deals match" if total == 0 else f"{total:,} deals match; none shown (--limit)")
+        return
+    rows, styles = [], []
+    for d in deals:
+        status = d.stage if d.status == "open" else d.status
+        close = d.expected_close.isoformat() if d.expected_close else ""
+        rows.append(
+            [
+                str(d.id),
+                d.title,
+                d.account or "",
+                money(d.value_minor, d.currency),
+                status,
+                close,
+                f"{d.idle_days(now)}d",
+            ]
+        )
+        styles.append("yellow" if d.is_stalled(now) else ("dim" if d.status != "open" else None))
+    table(
+        ["ID", "Deal", "Account", "Value", "Stage", "Close", "Idle"],
+        rows,
+        mode=mode,
+        right=("ID", "Value", "Idle"),
+        row_styles=styles,
+    )
+    shown = (
+        f"{len(deals):,} of {total:,} deals" if total > len(deals) else plural(total, "deal")
+    )
+    summary = f"{shown} · {format_totals(_sum(deals))}"
+    if total > len(deals):
+        summary += f" (shown) · and {total - len(deals):,} more: --limit 0 shows all"
+    emit(summary)
+
+
+def deal_show(d: DealRow, items: list[dict[str, Any]], now: datetime, mode: str) -> None:
+    if mode == JSON:
+        out = deal_json(d, now)
+        out["timeline"] = items
+        emit_json(out)
+        return
+    contact = " ".join(
+        x for x in (d.contact_name, f"<{d.contact_email}>" if d.contact_email else None) if x
+    )
+    fields = [
+        ("Deal", f"#{d.id} {d.title}"),
+        ("Account", d.account or ""),
+        ("Contact", contact),
+        ("Phone", d.contact_phone or ""),
+        ("Value", money(d.value_minor, d.currency)),
+        ("Stage", f"{d.stage} ({d.probability}%)"),
+        ("Status", d.status + (f": {d.lost_reason}" if d.lost_reason else "")),
+        ("Expected close", d.expected_close.isoformat() if d.expected_close else ""),
+        ("Source", d.source or ""),
+        ("Tags", ", ".join(d.tags)),
+        ("Owner", d.owner or ""),
+        ("External id", d.external_id or ""),
+        ("Created", local(d.created_at)),
+        ("Closed", local(d.closed_at)),
+        (
+            "In stage",
+            f"{d.days_in_stage(now)} days; last touch {d.idle_days(now)} days ago"
+            + (" (stalled)" if d.is_stalled(now) else ""),
+        ),
+    ]
+    width = max(len(k) for k, _ in fields)
+    for k, v in fields:
+        if v:
+            emit(f"{k.ljust(width)}  {v}")
+    if items:
+        emit("")
+        rows = [[local(i["at"]), i["type"], describe(i, d.currency)] for i in items]
+        table(["When", "What", "Detail"], rows, mode=mode, title="Timeline")
+
+
+def describe(item: dict[str, Any], currency: str) -> str:
+    if item["type"] == "activity":
+        return f"{item['kind']}: {item['text']}"
+    if item["type"] == "followup":
+        state = f"done {local(item['done_at'])}" if item["done_at"] else "open"
+        return f"follow-up due {item['due']}: {item['what']} ({state})"
+    kind = item["kind"]
+    if kind == "created":
+        return f"created in {item.get('to_stage')}"
+    if kind in ("stage", "reopened"):
+        text = f"{item.get('from_stage')} → {item.get('to_stage')}"
+        if kind == "reopened":
+            text = "reopened: " + text
+        return text + (f" ({item['note']})" if item.get("note") else "")
+    if kind == "field":
+        old, new = item.get("old"), item.get("new")
+        field = item["field"]
+        if field == "value_minor":
+            field = "value"
+            old = money(int(old), currency) if old is not None else None
+            new = money(int(new), currency) if new is not None else None
+        return f"{field}: {old or '—'} → {new or '—'}"
+    return kind + (f": {item['note']}" if item.get("note") else "")
+
+
+def stage_list(stages: list[StageRow], counts: dict[int, int], mode: str) -> None:
+    if mode == JSON:
+        emit_json(
+            [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "position": s.position,
+                    "probability": s.probability,
+                    "stale_days": s.stale_days,
+                    "kind": s.kind,
+                    "exit_questions": list(s.exit_questions),
+                    "deals": counts.get(s.id, 0),
+                }
+                for s in stages
+            ]
+        )
+        return
+    rows = [
+        [
+            str(s.position),
+            s.name,
+            f"{s.probability}%",
+            f"{s.stale_days}d" if s.stale_days else "",
+            s.kind,
+            str(counts.get(s.id, 0)),
+            "; ".join(s.exit_questions),
+        ]
+        for s in stages
+    ]
+    table(
+        ["#", "Stage", "Win %", "Stale after", "Kind", "Deals", "Exit questions"],
+        rows,
+        mode=mode,
+        right=("#", "Win %", "Stale after", "Deals"),
+    )
+
+
+def board(
+    columns: list[StageTotals], cards: dict[int, list[DealRow]], now: datetime, mode: str
+) -> None:
+    if mode == JSON:
+        emit_json(
+            {
+                "stages": [
+                    {
+                        "stage": c.stage.name,
+                        "probability": c.stage.probability,
+                        "count": c.count,
+                        "value": {k: major_number(v, k) for k, v in c.totals.items()},
+                        "weighted_value": {k: major_number(v, k) for k, v in c.weighted.items()},
+                        "unknown_value": c.unknown_value,
+                        "stalled": c.stalled,
+                        "deals": [deal_json(d, now) for d in cards.get(c.stage.id, [])],
+                    }
+                    for c in columns
+                ]
+            }
+        )
+        return
+    total = sum(c.count for c in columns)
+    totals: dict[str, int] = {}
+    weighted: dict[str, int] = {}
+    for c in columns:
+        for k, v in c.totals.items():
+            totals[k] = totals.get(k, 0) + v
+        for k, v in c.weighted.items():
+            weighted[k] = weighted.get(k, 0) + v
+    summary = (
+        f"{plural(total, 'open deal')} · {format_totals(totals)} · "
+        f"weighted {format_totals(weighted)}"
+    )
+    if mode == PLAIN:
+        for c in columns:
+            emit(
+                f"== {c.stage.name} ({c.stage.probability}%) · {plural(c.count, 'deal')} · "
+                f"{format_totals(c.totals)} · weighted {format_totals(c.weighted)}"
+                + (f" · {c.stalled:,} stalled" if c.stalled else "")
+            )
+            for d in cards.get(c.stage.id, []):
+                flag = "  STALLED" if d.is_stalled(now) else ""
+                emit(
+                    f"  #{d.id} {d.title} · {d.account or '-'} · "
+                    f"{money(d.value_minor, d.currency)} · {d.days_in_stage(now)}d{flag}"
+                )
+            more = c.count - len(cards.get(c.stage.id, []))
+            if more > 0:
+                emit(f"  … and {more:,} more")
+        emit(summary)
+        return
+    _rich_board(columns, cards, now, summary)
+
+
+def _rich_board(
+    columns: list[StageTotals], cards: dict[int, list[DealRow]], now: datetime, summary: str
+) -> None:
+    from rich import box
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(box=box.SIMPLE_HEAVY, expand=True, show_lines=False, padding=(0, 1))
+    for c in columns:
+        head = Text(f"{c.stage.name} {c.stage.probability}%\n", style="bold")
+        head.append(f"{c.count:,} · {format_totals(c.totals, short=True)}\n", style="")
+        head.append(f"w {format_totals(c.weighted, short=True)}", style="dim")
+        if c.stalled:
+            head.append(f" · {c.stalled:,} stalled", style="yellow")
+        t.add_column(head, ratio=1, overflow="fold")
+    depth = max((len(v) for v in cards.values()), default=0)
+    for i in range(depth):
+        row = []
+        for c in columns:
+            deals = cards.get(c.stage.id, [])
+            if i >= len(deals):
+                row.append(Text(""))
+                continue
+            d = deals[i]
+            stalled = d.is_stalled(now)
+            card = Text(d.title, style="bold red" if stalled else "bold")
+            card.append(f"\n{d.account or ''}", style="dim")
+            card.append(f"\n{money(d.value_minor, d.currency, short=True)}")
+            card.append(f" · {d.days_in_stage(now)}d", style="red" if stalled else "dim")
+            row.append(Panel(card, border_style="red" if stalled else "dim", padding=(0, 1)))
+        t.add_row(*row)
+    more = [
+        Text(f"… {c.count - len(cards.get(c.stage.id, [])):,} more", style="dim")
+        if c.count > len(cards.get(c.stage.id, []))
+        else Text("")
+        for c in columns
+    ]
+    if any(m.plain for m in more):
+        t.add_row(*more)
+    out = console()
+    out.print(t)
+    out.print(Text(summary, style="bold"))
+
+
+def settings_view(values: dict[str, str], described: dict[str, str], mode: str) -> None:
+    if mode == JSON:
+        emit_json(values)
+        return
+    rows = [[k, values.get(k, ""), described[k]] for k in described]
+    table(["Setting", "Value", "Meaning"], rows, mode=mode)

@@ -1,0 +1,177 @@
+"""Pipeline settings and the stage process: small writes on sqlite3, one transaction each."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from pipectl.core.money import normalize_currency
+from pipectl.core.stages import validate_probability, validate_stale_days
+from pipectl.errors import InputError, NotFound
+from pipectl.store import queries
+from pipectl.store.db import transaction
+
+# --- settings ----------------------------------------------------------------------------
+
+#: Settings a user may change, with what each means (shown by ``pipectl config``).
+SETTINGS = {
+    "currency": "default currency for new deals (ISO code)",
+    "owner": "default owner of new deals",
+    "date_order": "how to read 3/4/2026: mdy (US, default) or dmy",
+}
+
+
+def _check_setting(key: str, value: str) -> str:
+    if key == "currency":
+        return normalize_currency(value)
+    if key == "date_order":
+        v = value.strip().lower()
+        if v not in ("mdy", "dmy"):
+            raise InputError("date_order is mdy or dmy")
+        return v
+    v = " ".join(value.split())
+    if not v:
+        raise InputError(f"{key} cannot be empty (use --unset to remove it)")
+    return v
+
+
+def set_setting(conn: sqlite3.Connection, key: str, value: str | None) -> None:
+    if key not in SETTINGS:
+        raise NotFound(f"no setting {key!r} (settings: {', '.join(SETTINGS)})")
+    with transaction(conn):
+        if value is None:
+            if key == "currency":
+                raise InputError("the default currency cannot be removed, only changed")
+            conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+        else:
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, _check_setting(key, value)),
+            )
+
+
+# --- stages ------------------------------------------------------------------------------
+
+
+def _name(name: str) -> str:
+    n = " ".join(name.split())
+    if not n:
+        raise InputError("a stage name cannot be empty")
+    if n.isdigit():
+        raise InputError("a stage name cannot be a number")
+    return n
+
+
+def _check_unique(conn: sqlite3.Connection, name: str, except_id: int | None = None) -> None:
+    row = conn.execute(
+        "SELECT id, name FROM stages WHERE lower(name) = lower(?)", (name,)
+    ).fetchone()
+    if row and row[0] != except_id:
+        raise InputError(f"there is already a stage {row[1]!r}")
+
+
+def _renumber(conn: sqlite3.Connection, ordered_ids: list[int]) -> None:
+    # Positions stay 1..n in the order given; closed stages (won, lost) always come last.
+    conn.executemany(
+        "UPDATE stages SET position = ? WHERE id = ?",
+        [(i + 1, sid) for i, sid in enumerate(ordered_ids)],
+    )
+
+
+def _place(stages: list[queries.StageRow], moving: int | None, position: int) -> list[int]:
+    open_ids = [s.id for s in stages if s.kind == "open" and s.id != moving]
+    closed_ids = [s.id for s in stages if s.kind != "open"]
+    if not 1 <= position <= len(open_ids) + 1:
+        raise InputError(f"position must be from 1 to {len(open_ids) + 1}")
+    if moving is not None:
+        open_ids.insert(position - 1, moving)
+    return open_ids + closed_ids
+
+
+def add_stage(
+    conn: sqlite3.Connection,
+    name: str,
+    probability: int,
+    stale_days: int | None,
+    *,
+    after: str | None = None,
+    questions: list[str] | None = None,
+) -> queries.StageRow:
+    name = _name(name)
+    validate_probability(probability)
+    validate_stale_days(stale_days)
+    with transaction(conn):
+        _check_unique(conn, name)
+        stages = queries.stages(conn)
+        open_stages = [s for s in stages if s.kind == "open"]
+        position = len(open_stages) + 1
+        if after:
+            ref = queries.find_stage(conn, after)
+            if ref.kind != "open":
+                raise InputError("new stages go among the open stages, before won and lost")
+            position = open_stages.index(ref) + 2
+        cur = conn.execute(
+            "INSERT INTO stages (name, position, probability, stale_days, kind, exit_questions)"
+            " VALUES (?, 0, ?, ?, 'open', ?)",
+            (name, probability, stale_days, json.dumps(_questions(questions or []))),
+        )
+        new_id = cur.lastrowid
+        assert new_id is not None
+        _renumber(conn, _place(stages, new_id, position))
+    return queries.find_stage(conn, name)
+
+
+def _questions(questions: list[str]) -> list[str]:
+    out = [" ".join(q.split()) for q in questions]
+    if any(not q for q in out):
+        raise InputError("an exit question cannot be empty")
+    return out
+
+
+def rename_stage(conn: sqlite3.Connection, old: str, new: str) -> queries.StageRow:
+    new = _name(new)
+    with transaction(conn):
+        stage = queries.find_stage(conn, old)
+        _check_unique(conn, new, stage.id)
+        conn.execute("UPDATE stages SET name = ? WHERE id = ?", (new, stage.id))
+    return queries.find_stage(conn, new)
+
+
+def reorder_stage(conn: sqlite3.Connection, name: str, position: int) -> queries.StageRow:
+    with transaction(conn):
+        stage = queries.find_stage(conn, name)
+        if stage.kind != "open":
+            raise InputError(f"{stage.name} is a closing stage; it stays at the end")
+        _renumber(conn, _place(queries.stages(conn), stage.id, position))
+    return queries.find_stage(conn, stage.name)
+
+
+def set_stage(
+    conn: sqlite3.Connection,
+    name: str,
+    *,
+    probability: int | None = None,
+    stale_days: int | None = None,
+    clear_stale: bool = False,
+    questions: list[str] | None = None,
+) -> queries.StageRow:
+    with transaction(conn):
+        stage = queries.find_stage(conn, name)
+        if probability is not None:
+            validate_probability(probability)
+            if stage.kind == "won" and probability != 100 or stage.kind == "lost" and probability:
+                raise InputError(f"{stage.name} is a closing stage; its probability is fixed")
+            conn.execute("UPDATE stages SET probability = ? WHERE id = ?", (probability, stage.id))
+        if stale_days is not None or clear_stale:
+            validate_stale_days(stale_days)
+            conn.execute(
+                "UPDATE stages SET stale_days = ? WHERE id = ?",
+                (None if clear_stale else stale_days, stage.id),
+            )
+        if questions is not None:
+            conn.execute(
+                "UPDATE stages SET exit_questions = ? WHERE id = ?",
+                (json.dumps(_questions(questions)), stage.id),
+            )
+    return queries.find_stage(conn, stage.name)

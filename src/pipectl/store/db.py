@@ -1,0 +1,155 @@
+"""Opening the pipeline file: location, permissions, pragmas, version checks, migrations.
+
+Standard library only (sqlite3), so that every command can open the store without paying
+for the ORM. ``open_db`` returns a connection in autocommit mode (``isolation_level=None``);
+callers open transactions explicitly (``BEGIN IMMEDIATE`` for writes, see ``transaction``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipectl.errors import DatabaseError
+
+#: 'pipe' in ASCII: marks a SQLite file as a pipectl pipeline (PRAGMA application_id).
+APPLICATION_ID = 0x70697065
+BUSY_TIMEOUT_MS = 15_000
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+#: Things worth telling the user on stderr (e.g. a backup taken before an upgrade); the CLI
+#: edge prints them. The store itself never prints.
+notices: list[str] = []
+
+
+def default_path() -> Path:
+    """``$PIPECTL_DB``, else the platform data directory (``$XDG_DATA_HOME/pipectl``)."""
+    env = os.environ.get("PIPECTL_DB")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("pipectl", appauthor=False)) / "pipeline.db"
+
+
+def resolve_path(path: str | os.PathLike[str] | None) -> Path:
+    return Path(path).expanduser() if path else default_path()
+
+
+def _create_file(path: Path) -> None:
+    """Create an empty file readable by its owner only: it holds customers' personal data."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise DatabaseError(f"cannot create the database {path}: {e.strerror}") from None
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except IsADirectoryError:
+        raise DatabaseError(f"{path} is a directory, not a pipectl database") from None
+    except OSError as e:
+        raise DatabaseError(f"cannot read the database {path}: {e.strerror}") from None
+    if head and head != _SQLITE_HEADER:
+        raise DatabaseError(f"{path} is not a pipectl database (not an SQLite file)")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the file with our pragmas; no schema work."""
+    if not path.exists():
+        _create_file(path)
+    _check_header(path)
+    try:
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as e:
+        raise DatabaseError(f"cannot open {path}: {e}") from None
+    return conn
+
+
+def open_db(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
+    """Open the pipeline, creating or upgrading its schema as needed.
+
+    One cheap query (``PRAGMA user_version``) decides whether anything is due; the
+    migration code is imported only when it is.
+    """
+    p = resolve_path(path)
+    conn = connect(p)
+    try:
+        version, app_id = _version(conn, p)
+        from pipectl.store import migrations  # small: SQL strings, no ORM
+
+        if version != migrations.latest() or app_id != APPLICATION_ID:
+            old, copy = migrations.ensure_schema(conn, p)
+            if copy is not None:
+                notices.append(
+                    f"upgraded the database schema from version {old}; backup saved as {copy}"
+                )
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _version(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise DatabaseError(f"{path} is not a usable database: {e}") from None
+    return version, app_id
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+    """One transaction: ``BEGIN IMMEDIATE`` for writes (takes the write lock up front, so a
+    concurrent writer waits on the busy timeout instead of failing mid-way), plain ``BEGIN``
+    for a consistent read snapshot. Rolls back on any exception."""
+    try:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    except sqlite3.OperationalError as e:
+        raise DatabaseError(f"the database is busy: {e}") from None
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    else:
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as e:
+            conn.execute("ROLLBACK")
+            raise DatabaseError(f"could not save: {e}") from None
+
+
+def backup(conn: sqlite3.Connection, dest: Path) -> Path:
+    """A consistent copy through SQLite's online backup API, mode 0600."""
+    _create_file(dest)
+    target = sqlite3.connect(dest)
+    try:
+        conn.backup(target)
+    finally:
+        target.close()
+    return dest
+
+
+def backup_name(path: Path, version: int) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return path.with_name(f"{path.name}.bak-v{version}-{stamp}")

@@ -1,0 +1,158 @@
+"""Schema migrations: an ordered list of small steps, each applied once.
+
+The schema version is SQLite's ``PRAGMA user_version`` (one cheap read at start-up); the
+file is marked as ours with ``PRAGMA application_id``. Upgrading an existing pipeline first
+takes a backup copy beside it (``pipeline.db.bak-v1-20261124T101500Z``); a file written by a
+newer pipectl is refused, never touched. Every step is frozen once released: change the
+schema by appending a step, and update ``store/models.py`` to match (a test compares them).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from pipectl.errors import DatabaseError
+from pipectl.store.db import APPLICATION_ID, backup, backup_name, transaction
+
+Step = Callable[[sqlite3.Connection], None]
+
+
+def _v1_initial(conn: sqlite3.Connection) -> None:
+    statements = [
+        """CREATE TABLE stages (
+            id INTEGER NOT NULL PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            position INTEGER NOT NULL,
+            probability INTEGER NOT NULL CHECK (probability BETWEEN 0 AND 100),
+            stale_days INTEGER,
+            kind VARCHAR NOT NULL DEFAULT 'open' CHECK (kind IN ('open', 'won', 'lost')),
+            exit_questions VARCHAR NOT NULL DEFAULT '[]'
+        )""",
+        """CREATE TABLE deals (
+            id INTEGER NOT NULL PRIMARY KEY,
+            title VARCHAR NOT NULL,
+            account VARCHAR,
+            contact_name VARCHAR,
+            contact_email VARCHAR,
+            contact_phone VARCHAR,
+            value_minor INTEGER CHECK (value_minor IS NULL OR value_minor >= 0),
+            currency VARCHAR NOT NULL,
+            stage_id INTEGER NOT NULL REFERENCES stages (id),
+            status VARCHAR NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'won', 'lost')),
+            expected_close DATE,
+            source VARCHAR,
+            tags VARCHAR NOT NULL DEFAULT '',
+            owner VARCHAR,
+            external_id VARCHAR UNIQUE,
+            lost_reason VARCHAR,
+            created_at DATETIME NOT NULL,
+            updated_at DATETIME NOT NULL,
+            closed_at DATETIME,
+            stage_entered_at DATETIME NOT NULL,
+            last_touch_at DATETIME NOT NULL
+        )""",
+        "CREATE INDEX ix_deals_account ON deals (account)",
+        "CREATE INDEX ix_deals_status_stage ON deals (status, stage_id)",
+        "CREATE INDEX ix_deals_status_touch ON deals (status, last_touch_at)",
+        "CREATE INDEX ix_deals_closed_at ON deals (closed_at)",
+        """CREATE TABLE activities (
+            id INTEGER NOT NULL PRIMARY KEY,
+            deal_id INTEGER NOT NULL REFERENCES deals (id),
+            kind VARCHAR NOT NULL,
+            at DATETIME NOT NULL,
+            text VARCHAR NOT NULL,
+            created_at DATETIME NOT NULL
+        )""",
+        "CREATE INDEX ix_activities_deal ON activities (deal_id, at)",
+        """CREATE TABLE followups (
+            id INTEGER NOT NULL PRIMARY KEY,
+            deal_id INTEGER NOT NULL REFERENCES deals (id),
+            due DATE NOT NULL,
+            what VARCHAR NOT NULL,
+            created_at DATETIME NOT NULL,
+            done_at DATETIME
+        )""",
+        "CREATE INDEX ix_followups_deal ON followups (deal_id)",
+        "CREATE INDEX ix_followups_open_due ON followups (due) WHERE done_at IS NULL",
+        """CREATE TABLE events (
+            id INTEGER NOT NULL PRIMARY KEY,
+            deal_id INTEGER NOT NULL REFERENCES deals (id),
+            at DATETIME NOT NULL,
+            kind VARCHAR NOT NULL,
+            field VARCHAR,
+            old_value VARCHAR,
+            new_value VARCHAR,
+            from_stage_id INTEGER REFERENCES stages (id),
+            to_stage_id INTEGER REFERENCES stages (id),
+            note VARCHAR
+        )""",
+        "CREATE INDEX ix_events_deal ON events (deal_id, at)",
+        "CREATE INDEX ix_events_at ON events (at)",
+        """CREATE TABLE settings (
+            key VARCHAR NOT NULL PRIMARY KEY,
+            value VARCHAR NOT NULL
+        )""",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+    from pipectl.core.stages import DEFAULT_STAGES
+
+    conn.executemany(
+        "INSERT INTO stages (name, position, probability, stale_days, kind, exit_questions)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (s.name, i + 1, s.probability, s.stale_days, s.kind, json.dumps(s.exit_questions))
+            for i, s in enumerate(DEFAULT_STAGES)
+        ],
+    )
+    conn.execute("INSERT INTO settings (key, value) VALUES ('currency', 'USD')")
+
+
+#: Applied in order; the schema version is the number of steps applied.
+MIGRATIONS: list[tuple[str, Step]] = [
+    ("initial schema and the default sales process", _v1_initial),
+]
+
+
+def latest() -> int:
+    return len(MIGRATIONS)
+
+
+def _user_objects(conn: sqlite3.Connection) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+    ).fetchone()[0]
+
+
+def ensure_schema(conn: sqlite3.Connection, path: Path) -> tuple[int, Path | None]:
+    """Bring the file to the latest schema; returns the version it had and the backup taken.
+
+    Runs under the write lock, so two processes opening a new file at once do not both
+    migrate: the second waits, then sees the work done.
+    """
+    target = latest()
+    copy = None
+    try:
+        with transaction(conn):
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id != APPLICATION_ID and (version or _user_objects(conn)):
+                raise DatabaseError(f"{path} is not a pipectl database (it holds other data)")
+            if version > target:
+                raise DatabaseError(
+                    f"{path} was written by a newer pipectl (schema {version}; this version "
+                    f"knows {target}): upgrade pipectl to use it"
+                )
+            if 0 < version < target:
+                copy = backup(conn, backup_name(path, version))
+            for number, (_desc, step) in enumerate(MIGRATIONS, start=1):
+                if number > version:
+                    step(conn)
+            conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    except sqlite3.DatabaseError as e:
+        raise DatabaseError(f"cannot open {path}: {e}") from None
+    return version, copy

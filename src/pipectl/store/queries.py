@@ -1,0 +1,367 @@
+"""Set-based reads on the standard library's sqlite3: the fast path for every command that
+only reads (list, board, show, completion), and for resolving references before a write.
+
+The tables are defined by ``store/models.py``; ``tests/store/test_schema.py`` checks that
+every column named here exists there.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pipectl.core.stages import match_stage
+from pipectl.errors import Ambiguous, InputError, NotFound
+
+TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DATETIME on SQLite
+
+
+def ts(dt: datetime) -> str:
+    """A UTC instant in the stored text format (sorts and compares as text)."""
+    return (dt.astimezone(UTC) if dt.tzinfo else dt).strftime(TS_FORMAT)
+
+
+def parse_ts(text: str | None) -> datetime | None:
+    """Stored text back to an aware UTC datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+
+
+def parse_day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class StageRow:
+    id: int
+    name: str
+    position: int
+    probability: int
+    stale_days: int | None
+    kind: str
+    exit_questions: tuple[str, ...]
+
+
+def stages(conn: sqlite3.Connection) -> list[StageRow]:
+    rows = conn.execute(
+        "SELECT id, name, position, probability, stale_days, kind, exit_questions"
+        " FROM stages ORDER BY position, id"
+    ).fetchall()
+    return [StageRow(*r[:6], tuple(json.loads(r[6] or "[]"))) for r in rows]
+
+
+def find_stage(conn: sqlite3.Connection, name: str) -> StageRow:
+    """A stage by name, case-insensitively, or by an unambiguous prefix."""
+    all_stages = stages(conn)
+    found = match_stage(name, [(s.id, s.name) for s in all_stages])
+    if not found:
+        names = ", ".join(s.name for s in all_stages)
+        raise InputError(f"no stage {name!r} (stages: {names})")
+    if len(found) > 1:
+        raise Ambiguous(f"stage {name!r} is ambiguous: {', '.join(n for _, n in found)}")
+    return next(s for s in all_stages if s.id == found[0][0])
+
+
+def settings(conn: sqlite3.Connection) -> dict[str, str]:
+    return dict(conn.execute("SELECT key, value FROM settings").fetchall())
+
+
+# --- deals -------------------------------------------------------------------------------
+
+DEAL_COLUMNS = """
+       d.id, d.title, d.account, d.contact_name, d.contact_email, d.contact_phone,
+       d.value_minor, d.currency, d.stage_id, s.name, s.probability, s.stale_days,
+       d.status, d.expected_close, d.source, d.tags, d.owner, d.external_id, d.lost_reason,
+       d.created_at, d.updated_at, d.closed_at, d.stage_entered_at, d.last_touch_at,
+       s.position"""
+DEAL_FROM = " FROM deals d JOIN stages s ON s.id = d.stage_id"
+DEAL_SELECT = "SELECT" + DEAL_COLUMNS + DEAL_FROM
+
+
+@dataclass(frozen=True)
+class DealRow:
+    id: int
+    title: str
+    account: str | None
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    value_minor: int | None
+    currency: str
+    stage_id: int
+    stage: str
+    probability: int
+    stale_days: int | None
+    status: str
+    expected_close: date | None
+    source: str | None
+    tags: tuple[str, ...]
+    owner: str | None
+    external_id: str | None
+    lost_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    stage_entered_at: datetime
+    last_touch_at: datetime
+    stage_position: int
+
+    def idle_days(self, now: datetime) -> int:
+        return max(0, (now - self.last_touch_at).days)
+
+    def days_in_stage(self, now: datetime) -> int:
+        end = self.closed_at or now
+        return max(0, (end - self.stage_entered_at).days)
+
+    def is_stalled(self, now: datetime) -> bool:
+        return (
+            self.status == "open"
+            and self.stale_days is not None
+            and self.idle_days(now) > self.stale_days
+        )
+
+    def weighted_minor(self) -> int | None:
+        if self.value_minor is None:
+            return None
+        return self.value_minor * self.probability // 100
+
+
+def _deal(row: tuple[Any, ...]) -> DealRow:
+    r = list(row)
+    r[13] = parse_day(r[13])
+    r[15] = tuple(t for t in (r[15] or "").split(",") if t)
+    for i in (19, 20, 21, 22, 23):
+        r[i] = parse_ts(r[i])
+    return DealRow(*r)
+
+
+def get_deal(conn: sqlite3.Connection, deal_id: int) -> DealRow:
+    row = conn.execute(DEAL_SELECT + " WHERE d.id = ?", (deal_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no deal #{deal_id}")
+    return _deal(row)
+
+
+def resolve_deal(conn: sqlite3.Connection, ref: str) -> int:
+    """A deal by id (``12`` or ``#12``) or by an unambiguous fragment of title or account.
+
+    Open deals are searched first; closed ones only when no open deal matches. An exact
+    (case-insensitive) title or account match beats fragments.
+    """
+    text = ref.strip()
+    if not text:
+        raise InputError("empty deal reference")
+    digits = text.removeprefix("#")
+    if digits.isdigit():
+        row = conn.execute("SELECT id FROM deals WHERE id = ?", (int(digits),)).fetchone()
+        if row is None:
+            raise NotFound(f"no deal #{digits}")
+        return row[0]
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    for statuses in (("open",), ("won", "lost")):
+        marks = ",".join("?" * len(statuses))
+        rows = conn.execute(
+            f"SELECT id, title, account FROM deals WHERE status IN ({marks})"
+            " AND (title LIKE ? ESCAPE '\\' OR account LIKE ? ESCAPE '\\')"
+            " ORDER BY id LIMIT 51",
+            (*statuses, pattern, pattern),
+        ).fetchall()
+        if not rows:
+            continue
+        if len(rows) == 1:
+            return rows[0][0]
+        low = text.lower()
+        exact = [r for r in rows if r[1].lower() == low]
+        if len(exact) == 1:
+            return exact[0][0]
+        shown = "; ".join(
+            f"#{i} {t}" + (f" ({a})" if a else "") for i, t, a in rows[:8]
+        ) + ("; …" if len(rows) > 8 else "")
+        raise Ambiguous(f"{ref!r} matches {len(rows) if len(rows) <= 50 else '50+'} deals: {shown}")
+    raise NotFound(f"no deal matches {ref!r}")
+
+
+@dataclass
+class DealFilter:
+    statuses: tuple[str, ...] = ("open",)
+    stage_ids: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
+    account: str | None = None
+    owner: str | None = None
+    source: str | None = None
+    stale_only: bool = False
+
+
+_SORTS = {
+    "value": "d.value_minor IS NULL, d.value_minor DESC, d.id",
+    "close": "d.expected_close IS NULL, d.expected_close, d.id",
+    "age": "d.created_at, d.id",
+    "touch": "d.last_touch_at, d.id",
+    "stage": "s.position, d.value_minor IS NULL, d.value_minor DESC, d.id",
+    "title": "d.title COLLATE NOCASE, d.id",
+    "id": "d.id",
+}
+SORT_KEYS = tuple(_SORTS)
+
+
+def _where(f: DealFilter, now: datetime) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if f.statuses:
+        clauses.append(f"d.status IN ({','.join('?' * len(f.statuses))})")
+        params += f.statuses
+    if f.stage_ids:
+        clauses.append(f"d.stage_id IN ({','.join('?' * len(f.stage_ids))})")
+        params += f.stage_ids
+    for tag in f.tags:
+        clauses.append("(',' || d.tags || ',') LIKE ?")
+        params.append(f"%,{tag},%")
+    for column, value in (("account", f.account), ("owner", f.owner), ("source", f.source)):
+        if value:
+            clauses.append(f"d.{column} LIKE ? ESCAPE '\\'")
+            params.append("%" + value.replace("%", "\\%").replace("_", "\\_") + "%")
+    if f.stale_only:
+        # idle longer than the stage's threshold, computed in SQL (no row loop)
+        clauses.append(
+            "d.status = 'open' AND s.stale_days IS NOT NULL"
+            " AND julianday(?) - julianday(d.last_touch_at) >= s.stale_days + 1"
+        )
+        params.append(ts(now))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def list_deals(
+    conn: sqlite3.Connection,
+    f: DealFilter,
+    now: datetime,
+    *,
+    sort: str = "value",
+    reverse: bool = False,
+    limit: int | None = None,
+) -> tuple[list[DealRow], int]:
+    """The deals matching ``f``, sorted, at most ``limit``; and how many matched in all."""
+    where, params = _where(f, now)
+    order = _SORTS[sort]
+    if reverse:
+        order = ", ".join(
+            p.replace(" DESC", " ASC") if " DESC" in p else p + " DESC" for p in order.split(", ")
+        )
+    sql = DEAL_SELECT + where + " ORDER BY " + order
+    total = conn.execute(
+        "SELECT count(*)" + DEAL_FROM + where, params
+    ).fetchone()[0]
+    if limit is not None:
+        sql += " LIMIT ?"
+        params = [*params, limit]
+    return [_deal(r) for r in conn.execute(sql, params)], total
+
+
+@dataclass(frozen=True)
+class StageTotals:
+    stage: StageRow
+    count: int
+    totals: dict[str, int]  # currency -> minor units
+    weighted: dict[str, int]
+    unknown_value: int  # deals whose value is not known yet
+    stalled: int
+
+
+def stage_totals(conn: sqlite3.Connection, f: DealFilter, now: datetime) -> list[StageTotals]:
+    """Per open stage: count, value and weighted value per currency, stalled count (in SQL)."""
+    where, params = _where(f, now)
+    rows = conn.execute(
+        "SELECT d.stage_id, d.currency, count(*), sum(d.value_minor),"
+        " sum(d.value_minor * s.probability / 100), sum(d.value_minor IS NULL),"
+        " sum(s.stale_days IS NOT NULL"
+        "     AND julianday(?) - julianday(d.last_touch_at) >= s.stale_days + 1)"
+        + DEAL_FROM + where + " GROUP BY 1, 2",
+        [ts(now), *params],
+    ).fetchall()
+    by_stage: dict[int, list[tuple[Any, ...]]] = {}
+    for r in rows:
+        by_stage.setdefault(r[0], []).append(r)
+    out = []
+    for st in stages(conn):
+        if st.kind != "open":
+            continue
+        parts = by_stage.get(st.id, [])
+        out.append(
+            StageTotals(
+                stage=st,
+                count=sum(p[2] for p in parts),
+                totals={p[1]: p[3] for p in parts if p[3] is not None},
+                weighted={p[1]: p[4] for p in parts if p[4] is not None},
+                unknown_value=sum(p[5] for p in parts),
+                stalled=sum(p[6] for p in parts),
+            )
+        )
+    return out
+
+
+def top_deals_by_stage(
+    conn: sqlite3.Connection, f: DealFilter, now: datetime, per_stage: int
+) -> dict[int, list[DealRow]]:
+    """The ``per_stage`` most valuable deals of each stage, with a window function."""
+    where, params = _where(f, now)
+    sql = (
+        f"SELECT * FROM (SELECT {DEAL_COLUMNS}, row_number() OVER (PARTITION BY d.stage_id"
+        f" ORDER BY d.value_minor IS NULL, d.value_minor DESC, d.id) AS rn {DEAL_FROM} {where})"
+        " WHERE rn <= ? ORDER BY stage_id, rn"
+    )
+    out: dict[int, list[DealRow]] = {}
+    for r in conn.execute(sql, [*params, per_stage]):
+        deal = _deal(r[:-1])
+        out.setdefault(deal.stage_id, []).append(deal)
+    return out
+
+
+def timeline(conn: sqlite3.Connection, deal_id: int) -> list[dict[str, Any]]:
+    """Events, activities and follow-ups of one deal, oldest first."""
+    names = {s.id: s.name for s in stages(conn)}
+    items: list[dict[str, Any]] = []
+    for at, kind, field, old, new, frm, to, note in conn.execute(
+        "SELECT at, kind, field, old_value, new_value, from_stage_id, to_stage_id, note"
+        " FROM events WHERE deal_id = ? ORDER BY at, id",
+        (deal_id,),
+    ):
+        item: dict[str, Any] = {"type": "event", "at": parse_ts(at), "kind": kind}
+        if field:
+            item.update(field=field, old=old, new=new)
+        if frm is not None or to is not None:
+            item.update(from_stage=names.get(frm), to_stage=names.get(to))
+        if note:
+            item["note"] = note
+        items.append(item)
+    for at, kind, text in conn.execute(
+        "SELECT at, kind, text FROM activities WHERE deal_id = ? ORDER BY at, id", (deal_id,)
+    ):
+        items.append({"type": "activity", "at": parse_ts(at), "kind": kind, "text": text})
+    for fid, due, what, created, done in conn.execute(
+        "SELECT id, due, what, created_at, done_at FROM followups WHERE deal_id = ?"
+        " ORDER BY due, id",
+        (deal_id,),
+    ):
+        items.append(
+            {
+                "type": "followup",
+                "id": fid,
+                "at": parse_ts(created),
+                "due": parse_day(due),
+                "what": what,
+                "done_at": parse_ts(done),
+            }
+        )
+    items.sort(key=lambda i: i["at"])
+    return items
+
+
+def complete_deals(conn: sqlite3.Connection, prefix: str, limit: int = 50) -> list[tuple[int, str]]:
+    """Shell completion: open deals whose title starts with ``prefix``."""
+    rows = conn.execute(
+        "SELECT id, title FROM deals WHERE status = 'open' AND title LIKE ? ESCAPE '\\'"
+        " ORDER BY value_minor IS NULL, value_minor DESC LIMIT ?",
+        (prefix.replace("%", "\\%").replace("_", "\\_") + "%", limit),
+    ).fetchall()
+    return rows
