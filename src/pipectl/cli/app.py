@@ -65,7 +65,8 @@ def _fail(message: str, code: int) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status. Every failure is one line on stderr."""
-    import click
+    # Typer (>= 0.29) vendors Click as typer._click; its exceptions derive from these.
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
     from pipectl.store import db as store_db
 
@@ -74,13 +75,18 @@ def run(argv: list[str] | None = None) -> int:
         return rv if isinstance(rv, int) else 0
     except errors.PipectlError as e:
         _fail(f"error: {e}", e.exit_code)
-    except click.exceptions.UsageError as e:
+    except NoArgsIsHelpError as e:
+        # `pipectl` or `pipectl stages` alone: the help, as a user expects
+        if e.ctx is not None:
+            sys.stdout.write(e.ctx.get_help() + "\n")
+        return 0
+    except UsageError as e:
         hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
         _fail(f"error: {e.format_message()}{hint}", errors.USAGE)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _fail("aborted", errors.INTERRUPTED)
-    except click.exceptions.ClickException as e:
-        _fail(f"error: {e.format_message()}", e.exit_code)
+    except typer.TyperException as e:
+        _fail(f"error: {e.format_message()}", getattr(e, "exit_code", errors.ERROR) or 1)
     except KeyboardInterrupt:
         _fail("interrupted; nothing was saved by the interrupted command", errors.INTERRUPTED)
     except BrokenPipeError:

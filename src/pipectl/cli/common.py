@@ -68,9 +68,11 @@ def complete_deal(incomplete: str) -> list[tuple[str, str]]:
         with reading() as conn:
             from pipectl.store.queries import complete_deals
 
-            return [(str(i), t) for i, t in complete_deals(conn, incomplete)] if not (
-                incomplete.isdigit()
-            ) else [(str(i), t) for i, t in _by_id(conn, incomplete)]
+            return (
+                [(str(i), t) for i, t in complete_deals(conn, incomplete)]
+                if not (incomplete.isdigit())
+                else [(str(i), t) for i, t in _by_id(conn, incomplete)]
+            )
     except Exception:
         return []
 

@@ -27,7 +27,10 @@ def add(
         None, help="Amount: 12000, 12k, 1.5m, $12,000.50, '900 EUR'. Omit if not known yet."
     ),
     stage: str | None = typer.Option(
-        None, "--stage", "-s", help="Starting stage (default: the first).",
+        None,
+        "--stage",
+        "-s",
+        help="Starting stage (default: the first).",
         autocompletion=complete_stage,
     ),
     account: str | None = typer.Option(None, "--account", "-a", help="The company."),
@@ -116,8 +119,10 @@ def list_(
     ),
     reverse: bool = typer.Option(False, "--reverse", "-r", help="Reverse the order."),
     limit: int | None = typer.Option(
-        None, "--limit", "-n", help="At most N rows (default 50 on a terminal, all otherwise; "
-        "0 for all)."
+        None,
+        "--limit",
+        "-n",
+        help="At most N rows (default 50 on a terminal, all otherwise; 0 for all).",
     ),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -263,7 +268,9 @@ def edit(
     if mode == output.JSON:
         output.emit_json(views.deal_json(deal, now))
     elif changed:
-        output.emit(f"deal {deal.id}: changed {', '.join(c.replace('_minor', '') for c in changed)}")
+        output.emit(
+            f"deal {deal.id}: changed {', '.join(c.replace('_minor', '') for c in changed)}"
+        )
     else:
         output.emit(f"deal {deal.id}: nothing changed")
 
@@ -308,9 +315,7 @@ def move(
                     exit_code=1,
                 )
     with write_transaction(common.DB_PATH) as tx:
-        what = move_deal(
-            tx, deal.id, target, now, reason=reason, expected_stage_id=deal.stage_id
-        )
+        what = move_deal(tx, deal.id, target, now, reason=reason, expected_stage_id=deal.stage_id)
         tx.session.flush()
         after = queries.get_deal(tx.conn, deal.id)
     mode = output.pick_mode(as_json)

@@ -62,7 +62,9 @@ def stages_add(
     probability: int = typer.Option(..., "--probability", "-p", help="Win probability, %."),
     stale_days: int | None = typer.Option(None, "--stale-days", help="Stalled after N idle days."),
     after: str | None = typer.Option(
-        None, "--after", help="Place it after this stage (default: last open stage).",
+        None,
+        "--after",
+        help="Place it after this stage (default: last open stage).",
         autocompletion=complete_stage,
     ),
     question: list[str] = typer.Option([], "--question", "-q", help="An exit question."),
@@ -116,8 +118,12 @@ def stages_set(
         raise InputError("--stale-days and --no-stale contradict each other")
     if no_questions and question:
         raise InputError("--question and --no-questions contradict each other")
-    if probability is None and stale_days is None and not no_stale and not question and not (
-        no_questions
+    if (
+        probability is None
+        and stale_days is None
+        and not no_stale
+        and not question
+        and not (no_questions)
     ):
         raise InputError("nothing to set (see 'pipectl stages set --help')")
     with common.reading() as conn:

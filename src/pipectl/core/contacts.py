@@ -18,7 +18,7 @@ def parse_contact(text: str) -> tuple[str | None, str | None]:
     if "<" in text or ">" in text:
         name, email = parseaddr(text)
         if not email or not _EMAIL.match(email):
-            raise InputError(f"not a contact: {text!r} (try \"Jane Doe <jane@acme.com>\")")
+            raise InputError(f'not a contact: {text!r} (try "Jane Doe <jane@acme.com>")')
         return (name.strip() or None), email
     if "@" in text:
         if not _EMAIL.match(text):

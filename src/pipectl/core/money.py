@@ -105,8 +105,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise InputError(
-            f"{amount} {currency} has more decimals than the currency has "
-            f"({exponent(currency)})"
+            f"{amount} {currency} has more decimals than the currency has ({exponent(currency)})"
         )
     return int(scaled)
 
@@ -182,10 +181,8 @@ def format_money(money: Money) -> str:
     """Full precision, grouped: ``$12,000.50``, ``€900``, ``12,000 MYR``."""
     exp = exponent(money.currency)
     major = money.major
-    if exp and money.minor % (10**exp) == 0:
-        digits = f"{int(major):,}"
-    else:
-        digits = f"{major:,.{exp}f}"
+    whole = exp == 0 or money.minor % (10**exp) == 0
+    digits = f"{int(major):,}" if whole else f"{major:,.{exp}f}"
     symbol = _DISPLAY_SYMBOL.get(money.currency)
     return f"{symbol}{digits}" if symbol else f"{digits} {money.currency}"
 
@@ -193,7 +190,7 @@ def format_money(money: Money) -> str:
 def format_short(money: Money) -> str:
     """Compact for boards: ``$12k``, ``$1.5M``, ``€900``."""
     major = money.major
-    for limit, div, unit in ((10**9, 10**9, "B"), (10**6, 10**6, "M"), (10**4, 10**3, "k")):
+    for limit, div, unit in ((10**9, 10**9, "B"), (10**6, 10**6, "M"), (10**4, 10**3, "k")):  # noqa: B007
         if major >= limit:
             value = major / div
             text = f"{value:.1f}".rstrip("0").rstrip(".") if value < 100 else f"{value:.0f}"

@@ -102,9 +102,7 @@ def deal_list(deals: list[DealRow], total: int, now: datetime, mode: str) -> Non
         right=("ID", "Value", "Idle"),
         row_styles=styles,
     )
-    shown = (
-        f"{len(deals):,} of {total:,} deals" if total > len(deals) else plural(total, "deal")
-    )
+    shown = f"{len(deals):,} of {total:,} deals" if total > len(deals) else plural(total, "deal")
     summary = f"{shown} · {format_totals(_sum(deals))}"
     if total > len(deals):
         summary += f" (shown) · and {total - len(deals):,} more: --limit 0 shows all"

@@ -153,8 +153,13 @@ def edit_deal(tx: Tx, deal_id: int, changes: dict[str, Any], now: datetime) -> l
         setattr(deal, field, value)
         changed.append(field)
         _event(
-            tx, deal_id, now, "field", field=field,
-            old_value=_stored(field, old), new_value=_stored(field, value),
+            tx,
+            deal_id,
+            now,
+            "field",
+            field=field,
+            old_value=_stored(field, old),
+            new_value=_stored(field, value),
         )
     if changed:
         deal.updated_at = now
@@ -209,9 +214,7 @@ def move_deal(
     return "reopened" if kind == "reopened" else {"open": "moved"}.get(target.kind, target.kind)
 
 
-def log_activity(
-    tx: Tx, deal_id: int, kind: str, text: str, at: datetime, now: datetime
-) -> int:
+def log_activity(tx: Tx, deal_id: int, kind: str, text: str, at: datetime, now: datetime) -> int:
     if kind not in ACTIVITY_KINDS:
         raise InputError(f"not an activity kind: {kind!r} (one of {', '.join(ACTIVITY_KINDS)})")
     body = _text(text, "text", required=True)

@@ -160,7 +160,9 @@ def set_stage(
         stage = queries.find_stage(conn, name)
         if probability is not None:
             validate_probability(probability)
-            if stage.kind == "won" and probability != 100 or stage.kind == "lost" and probability:
+            if (stage.kind == "won" and probability != 100) or (
+                stage.kind == "lost" and probability
+            ):
                 raise InputError(f"{stage.name} is a closing stage; its probability is fixed")
             conn.execute("UPDATE stages SET probability = ? WHERE id = ?", (probability, stage.id))
         if stale_days is not None or clear_stale:

@@ -44,6 +44,9 @@ def _create_file(path: Path) -> None:
     """Create an empty file readable by its owner only: it holds customers' personal data."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as e:
+        raise DatabaseError(f"cannot create the database {path}: {e.strerror}") from None
+    try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
     except FileExistsError:
@@ -65,7 +68,11 @@ def _check_header(path: Path) -> None:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the file with our pragmas; no schema work."""
+    """Open (creating if needed) the file with our connection pragmas; no schema work.
+
+    The journal mode is left alone here: switching a file to WAL writes to it, and a file
+    that turns out not to be ours must stay untouched (``open_db`` switches ours).
+    """
     if not path.exists():
         _create_file(path)
     _check_header(path)
@@ -75,13 +82,18 @@ def connect(path: Path) -> sqlite3.Connection:
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
-        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as e:
         raise DatabaseError(f"cannot open {path}: {e}") from None
     return conn
+
+
+def _wal(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.DatabaseError as e:
+        raise DatabaseError(f"cannot open {path}: {e}") from None
 
 
 def open_db(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
@@ -94,14 +106,27 @@ def open_db(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
     conn = connect(p)
     try:
         version, app_id = _version(conn, p)
-        from pipectl.store import migrations  # small: SQL strings, no ORM
+        if app_id == APPLICATION_ID or version == 0:
+            # ours, or an empty file about to become ours (a foreign one is refused below)
+            from pipectl.store import migrations  # small: SQL strings, no ORM
 
-        if version != migrations.latest() or app_id != APPLICATION_ID:
-            old, copy = migrations.ensure_schema(conn, p)
-            if copy is not None:
-                notices.append(
-                    f"upgraded the database schema from version {old}; backup saved as {copy}"
-                )
+            if version != migrations.latest() or app_id != APPLICATION_ID:
+                migrations.check_ours(conn, p)
+                if version > migrations.latest():
+                    raise DatabaseError(
+                        f"{p} was written by a newer pipectl (schema {version}; this version "
+                        f"knows {migrations.latest()}): upgrade pipectl to use it"
+                    )
+                _wal(conn, p)
+                old, copy = migrations.ensure_schema(conn, p)
+                if copy is not None:
+                    notices.append(
+                        f"upgraded the database schema from version {old}; backup saved as {copy}"
+                    )
+            else:
+                _wal(conn, p)
+        else:
+            raise DatabaseError(f"{p} is not a pipectl database (it holds other data)")
     except BaseException:
         conn.close()
         raise

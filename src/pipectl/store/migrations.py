@@ -127,27 +127,41 @@ def _user_objects(conn: sqlite3.Connection) -> int:
     ).fetchone()[0]
 
 
+def check_ours(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse, without writing a byte, a file that holds someone else's tables."""
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id != APPLICATION_ID and (version or _user_objects(conn)):
+            raise DatabaseError(f"{path} is not a pipectl database (it holds other data)")
+    except sqlite3.DatabaseError as e:
+        raise DatabaseError(f"{path} is not a usable database: {e}") from None
+
+
 def ensure_schema(conn: sqlite3.Connection, path: Path) -> tuple[int, Path | None]:
     """Bring the file to the latest schema; returns the version it had and the backup taken.
 
-    Runs under the write lock, so two processes opening a new file at once do not both
-    migrate: the second waits, then sees the work done.
+    The backup copy is taken first, through SQLite's online backup API (a consistent
+    snapshot even while another process writes); the steps then run under the write lock, so
+    two processes opening an old or new file at once do not both migrate: the second waits,
+    then sees the work done.
     """
     target = latest()
     copy = None
     try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > target:
+            raise DatabaseError(
+                f"{path} was written by a newer pipectl (schema {version}; this version "
+                f"knows {target}): upgrade pipectl to use it"
+            )
+        if 0 < version < target:
+            copy = backup(conn, backup_name(path, version))
         with transaction(conn):
+            check_ours(conn, path)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            if app_id != APPLICATION_ID and (version or _user_objects(conn)):
-                raise DatabaseError(f"{path} is not a pipectl database (it holds other data)")
             if version > target:
-                raise DatabaseError(
-                    f"{path} was written by a newer pipectl (schema {version}; this version "
-                    f"knows {target}): upgrade pipectl to use it"
-                )
-            if 0 < version < target:
-                copy = backup(conn, backup_name(path, version))
+                raise DatabaseError(f"{path} was written by a newer pipectl meanwhile")
             for number, (_desc, step) in enumerate(MIGRATIONS, start=1):
                 if number > version:
                     step(conn)

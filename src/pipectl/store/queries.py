@@ -176,9 +176,9 @@ def resolve_deal(conn: sqlite3.Connection, ref: str) -> int:
         exact = [r for r in rows if r[1].lower() == low]
         if len(exact) == 1:
             return exact[0][0]
-        shown = "; ".join(
-            f"#{i} {t}" + (f" ({a})" if a else "") for i, t, a in rows[:8]
-        ) + ("; …" if len(rows) > 8 else "")
+        shown = "; ".join(f"#{i} {t}" + (f" ({a})" if a else "") for i, t, a in rows[:8]) + (
+            "; …" if len(rows) > 8 else ""
+        )
         raise Ambiguous(f"{ref!r} matches {len(rows) if len(rows) <= 50 else '50+'} deals: {shown}")
     raise NotFound(f"no deal matches {ref!r}")
 
@@ -249,9 +249,7 @@ def list_deals(
             p.replace(" DESC", " ASC") if " DESC" in p else p + " DESC" for p in order.split(", ")
         )
     sql = DEAL_SELECT + where + " ORDER BY " + order
-    total = conn.execute(
-        "SELECT count(*)" + DEAL_FROM + where, params
-    ).fetchone()[0]
+    total = conn.execute("SELECT count(*)" + DEAL_FROM + where, params).fetchone()[0]
     if limit is not None:
         sql += " LIMIT ?"
         params = [*params, limit]
@@ -276,7 +274,9 @@ def stage_totals(conn: sqlite3.Connection, f: DealFilter, now: datetime) -> list
         " sum(d.value_minor * s.probability / 100), sum(d.value_minor IS NULL),"
         " sum(s.stale_days IS NOT NULL"
         "     AND julianday(?) - julianday(d.last_touch_at) >= s.stale_days + 1)"
-        + DEAL_FROM + where + " GROUP BY 1, 2",
+        + DEAL_FROM
+        + where
+        + " GROUP BY 1, 2",
         [ts(now), *params],
     ).fetchall()
     by_stage: dict[int, list[tuple[Any, ...]]] = {}
