@@ -1,0 +1,212 @@
+"""Start-up and command benchmark: whole-process times as ratios to the Typer floor.
+
+    python tests/bench/bench.py        # 10k open deals, 50k activities, 30k follow-ups
+    python tests/bench/bench.py --deals 2000 --rounds 5 --commands due list
+
+Builds a benchmark pipeline once (cached in a temporary directory unless --db is given), then
+runs each command and the floor (``typer_floor.py`` beside this file: a minimal Typer command
+printing a one-row Rich table) interleaved, round after round, and prints each command's median
+wall time divided by the floor's median measured in the same run. These machines are noisy:
+compare the ratios, not the seconds. Not collected by pytest (``norecursedirs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FLOOR = HERE / "typer_floor.py"
+TS = "%Y-%m-%d %H:%M:%S.%f"
+
+COMMANDS: dict[str, list[str]] = {
+    "help": ["--help"],
+    "version": ["--version"],
+    "list": ["list", "--limit", "50"],  # what a terminal shows
+    "list --limit 0": ["list", "--limit", "0"],  # every open deal, as a pipe gets them
+    "board": ["board"],
+    "show": ["show", "4242"],
+    "due": ["due"],
+    "followup list": ["followup", "list"],
+    "prune --dry-run": ["prune", "--stale", "60d", "--dry-run"],
+}
+
+
+def build(path: Path, deals: int, closed: int, activities: int, followups: int, seed: int) -> None:
+    """A pipeline of ``deals`` open deals (+ ``closed`` won/lost), written with raw SQL."""
+    sys.path.insert(0, str(HERE.parents[1] / "src"))
+    from pipectl.store.db import open_db
+
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    conn = open_db(path)
+    stages = conn.execute("SELECT id, kind FROM stages ORDER BY position").fetchall()
+    open_ids = [s for s, k in stages if k == "open"]
+    won = next(s for s, k in stages if k == "won")
+    lost = next(s for s, k in stages if k == "lost")
+    accounts = [f"Account {i:04d}" for i in range(max(50, deals // 8))]
+    conn.execute("BEGIN")
+    rows = []
+    total = deals + closed
+    for i in range(total):
+        created = now - timedelta(days=rng.uniform(1, 400))
+        touch = min(now, created + timedelta(days=rng.uniform(0, 120)))
+        if i < deals:
+            stage, status, closed_at, reason = rng.choice(open_ids), "open", None, None
+        else:
+            is_won = rng.random() < 0.3
+            stage, status = (won, "won") if is_won else (lost, "lost")
+            closed_at = touch.strftime(TS)
+            reason = None if is_won else rng.choice(["no budget", "competitor", "timing"])
+        rows.append(
+            (
+                f"Deal {i} {rng.choice(['renewal', 'pilot', 'expansion', 'licence'])}",
+                rng.choice(accounts),
+                f"Contact {i}",
+                rng.randrange(500, 200_000) * 100 if rng.random() > 0.05 else None,
+                "USD",
+                stage,
+                status,
+                (created.date() + timedelta(days=rng.randrange(20, 200))).isoformat(),
+                rng.choice(["referral", "website", "outbound", "event"]),
+                "bench",
+                reason,
+                created.strftime(TS),
+                touch.strftime(TS),
+                closed_at,
+                touch.strftime(TS),
+                touch.strftime(TS),
+            )
+        )
+    conn.executemany(
+        "INSERT INTO deals (title, account, contact_name, value_minor, currency, stage_id,"
+        " status, expected_close, source, tags, lost_reason, created_at, updated_at, closed_at,"
+        " stage_entered_at, last_touch_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO events (deal_id, at, kind, to_stage_id) SELECT id, created_at, 'created',"
+        " stage_id FROM deals WHERE id = ?",
+        [(i,) for i in range(1, total + 1)],
+    )
+    kinds = ["call", "email", "meeting", "demo", "note"]
+    conn.executemany(
+        "INSERT INTO activities (deal_id, kind, at, text, created_at) VALUES (?,?,?,?,?)",
+        (
+            (
+                rng.randrange(1, total + 1),
+                rng.choice(kinds),
+                (t := (now - timedelta(days=rng.uniform(0, 300))).strftime(TS)),
+                "touch",
+                t,
+            )
+            for _ in range(activities)
+        ),
+    )
+    today = now.date()
+    open_share = 7 / 30
+    conn.executemany(
+        "INSERT INTO followups (deal_id, due, what, created_at, done_at) VALUES (?,?,?,?,?)",
+        (
+            (
+                rng.randrange(1, deals + 1),
+                (today + timedelta(days=rng.randrange(-30, 30))).isoformat(),
+                "call back",
+                now.strftime(TS),
+                None if rng.random() < open_share else now.strftime(TS),
+            )
+            for _ in range(followups)
+        ),
+    )
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - t0, r.returncode
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--deals", type=int, default=10_000, help="open deals")
+    ap.add_argument("--closed", type=int, default=0, help="won/lost deals besides")
+    ap.add_argument("--activities", type=int, default=50_000)
+    ap.add_argument("--followups", type=int, default=30_000, help="about 7 in 30 stay open")
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--db", type=Path, help="build or reuse the pipeline here")
+    ap.add_argument("--commands", nargs="*", help=f"of: {', '.join(COMMANDS)}")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = ap.parse_args()
+
+    pipectl = shutil.which("pipectl", path=str(Path(sys.executable).parent)) or shutil.which(
+        "pipectl"
+    )
+    if not pipectl:
+        sys.exit("bench: install pipectl first (pip install -e .)")
+    tmp = None
+    db = args.db
+    if db is None:
+        tmp = tempfile.TemporaryDirectory(prefix="pipectl-bench-")
+        db = Path(tmp.name) / "bench.db"
+    if not db.exists():
+        t0 = time.perf_counter()
+        build(db, args.deals, args.closed, args.activities, args.followups, args.seed)
+        print(f"built {db} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    env = {**os.environ, "PIPECTL_DB": str(db), "NO_COLOR": "1"}
+    env.pop("PIPECTL_NOW", None)
+
+    names = args.commands or list(COMMANDS)
+    runs: dict[str, list[float]] = {"floor": []} | {n: [] for n in names}
+    failed: dict[str, str] = {}
+    floor_cmd = [sys.executable, str(FLOOR)]
+    for _ in range(args.rounds):
+        for name in ["floor", *names]:
+            if name in failed:
+                continue
+            cmd = floor_cmd if name == "floor" else [pipectl, *COMMANDS[name]]
+            t, rc = _time(cmd, env)
+            if rc != 0:
+                failed[name] = f"exit {rc}"
+                continue
+            runs[name].append(t)
+    floor = statistics.median(runs["floor"])
+    results = {
+        n: {
+            "median_s": round(statistics.median(v), 4),
+            "ratio": round(statistics.median(v) / floor, 2),
+        }
+        for n, v in runs.items()
+        if v
+    }
+    if args.json:
+        print(json.dumps({"floor_s": floor, "results": results, "failed": failed}, indent=2))
+    else:
+        print(
+            f"pipeline: {args.deals:,} open deals, {args.closed:,} closed, "
+            f"{args.activities:,} activities, {args.followups:,} follow-ups; "
+            f"{args.rounds} rounds, interleaved; floor median {floor * 1000:.0f} ms"
+        )
+        for n, r in results.items():
+            print(f"  {n:<18} {r['ratio']:>5.2f}x floor   ({r['median_s'] * 1000:.0f} ms)")
+        for n, why in failed.items():
+            print(f"  {n:<18} not run: {why}")
+    if tmp:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""End to end: the installed ``pipectl`` console script, run as a user's shell runs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _pipectl() -> str:
+    beside = Path(sys.executable).parent / "pipectl"
+    found = str(beside) if beside.exists() else shutil.which("pipectl")
+    if not found:
+        pytest.fail("the pipectl console script is not installed (pip install -e '.[test]')")
+    return found
+
+
+def _run(*args: str, env: dict[str, str], importtime: bool = False) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), _pipectl(), *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("PIPECTL_")}
+    e.update(PIPECTL_DB=str(tmp_path / "p.db"), TZ="UTC", PIPECTL_NOW="2026-11-24T10:00:00Z")
+    e.pop("NO_COLOR", None)
+    return e
+
+
+def _imported(stderr: str) -> set[str]:
+    """Top-level packages named in ``python -X importtime`` output."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("list",), ("board",)])
+def test_fast_paths_never_import_the_orm(env: dict[str, str], args: tuple[str, ...]) -> None:
+    r = _run(*args, env=env, importtime=True)
+    assert r.returncode == 0, r.stderr[-500:]
+    mods = _imported(r.stderr)
+    assert "typer" in mods  # the measurement itself works
+    assert not {"sqlalchemy", "sqlmodel"} & mods
+
+
+def test_capture_move_and_read_back(env: dict[str, str], tmp_path: Path) -> None:
+    r = _run("add", "Acme renewal", "$12,000", "--account", "Acme", "-q", env=env)
+    assert (r.returncode, r.stdout.strip(), r.stderr) == (0, "1", "")
+    assert _run("move", "acme", "proposal", "--yes", env=env).returncode == 0
+    listed = _run("list", env=env)
+    assert listed.returncode == 0
+    assert "Acme renewal" in listed.stdout and "Proposal" in listed.stdout
+    assert "\x1b[" not in listed.stdout  # a pipe gets plain text
+    assert (tmp_path / "p.db").stat().st_mode & 0o777 == 0o600
+
+
+def test_bad_input_is_one_line_without_traceback(env: dict[str, str]) -> None:
+    r = _run("add", "X", "1e999999", env=env)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert r.stdout == ""
+
+
+def test_piping_into_head_is_quiet(env: dict[str, str]) -> None:
+    assert _run("--db", env["PIPECTL_DB"], "demo", "--deals", "200", env=env).returncode == 0
+    cmd = f"'{sys.executable}' '{_pipectl()}' list | head -n 2"
+    r = subprocess.run(cmd, shell=True, env=env, capture_output=True, text=True, timeout=60)
+    assert len(r.stdout.splitlines()) == 2
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
