@@ -83,15 +83,40 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def _v1_database(path: Path) -> None:
-    """A pipeline as the first schema made it, with a deal in it."""
-    conn = open_db(path)
+    """A pipeline exactly as the first schema made it, with a deal and a done follow-up."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    _desc, first = migrations.MIGRATIONS[0]
+    conn.execute("BEGIN")
+    first(conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute(
         "INSERT INTO deals (title, currency, stage_id, created_at, updated_at,"
         " stage_entered_at, last_touch_at) VALUES ('Old deal', 'USD', 1,"
         " '2025-01-01 10:00:00.000000', '2025-01-01 10:00:00.000000',"
         " '2025-01-01 10:00:00.000000', '2025-01-01 10:00:00.000000')"
     )
+    conn.execute(
+        "INSERT INTO followups (deal_id, due, what, created_at, done_at) VALUES"
+        " (1, '2025-01-08', 'call back', '2025-01-01 10:00:00.000000',"
+        " '2025-01-08 10:00:00.000000')"
+    )
+    conn.execute("COMMIT")
     conn.close()
+
+
+def test_first_schema_upgrades_to_the_latest(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    _v1_database(path)
+    db.notices.clear()
+    conn = open_db(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.latest()
+    assert conn.execute("SELECT title FROM deals").fetchall() == [("Old deal",)]
+    # v2: a follow-up done under v1 is marked done; the cadence column exists
+    assert conn.execute("SELECT outcome, every FROM followups").fetchall() == [("done", None)]
+    assert len(list(tmp_path.glob("p.db.bak-v1-*"))) == 1
+    assert any("from version 1" in n for n in db.notices)
+    db.notices.clear()
 
 
 def test_upgrade_takes_a_backup_and_keeps_data(
@@ -133,4 +158,5 @@ def test_failed_upgrade_changes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     cols = [r[1] for r in conn.execute("PRAGMA table_info(deals)")]
     assert "half" not in cols
+    assert "outcome" not in [r[1] for r in conn.execute("PRAGMA table_info(followups)")]
     db.notices.clear()

@@ -330,31 +330,84 @@ def log(
     kind: str = typer.Argument(..., help="call, email, meeting, demo or note."),
     text: str = typer.Argument(..., help="What happened."),
     at: str | None = typer.Option(None, "--at", help="When, if not now (e.g. yesterday)."),
+    next_: str | None = typer.Option(
+        None, "--next", help="Schedule the next follow-up (a date: +2w, next tue…)."
+    ),
+    what: str | None = typer.Option(
+        None, "--what", help="What the next follow-up is (default: 'follow up')."
+    ),
+    no_followup: bool = typer.Option(
+        False, "--no-followup", help="Do not offer to schedule the next follow-up."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Log an activity (a touch) on a deal."""
+    """Log an activity (a touch) on a deal, and schedule the next step.
+
+    On a terminal, when the deal has no open follow-up, pipectl offers one at the
+    'followup_interval' setting (default 2w). Without a terminal it never asks.
+    """
     from pipectl.clock import from_local_date, local_today
     from pipectl.render import output
-    from pipectl.services.deals import log_activity
-    from pipectl.store import queries
-    from pipectl.store.orm import write_transaction
 
     now = common.now()
+    today = local_today(now)
+    with common.reading() as conn:
+        from pipectl.store import queries
+        from pipectl.store.agenda import open_followups_of
+
+        deal_id = queries.resolve_deal(conn, ref)
+        deal = queries.get_deal(conn, deal_id)
+        interval = queries.settings(conn).get("followup_interval", "2w")
+        next_due = common.date_of(conn, next_, now) if next_ else None
+        if (
+            next_due is None
+            and not no_followup
+            and deal.status == "open"
+            and not open_followups_of(conn, deal_id)
+            and common.interactive()
+        ):
+            # asked before the write lock is taken: a person thinking must not block cron
+            answer = typer.prompt(
+                f"Next follow-up on {deal.title}? (a date, or 'no')", default=f"+{interval}"
+            ).strip()
+            if answer.lower() not in ("no", "n", "none", "-"):
+                next_due = common.date_of(conn, answer, now)
+                what = what or typer.prompt("What?", default="follow up")
+    from pipectl.services.deals import log_activity
+    from pipectl.services.followups import schedule
+    from pipectl.store.orm import write_transaction
+
     with write_transaction(common.DB_PATH) as tx:
-        deal_id = queries.resolve_deal(tx.conn, ref)
         when: datetime = now
         if at:
             day = common.date_of(tx.conn, at, now)
-            if day > local_today(now):
+            if day > today:
                 raise InputError("an activity cannot be logged in the future")
-            if day != local_today(now):
+            if day != today:
                 when = from_local_date(day) + timedelta(hours=12)
         activity_id = log_activity(tx, deal_id, kind.strip().lower(), text, when, now)
+        fid = (
+            schedule(tx, deal_id, next_due, what or "follow up", now, today)
+            if next_due is not None
+            else None
+        )
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
-        output.emit_json({"id": activity_id, "deal_id": deal_id, "kind": kind, "at": when})
+        output.emit_json(
+            {
+                "id": activity_id,
+                "deal_id": deal_id,
+                "kind": kind,
+                "at": when,
+                "followup_id": fid,
+                "followup_due": next_due,
+            }
+        )
     else:
-        output.emit(f"logged {kind} on deal {deal_id}")
+        output.emit(
+            f"logged {kind} on deal {deal_id}"
+            + (f"; follow-up {fid} due {next_due}" if fid else "")
+        )
 
 
 def board(

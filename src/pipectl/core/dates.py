@@ -161,3 +161,11 @@ def parse_duration_days(text: str, today: date) -> int:
     if n <= 0:
         raise InputError(f"a duration must be positive: {text!r}")
     return (today - (today - _delta(n, m.group(2)))).days
+
+
+def add_duration(text: str, day: date) -> date:
+    """``day`` plus a span such as ``2w``, ``10d``, ``1m`` (a cadence); InputError if unreadable."""
+    m = _DURATION.match(text.lower())
+    if not m or m.group(2) not in _UNITS or int(m.group(1)) <= 0:
+        raise InputError(f"not a duration: {text!r} (try 3d, 2w, 1m)")
+    return day + _delta(int(m.group(1)), m.group(2))

@@ -211,6 +211,10 @@ def move_deal(
     kind = "reopened" if old_status != "open" and target.kind == "open" else "stage"
     tx.session.add(deal)
     _event(tx, deal_id, now, kind, from_stage_id=old_stage, to_stage_id=target.id, note=reason)
+    if target.kind != "open" and old_status == "open":
+        from pipectl.services.followups import close_for_deal
+
+        close_for_deal(tx, deal_id, now, f"deal {target.kind}")
     return "reopened" if kind == "reopened" else {"open": "moved"}.get(target.kind, target.kind)
 
 

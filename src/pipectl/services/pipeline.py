@@ -18,6 +18,7 @@ SETTINGS = {
     "currency": "default currency for new deals (ISO code)",
     "owner": "default owner of new deals",
     "date_order": "how to read 3/4/2026: mdy (US, default) or dmy",
+    "followup_interval": "next follow-up offered after 'log' (default 2w)",
 }
 
 
@@ -28,6 +29,14 @@ def _check_setting(key: str, value: str) -> str:
         v = value.strip().lower()
         if v not in ("mdy", "dmy"):
             raise InputError("date_order is mdy or dmy")
+        return v
+    if key == "followup_interval":
+        from datetime import date
+
+        from pipectl.core.dates import add_duration
+
+        v = value.strip().lower().lstrip("+")
+        add_duration(v, date(2000, 1, 1))  # validates
         return v
     v = " ".join(value.split())
     if not v:

@@ -111,9 +111,21 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO settings (key, value) VALUES ('currency', 'USD')")
 
 
+def _v2_followup_cadence(conn: sqlite3.Connection) -> None:
+    # how an open follow-up ended (done / cancelled / closed with its deal), its cadence
+    # (``2w``: schedule the next one when this one is done), and an index for "no next step"
+    conn.execute("ALTER TABLE followups ADD COLUMN outcome VARCHAR")
+    conn.execute("ALTER TABLE followups ADD COLUMN every VARCHAR")
+    conn.execute("UPDATE followups SET outcome = 'done' WHERE done_at IS NOT NULL")
+    conn.execute(
+        "CREATE INDEX ix_followups_open_deal ON followups (deal_id, due) WHERE done_at IS NULL"
+    )
+
+
 #: Applied in order; the schema version is the number of steps applied.
 MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
+    ("follow-up outcome and cadence", _v2_followup_cadence),
 ]
 
 

@@ -98,7 +98,9 @@ class FollowUp(SQLModel, table=True):
     due: date
     what: str
     created_at: datetime = _ts()
-    done_at: datetime | None = _ts(default=None)
+    done_at: datetime | None = _ts(default=None)  # set when it stops being open, however
+    outcome: str | None = None  # None while open | done | cancelled | closed (with its deal)
+    every: str | None = None  # cadence such as "2w": the next one is scheduled when done
 
 
 class Event(SQLModel, table=True):

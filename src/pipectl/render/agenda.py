@@ -1,0 +1,177 @@
+"""Renderers for the morning agenda (``due``) and the follow-up list. Plain data in, text out.
+
+JSON keys are documented in docs/json.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pipectl.core.money import major_number
+from pipectl.render.output import JSON, RICH, emit, emit_json, table
+from pipectl.render.views import money
+from pipectl.store.agenda import SECTIONS, Agenda, AgendaItem, FollowUpRow
+from pipectl.store.queries import parse_ts
+
+TITLES = {
+    "overdue": "Overdue",
+    "today": "Today",
+    "upcoming": "Coming up",
+    "no_next_step": "No next step",
+    "stalled": "Stalled",
+}
+_STYLE = {"overdue": "red", "today": "bold", "stalled": "yellow"}
+
+
+def _item_json(i: AgendaItem) -> dict[str, Any]:
+    p = i.priority
+    return {
+        "deal_id": i.deal_id,
+        "title": i.title,
+        "account": i.account,
+        "value": None if i.value_minor is None else major_number(i.value_minor, i.currency),
+        "currency": i.currency,
+        "stage": i.stage,
+        "probability": i.probability,
+        "followup_id": i.followup_id,
+        "due": i.due,
+        "what": i.what,
+        "every": i.every,
+        "days_overdue": i.days_overdue,
+        "idle_days": i.idle_days,
+        "stale_days": i.stale_days,
+        "touches": i.touches,
+        "priority": round(p.score, 2),
+        "priority_factors": {
+            "weighted_value": round(p.weighted, 2),
+            "lateness": round(p.lateness_factor, 4),
+            "staleness": round(p.staleness_factor, 4),
+        },
+    }
+
+
+def _when(section: str, i: AgendaItem, today: date) -> str:
+    if section == "overdue":
+        return f"{i.days_overdue}d late"
+    if section == "today":
+        return "today"
+    if section == "upcoming" and i.due:
+        ahead = (i.due - today).days
+        return f"{i.due:%a %m-%d} (in {ahead}d)"
+    if section == "stalled":
+        return f"idle {i.idle_days}d (limit {i.stale_days}d)"
+    return f"idle {i.idle_days}d"
+
+
+def _todo(section: str, i: AgendaItem) -> str:
+    if section == "no_next_step":
+        return "schedule a next step"
+    if section == "stalled":
+        return f"next: {i.what} ({i.due})" if i.what else "no next step"
+    return (i.what or "") + (f" (every {i.every})" if i.every else "")
+
+
+def _explain(i: AgendaItem) -> str:
+    p = i.priority
+    return (
+        f"{p.weighted:,.0f} × {p.lateness_factor:.2f} × {p.staleness_factor:.2f} = {p.score:,.0f}"
+    )
+
+
+def due(result: Agenda, mode: str, *, explain: bool = False) -> None:
+    if mode == JSON:
+        out: dict[str, Any] = {"today": result.today, "horizon": result.horizon}
+        for name in SECTIONS:
+            out[name] = [_item_json(i) for i in result.sections[name]]
+        out["counts"] = result.counts
+        emit_json(out)
+        return
+    headers = ["Deal", "Account", "Value", "Stage", "To do", "When", "Touches"]
+    if explain:
+        headers.append("Priority: weighted × late × stale")
+    printed = False
+    for name in SECTIONS:
+        items = result.sections[name]
+        count = result.counts[name]
+        if not count:
+            continue
+        rows = []
+        for i in items:
+            row = [
+                f"#{i.deal_id} {i.title}",
+                i.account or "",
+                money(i.value_minor, i.currency),
+                i.stage,
+                _todo(name, i),
+                _when(name, i, result.today),
+                str(i.touches),
+            ]
+            if explain:
+                row.append(_explain(i))
+            rows.append(row)
+        if printed:
+            emit()
+        title = f"{TITLES[name]} ({count:,})"
+        style = _STYLE.get(name) if mode == RICH else None
+        table(
+            headers,
+            rows,
+            mode=mode,
+            title=title,
+            right=("Value", "Touches"),
+            row_styles=[style] * len(rows) if style else None,
+        )
+        if count > len(items):
+            emit(f"  … and {count - len(items):,} more (--limit 0 shows all)")
+        printed = True
+    if not printed:
+        emit("Nothing due, nothing stalled, and every open deal has a next step.")
+    elif explain:
+        emit()
+        emit(
+            "priority = weighted value × (1 + days overdue / 7) × (1 + days idle past the "
+            "stage's stale limit / 14); see docs/followups.md"
+        )
+
+
+def followup_list(rows: list[FollowUpRow], total: int, today: date, mode: str) -> None:
+    if mode == JSON:
+        emit_json(
+            [
+                {
+                    "id": r.id,
+                    "deal_id": r.deal_id,
+                    "title": r.title,
+                    "account": r.account,
+                    "due": r.due,
+                    "what": r.what,
+                    "every": r.every,
+                    "status": r.outcome or "open",
+                    "created_at": parse_ts(r.created_at),
+                    "done_at": parse_ts(r.done_at),
+                }
+                for r in rows
+            ]
+        )
+        return
+    if not rows:
+        emit("no follow-ups")
+        return
+    styles = []
+    out = []
+    for r in rows:
+        state = r.outcome or ("overdue" if r.due < today else "open")
+        styles.append("red" if state == "overdue" else ("dim" if r.outcome else None))
+        out.append(
+            [str(r.id), r.due.isoformat(), f"#{r.deal_id} {r.title}", r.what, r.every or "", state]
+        )
+    table(
+        ["ID", "Due", "Deal", "What", "Every", "State"],
+        out,
+        mode=mode,
+        right=("ID",),
+        row_styles=styles if mode == RICH else None,
+    )
+    if total > len(rows):
+        emit(f"{len(rows):,} of {total:,} follow-ups shown")
