@@ -41,7 +41,9 @@ def _imported(stderr: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("args", [("--help",), ("--version",), ("list",), ("board",)])
+@pytest.mark.parametrize(
+    "args", [("--help",), ("--version",), ("list",), ("board",), ("due",), ("followup", "list")]
+)
 def test_fast_paths_never_import_the_orm(env: dict[str, str], args: tuple[str, ...]) -> None:
     r = _run(*args, env=env, importtime=True)
     assert r.returncode == 0, r.stderr[-500:]

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pipectl.errors import InputError
 
 # Currencies whose minor unit is not the cent (ISO 4217 exponent); everything else has 2.
-_EXPONENTS = {
+EXPONENTS = {
     "JPY": 0,
     "KRW": 0,
     "VND": 0,
@@ -69,7 +69,7 @@ _AMOUNT = re.compile(
 
 def exponent(currency: str) -> int:
     """Digits after the decimal point in ``currency``'s minor unit."""
-    return _EXPONENTS.get(currency.upper(), 2)
+    return EXPONENTS.get(currency.upper(), 2)
 
 
 def normalize_currency(code: str) -> str:

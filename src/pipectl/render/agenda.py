@@ -81,7 +81,7 @@ def _explain(i: AgendaItem) -> str:
 
 def due(result: Agenda, mode: str, *, explain: bool = False) -> None:
     if mode == JSON:
-        out: dict[str, Any] = {"today": result.today, "horizon": result.horizon}
+        out: dict[str, Any] = {"date": result.today, "horizon": result.horizon}
         for name in SECTIONS:
             out[name] = [_item_json(i) for i in result.sections[name]]
         out["counts"] = result.counts

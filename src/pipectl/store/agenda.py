@@ -11,40 +11,82 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from pipectl.core.money import exponent
-from pipectl.core.priority import Priority, priority, sort_key
-from pipectl.store.queries import parse_day, ts
+from pipectl.core.money import EXPONENTS, exponent
+from pipectl.core.priority import Priority, priority
+from pipectl.store.queries import parse_day
 
 SECTIONS = ("overdue", "today", "upcoming", "no_next_step", "stalled")
 
 # days idle as a whole number, the same rule as DealRow.idle_days
-_IDLE = "CAST(julianday(:now) - julianday(d.last_touch_at) AS INTEGER)"
+# (:now_jd and :today_jd are Julian day numbers computed once in Python, not per row)
+_IDLE = "CAST(:now_jd - julianday(d.last_touch_at) AS INTEGER)"
+_LATE = "CAST(:today_jd - julianday(f.due) AS INTEGER)"
+_DIVISOR = (
+    "CASE d.currency "
+    + " ".join(f"WHEN '{c}' THEN {10**e}" for c, e in sorted(EXPONENTS.items()))
+    + " ELSE 100 END"
+)
 
-_FOLLOWUPS_DUE = f"""
-SELECT f.id, f.deal_id, f.due, d.value_minor, d.currency, s.probability, {_IDLE}, s.stale_days
+
+def _ranked(columns: str, from_where: str, late: str, order_first: str = "") -> str:
+    """Rank candidates by ``core.priority``'s score, computed in SQL so that SQLite sorts the
+    thousands and returns only the top ones (``tests/store/test_agenda.py`` checks that the
+    two agree); ``count(*) OVER ()`` counts the whole section in the same pass."""
+    score = (
+        f"(COALESCE(value_minor, 0) * probability / 100.0 / {_DIVISOR.replace('d.', '')})"
+        " * (1 + max(0, late) / 7.0)"
+        " * (1 + max(0, idle - COALESCE(stale_days, idle)) / 14.0)"
+    )
+    return (
+        "SELECT f_id, deal_id, due, value_minor, currency, probability, idle, stale_days,"
+        f" count(*) OVER () FROM (SELECT {columns.format(idle=_IDLE)}, {late} AS late"
+        f" {from_where}) ORDER BY {order_first}{score} DESC, late DESC, idle DESC, deal_id"
+        " LIMIT :limit"
+    )
+
+
+_FOLLOWUP_COLUMNS = """f.id AS f_id, f.deal_id AS deal_id, f.due AS due,
+    d.value_minor AS value_minor, d.currency AS currency, s.probability AS probability,
+    {idle} AS idle, s.stale_days AS stale_days"""
+_FOLLOWUP_FROM = """
   FROM followups f
   JOIN deals d ON d.id = f.deal_id
   JOIN stages s ON s.id = d.stage_id
- WHERE f.done_at IS NULL AND f.due <= :horizon AND d.status = 'open'
-"""
+ WHERE f.done_at IS NULL AND d.status = 'open' AND """
 
-_NO_NEXT_STEP = f"""
-SELECT NULL, d.id, NULL, d.value_minor, d.currency, s.probability, {_IDLE}, s.stale_days
+_DEAL_COLUMNS = """NULL AS f_id, d.id AS deal_id, NULL AS due,
+    d.value_minor AS value_minor, d.currency AS currency, s.probability AS probability,
+    {idle} AS idle, s.stale_days AS stale_days"""
+_DEAL_FROM = """
   FROM deals d
   JOIN stages s ON s.id = d.stage_id
- WHERE d.status = 'open'
-   AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.deal_id = d.id AND f.done_at IS NULL)
-"""
+ WHERE d.status = 'open' AND """
 
-_STALLED = f"""
-SELECT NULL, d.id, NULL, d.value_minor, d.currency, s.probability, {_IDLE}, s.stale_days
-  FROM deals d
-  JOIN stages s ON s.id = d.stage_id
- WHERE d.status = 'open' AND s.stale_days IS NOT NULL
-   AND julianday(:now) - julianday(d.last_touch_at) >= s.stale_days + 1
-"""
+QUERIES = {
+    "overdue": _ranked(_FOLLOWUP_COLUMNS, _FOLLOWUP_FROM + "f.due < :today", _LATE),
+    "today": _ranked(_FOLLOWUP_COLUMNS, _FOLLOWUP_FROM + "f.due = :today", _LATE),
+    # coming up: by day first (what is next), then by priority within the day
+    "upcoming": _ranked(
+        _FOLLOWUP_COLUMNS,
+        _FOLLOWUP_FROM + "f.due > :today AND f.due <= :horizon",
+        "0",
+        order_first="due, ",
+    ),
+    "no_next_step": _ranked(
+        _DEAL_COLUMNS,
+        _DEAL_FROM
+        + "NOT EXISTS (SELECT 1 FROM followups f WHERE f.deal_id = d.id AND f.done_at IS NULL)",
+        "0",
+    ),
+    "stalled": _ranked(
+        _DEAL_COLUMNS,
+        _DEAL_FROM + "s.stale_days IS NOT NULL"
+        " AND :now_jd - julianday(d.last_touch_at) >= s.stale_days + 1",
+        "0",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -79,14 +121,9 @@ class Agenda:
 Candidate = tuple[int | None, int, str | None, int | None, str, int, int, int | None]
 
 
-def _rank(rows: list[Candidate], today: date) -> list[tuple[Candidate, Priority]]:
-    ranked = []
-    for r in rows:
-        late = (today - date.fromisoformat(r[2])).days if r[2] else 0
-        p = priority(r[3], exponent(r[4]), r[5], late, r[6], r[7])
-        ranked.append((r, p))
-    ranked.sort(key=lambda x: sort_key(x[1], x[0][6], x[0][1]))
-    return ranked
+def _priority(r: Candidate, today: date) -> Priority:
+    late = (today - date.fromisoformat(r[2])).days if r[2] else 0
+    return priority(r[3], exponent(r[4]), r[5], late, r[6], r[7])
 
 
 def _details(
@@ -133,22 +170,19 @@ def agenda(
 ) -> Agenda:
     """The morning agenda at ``now`` (``today`` is the local calendar date at ``now``)."""
     horizon = today + timedelta(days=days)
-    params = {"now": ts(now), "horizon": horizon.isoformat()}
-    due_rows: list[Candidate] = conn.execute(_FOLLOWUPS_DUE, params).fetchall()
-    t = today.isoformat()
-    buckets: dict[str, list[Candidate]] = {
-        "overdue": [r for r in due_rows if r[2] < t],
-        "today": [r for r in due_rows if r[2] == t],
-        "upcoming": [r for r in due_rows if r[2] > t],
-        "no_next_step": conn.execute(_NO_NEXT_STEP, params).fetchall(),
-        "stalled": conn.execute(_STALLED, params).fetchall(),
+    params = {
+        "now_jd": julian_day(now),
+        "today_jd": julian_day(datetime(today.year, today.month, today.day, tzinfo=UTC)),
+        "today": today.isoformat(),
+        "horizon": horizon.isoformat(),
+        "limit": limit if limit else -1,
     }
     out = Agenda(today=today, horizon=horizon)
     chosen: dict[str, list[tuple[Candidate, Priority]]] = {}
-    for name, rows in buckets.items():
-        ranked = _rank(rows, today) if name != "upcoming" else _by_date(rows, today)
-        out.counts[name] = len(ranked)
-        chosen[name] = ranked[:limit] if limit else ranked
+    for name in SECTIONS:
+        rows = conn.execute(QUERIES[name], params).fetchall()
+        out.counts[name] = rows[0][8] if rows else 0
+        chosen[name] = [(r[:8], _priority(r[:8], today)) for r in rows]
     deal_ids = {r[1] for rows in chosen.values() for r, _ in rows}
     followup_ids = {r[0] for rows in chosen.values() for r, _ in rows if r[0] is not None}
     deals, followups, touches, next_step = _details(conn, deal_ids, followup_ids)
@@ -186,11 +220,9 @@ def agenda(
     return out
 
 
-def _by_date(rows: list[Candidate], today: date) -> list[tuple[Candidate, Priority]]:
-    """Coming up: by day first (what is next), then by priority within the day."""
-    ranked = _rank(rows, today)
-    ranked.sort(key=lambda x: x[0][2] or "")  # stable: keeps the priority order within a day
-    return ranked
+def julian_day(instant: datetime) -> float:
+    """SQLite's ``julianday()`` of an aware instant (UTC), computed once per command."""
+    return instant.timestamp() / 86400 + 2440587.5
 
 
 # --- follow-up list ------------------------------------------------------------------------

@@ -1,0 +1,27 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipectl.core.priority import priority, sort_key
+
+
+def test_formula_examples() -> None:
+    # $10,000 at 60%, a week late, not stale: 6,000 × 2
+    assert priority(1_000_000, 2, 60, 7, 3, 14).score == 12_000
+    # idle 28 days where the stage allows 14: 14 days past → × 2
+    assert priority(1_000_000, 2, 60, 0, 28, 14).score == 12_000
+    # unknown value weighs nothing; no stale limit means never stale
+    assert priority(None, 2, 60, 30, 99, None).score == 0
+    assert priority(1_000_000, 2, 60, 0, 500, None).staleness_factor == 1
+    # not yet due is never negative lateness
+    assert priority(1_000_000, 2, 60, -5, 0, 14).lateness_factor == 1
+
+
+@given(st.integers(0, 10**12), st.integers(0, 100), st.integers(0, 400), st.integers(0, 400))
+def test_more_late_or_more_idle_never_ranks_lower(
+    value: int, prob: int, late: int, idle: int
+) -> None:
+    base = priority(value, 2, prob, late, idle, 14)
+    assert priority(value, 2, prob, late + 1, idle, 14).score >= base.score
+    assert priority(value, 2, prob, late, idle + 1, 14).score >= base.score
+    assert priority(value + 1, 2, prob, late, idle, 14).score >= base.score
+    assert sort_key(base, idle, 1) < sort_key(base, idle, 2)  # ties: oldest deal first
