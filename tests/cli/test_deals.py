@@ -295,3 +295,16 @@ def test_no_color_forces_plain(cli: Cli) -> None:
     _add(cli, "Acme renewal", "12k")
     out = cli.ok("list", env={"PIPECTL_FORCE_RICH": "1", "NO_COLOR": "1"}).stdout
     assert "\x1b[" not in out and "Acme renewal" in out
+
+
+def test_shell_completion_of_deals_and_stages(cli: Cli) -> None:
+    from pipectl.cli.common import complete_deal, complete_stage
+
+    _add(cli, "Globex rollout", "50k")
+    _add(cli, "Globex pilot", "5k")
+    _add(cli, "Acme renewal", "12k")
+    cli.ok("move", "3", "won")
+    assert complete_deal("Glo") == [("Globex rollout", "#1"), ("Globex pilot", "#2")]
+    assert complete_deal("1") == [("1", "Globex rollout")]
+    assert complete_deal("Acme") == []  # closed deals are not offered
+    assert complete_stage("pro") == ["Proposal"]

@@ -63,16 +63,16 @@ def date_of(conn: sqlite3.Connection, text: str, now_utc: datetime) -> date:
 
 
 def complete_deal(incomplete: str) -> list[tuple[str, str]]:
-    """Shell completion of deal references: ids with titles, on sqlite3 (no ORM)."""
+    """Shell completion of deal references on sqlite3 (no ORM): typed digits complete to ids
+    (with the title as help), typed letters to titles (with the id as help). Typer keeps only
+    values that start with what was typed, so each value extends the typed text."""
     try:
         with reading() as conn:
             from pipectl.store.queries import complete_deals
 
-            return (
-                [(str(i), t) for i, t in complete_deals(conn, incomplete)]
-                if not (incomplete.isdigit())
-                else [(str(i), t) for i, t in _by_id(conn, incomplete)]
-            )
+            if incomplete.isdigit():
+                return [(str(i), t) for i, t in _by_id(conn, incomplete)]
+            return [(t, f"#{i}") for i, t in complete_deals(conn, incomplete)]
     except Exception:
         return []
 
