@@ -38,7 +38,6 @@ COMMANDS: dict[str, list[str]] = {
     "show": ["show", "4242"],
     "due": ["due"],
     "followup list": ["followup", "list"],
-    "prune --dry-run": ["prune", "--stale", "60d", "--dry-run"],
 }
 
 

@@ -232,3 +232,13 @@ def test_followup_list_json_is_parseable_without_tty(cli: Cli) -> None:
     cli.ok("followup", "1", "tomorrow", "call")
     rows = json.loads(cli.ok("followup", "list", "--json").stdout)
     assert rows[0]["created_at"] == "2026-11-24T10:00:00Z" and rows[0]["done_at"] is None
+
+
+def test_followup_list_is_bounded_on_a_terminal_only(cli: Cli) -> None:
+    _deal(cli, "Acme renewal")
+    for i in range(55):
+        cli.ok("followup", "1", f"+{i}d", f"step {i}")
+    rich = cli.ok("followup", "list", env={"PIPECTL_FORCE_RICH": "1", "COLUMNS": "200"}).stdout
+    assert "50 of 55 follow-ups shown" in rich
+    assert len(cli.ok("followup", "list").stdout.strip().splitlines()) == 56  # header + 55
+    assert len(cli.json("followup", "list", "-n", "3")) == 3

@@ -102,7 +102,12 @@ def followup_list(
     ),
     all_: bool = typer.Option(False, "--all", help="Include done, cancelled and closed ones."),
     until: str | None = typer.Option(None, "--until", help="Only those due by this date."),
-    limit: int = typer.Option(0, "--limit", "-n", help="At most N rows (0: all)."),
+    limit: int | None = typer.Option(
+        None,
+        "--limit",
+        "-n",
+        help="At most N rows (default 50 on a terminal, all otherwise; 0 for all).",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """List follow-ups by due date (open ones unless --all)."""
@@ -111,8 +116,11 @@ def followup_list(
     from pipectl.store.agenda import list_followups
     from pipectl.store.queries import resolve_deal
 
-    if limit < 0:
+    if limit is not None and limit < 0:
         raise InputError("--limit cannot be negative")
+    mode = output.pick_mode(as_json)
+    if limit is None:
+        limit = 50 if mode == output.RICH else 0
     now, today = _today()
     with common.reading() as conn:
         deal_id = resolve_deal(conn, ref) if ref else None
@@ -120,7 +128,7 @@ def followup_list(
         rows, total = list_followups(
             conn, deal_id=deal_id, include_closed=all_, until=horizon, limit=limit or None
         )
-    view.followup_list(rows, total, today, output.pick_mode(as_json))
+    view.followup_list(rows, total, today, mode)
 
 
 @followup_app.command("done")
