@@ -23,8 +23,9 @@ SECTIONS = ("overdue", "today", "upcoming", "no_next_step", "stalled")
 # (:now_jd and :today_jd are Julian day numbers computed once in Python, not per row)
 _IDLE = "CAST(:now_jd - julianday(d.last_touch_at) AS INTEGER)"
 _LATE = "CAST(:today_jd - julianday(f.due) AS INTEGER)"
+# minor units per major unit of the row's currency (core.money.exponent, in SQL)
 _DIVISOR = (
-    "CASE d.currency "
+    "CASE currency "
     + " ".join(f"WHEN '{c}' THEN {10**e}" for c, e in sorted(EXPONENTS.items()))
     + " ELSE 100 END"
 )
@@ -35,7 +36,7 @@ def _ranked(columns: str, from_where: str, late: str, order_first: str = "") -> 
     thousands and returns only the top ones (``tests/store/test_agenda.py`` checks that the
     two agree); ``count(*) OVER ()`` counts the whole section in the same pass."""
     score = (
-        f"(COALESCE(value_minor, 0) * probability / 100.0 / {_DIVISOR.replace('d.', '')})"
+        f"(COALESCE(value_minor, 0) * probability / 100.0 / {_DIVISOR})"
         " * (1 + max(0, late) / 7.0)"
         " * (1 + max(0, idle - COALESCE(stale_days, idle)) / 14.0)"
     )
