@@ -20,6 +20,24 @@ from pipectl.core.money import Money, parse_money
 DB_PATH: str | None = None
 
 JsonOpt = typer.Option(False, "--json", help="Print JSON (keys documented in docs/json.md).")
+LimitOpt = typer.Option(
+    None,
+    "--limit",
+    "-n",
+    help="At most N rows (default 50 on a terminal, all otherwise; 0 for all).",
+)
+
+
+def row_limit(limit: int | None, mode: str) -> int | None:
+    """``--limit`` as a row count: 50 on a terminal unless given, None for all."""
+    from pipectl.errors import InputError
+    from pipectl.render.output import RICH
+
+    if limit is not None and limit < 0:
+        raise InputError("--limit cannot be negative")
+    if limit is None:
+        limit = 50 if mode == RICH else 0
+    return limit or None
 
 
 def now() -> datetime:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import typer
 
 from pipectl.cli import common
-from pipectl.cli.common import JsonOpt, complete_deal, complete_stage
+from pipectl.cli.common import JsonOpt, LimitOpt, complete_deal, complete_stage
 from pipectl.errors import InputError
 
 DealArg = typer.Argument(
@@ -118,12 +118,7 @@ def list_(
         "value", "--sort", help="value (high first), close, age, touch, stage, title, id."
     ),
     reverse: bool = typer.Option(False, "--reverse", "-r", help="Reverse the order."),
-    limit: int | None = typer.Option(
-        None,
-        "--limit",
-        "-n",
-        help="At most N rows (default 50 on a terminal, all otherwise; 0 for all).",
-    ),
+    limit: int | None = LimitOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """List deals: open ones by default, most valuable first."""
@@ -144,11 +139,8 @@ def list_(
         statuses |= {"open", "won", "lost"}
     if sort not in queries.SORT_KEYS:
         raise InputError(f"cannot sort by {sort!r} (one of {', '.join(queries.SORT_KEYS)})")
-    if limit is not None and limit < 0:
-        raise InputError("--limit cannot be negative")
     mode = output.pick_mode(as_json)
-    if limit is None:
-        limit = 50 if mode == output.RICH else 0
+    rows_max = common.row_limit(limit, mode)
     now = common.now()
     with common.reading() as conn:
         f = queries.DealFilter(
@@ -160,9 +152,7 @@ def list_(
             source=source,
             stale_only=stale,
         )
-        deals, total = queries.list_deals(
-            conn, f, now, sort=sort, reverse=reverse, limit=limit or None
-        )
+        deals, total = queries.list_deals(conn, f, now, sort=sort, reverse=reverse, limit=rows_max)
     views.deal_list(deals, total, now, mode)
 
 

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from pipectl.cli import common
-from pipectl.cli.common import JsonOpt, complete_deal
+from pipectl.cli.common import JsonOpt, LimitOpt, complete_deal
 from pipectl.errors import Ambiguous, InputError
 
 
@@ -102,12 +102,7 @@ def followup_list(
     ),
     all_: bool = typer.Option(False, "--all", help="Include done, cancelled and closed ones."),
     until: str | None = typer.Option(None, "--until", help="Only those due by this date."),
-    limit: int | None = typer.Option(
-        None,
-        "--limit",
-        "-n",
-        help="At most N rows (default 50 on a terminal, all otherwise; 0 for all).",
-    ),
+    limit: int | None = LimitOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """List follow-ups by due date (open ones unless --all)."""
@@ -116,17 +111,14 @@ def followup_list(
     from pipectl.store.agenda import list_followups
     from pipectl.store.queries import resolve_deal
 
-    if limit is not None and limit < 0:
-        raise InputError("--limit cannot be negative")
     mode = output.pick_mode(as_json)
-    if limit is None:
-        limit = 50 if mode == output.RICH else 0
+    rows_max = common.row_limit(limit, mode)
     now, today = _today()
     with common.reading() as conn:
         deal_id = resolve_deal(conn, ref) if ref else None
         horizon = common.date_of(conn, until, now) if until else None
         rows, total = list_followups(
-            conn, deal_id=deal_id, include_closed=all_, until=horizon, limit=limit or None
+            conn, deal_id=deal_id, include_closed=all_, until=horizon, limit=rows_max
         )
     view.followup_list(rows, total, today, mode)
 

@@ -152,20 +152,22 @@ def parse_date(text: str, today: date, *, dayfirst: bool = False) -> date:
 _DURATION = re.compile(r"^\s*(\d{1,5})\s*([a-z]+)\s*$")
 
 
-def parse_duration_days(text: str, today: date) -> int:
-    """A span such as ``60d``, ``8w``, ``3m``, counted back from ``today``, in days."""
+def _duration(text: str) -> relativedelta:
+    """A positive span such as ``60d``, ``8w``, ``3m``."""
     m = _DURATION.match(text.lower())
     if not m or m.group(2) not in _UNITS:
         raise InputError(f"not a duration: {text!r} (try 60d, 8w, 3m)")
     n = int(m.group(1))
     if n <= 0:
         raise InputError(f"a duration must be positive: {text!r}")
-    return (today - (today - _delta(n, m.group(2)))).days
+    return _delta(n, m.group(2))
+
+
+def parse_duration_days(text: str, today: date) -> int:
+    """A span such as ``60d``, ``8w``, ``3m``, counted back from ``today``, in days."""
+    return (today - (today - _duration(text))).days
 
 
 def add_duration(text: str, day: date) -> date:
-    """``day`` plus a span such as ``2w``, ``10d``, ``1m`` (a cadence); InputError if unreadable."""
-    m = _DURATION.match(text.lower())
-    if not m or m.group(2) not in _UNITS or int(m.group(1)) <= 0:
-        raise InputError(f"not a duration: {text!r} (try 3d, 2w, 1m)")
-    return day + _delta(int(m.group(1)), m.group(2))
+    """``day`` plus a span such as ``2w``, ``10d``, ``1m`` (a cadence)."""
+    return day + _duration(text)

@@ -106,27 +106,21 @@ def open_db(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
     conn = connect(p)
     try:
         version, app_id = _version(conn, p)
-        if app_id == APPLICATION_ID or version == 0:
-            # ours, or an empty file about to become ours (a foreign one is refused below)
-            from pipectl.store import migrations  # small: SQL strings, no ORM
-
-            if version != migrations.latest() or app_id != APPLICATION_ID:
-                migrations.check_ours(conn, p)
-                if version > migrations.latest():
-                    raise DatabaseError(
-                        f"{p} was written by a newer pipectl (schema {version}; this version "
-                        f"knows {migrations.latest()}): upgrade pipectl to use it"
-                    )
-                _wal(conn, p)
-                old, copy = migrations.ensure_schema(conn, p)
-                if copy is not None:
-                    notices.append(
-                        f"upgraded the database schema from version {old}; backup saved as {copy}"
-                    )
-            else:
-                _wal(conn, p)
-        else:
+        if app_id != APPLICATION_ID and version:
             raise DatabaseError(f"{p} is not a pipectl database (it holds other data)")
+        from pipectl.store import migrations  # small: SQL strings, no ORM
+
+        if version != migrations.latest() or app_id != APPLICATION_ID:
+            migrations.check_ours(conn, p)  # refuse an unversioned file of other tables
+            migrations.refuse_newer(version, p)
+            _wal(conn, p)  # outside any transaction, and only once the file is known ours
+            old, copy = migrations.ensure_schema(conn, p)
+            if copy is not None:
+                notices.append(
+                    f"upgraded the database schema from version {old}; backup saved as {copy}"
+                )
+        else:
+            _wal(conn, p)
     except BaseException:
         conn.close()
         raise

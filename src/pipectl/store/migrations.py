@@ -150,6 +150,15 @@ def check_ours(conn: sqlite3.Connection, path: Path) -> None:
         raise DatabaseError(f"{path} is not a usable database: {e}") from None
 
 
+def refuse_newer(version: int, path: Path) -> None:
+    """A file written by a newer pipectl is never touched."""
+    if version > latest():
+        raise DatabaseError(
+            f"{path} was written by a newer pipectl (schema {version}; this version "
+            f"knows {latest()}): upgrade pipectl to use it"
+        )
+
+
 def ensure_schema(conn: sqlite3.Connection, path: Path) -> tuple[int, Path | None]:
     """Bring the file to the latest schema; returns the version it had and the backup taken.
 
@@ -162,18 +171,13 @@ def ensure_schema(conn: sqlite3.Connection, path: Path) -> tuple[int, Path | Non
     copy = None
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > target:
-            raise DatabaseError(
-                f"{path} was written by a newer pipectl (schema {version}; this version "
-                f"knows {target}): upgrade pipectl to use it"
-            )
+        refuse_newer(version, path)
         if 0 < version < target:
             copy = backup(conn, backup_name(path, version))
         with transaction(conn):
             check_ours(conn, path)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > target:
-                raise DatabaseError(f"{path} was written by a newer pipectl meanwhile")
+            refuse_newer(version, path)  # another process may have upgraded meanwhile
             for number, (_desc, step) in enumerate(MIGRATIONS, start=1):
                 if number > version:
                     step(conn)
