@@ -2,6 +2,10 @@
 
     python tests/bench/bench.py        # 10k open deals, 50k activities, 30k follow-ups
     python tests/bench/bench.py --deals 2000 --rounds 5 --commands due list
+    python tests/bench/bench.py --prune --deals 100000 --rounds 3   # a real prune, timed
+
+With --prune, each round copies the built pipeline and runs ``pipectl prune --stale 60d`` on
+the copy (it writes), reporting its wall time and how many deals it pruned.
 
 Builds a benchmark pipeline once (cached in a temporary directory unless --db is given), then
 runs each command and the floor (``typer_floor.py`` beside this file: a minimal Typer command
@@ -17,6 +21,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -38,6 +43,7 @@ COMMANDS: dict[str, list[str]] = {
     "show": ["show", "4242"],
     "due": ["due"],
     "followup list": ["followup", "list"],
+    "prune --dry-run": ["prune", "--stale", "60d", "--dry-run"],
 }
 
 
@@ -149,6 +155,7 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="build or reuse the pipeline here")
     ap.add_argument("--commands", nargs="*", help=f"of: {', '.join(COMMANDS)}")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--prune", action="store_true", help="time a real prune on copies")
     args = ap.parse_args()
 
     pipectl = shutil.which("pipectl", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -168,6 +175,11 @@ def main() -> None:
     env = {**os.environ, "PIPECTL_DB": str(db), "NO_COLOR": "1"}
     env.pop("PIPECTL_NOW", None)
 
+    if args.prune:
+        _bench_prune(pipectl, db, env, args.rounds)
+        if tmp:
+            tmp.cleanup()
+        return
     names = args.commands or list(COMMANDS)
     runs: dict[str, list[float]] = {"floor": []} | {n: [] for n in names}
     failed: dict[str, str] = {}
@@ -205,6 +217,31 @@ def main() -> None:
             print(f"  {n:<18} not run: {why}")
     if tmp:
         tmp.cleanup()
+
+
+def _bench_prune(pipectl: str, db: Path, env: dict[str, str], rounds: int) -> None:
+    times, counts = [], []
+    for i in range(rounds):
+        copy = db.with_name(f"prune-{i}.db")
+        shutil.copyfile(db, copy)
+        t0 = time.perf_counter()
+        r = subprocess.run(
+            [pipectl, "prune", "--stale", "60d"],  # as cron runs it: one summary line
+            env={**env, "PIPECTL_DB": str(copy)},
+            capture_output=True,
+            text=True,
+        )
+        times.append(time.perf_counter() - t0)
+        if r.returncode:
+            sys.exit(f"bench: prune failed: {r.stderr.strip()}")
+        counts.append(int(r.stdout.split()[1].replace(",", "")))  # "pruned 67,676 deals …"
+        copy.unlink()
+    deals = sqlite3.connect(db).execute("SELECT count(*) FROM deals").fetchone()[0]
+    print(
+        f"prune --stale 60d on {deals:,} open deals: pruned {counts[0]:,};"
+        f" wall median {statistics.median(times):.2f}s (min {min(times):.2f}s,"
+        f" max {max(times):.2f}s, {rounds} rounds), one transaction"
+    )
 
 
 if __name__ == "__main__":

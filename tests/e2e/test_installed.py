@@ -42,7 +42,17 @@ def _imported(stderr: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "args", [("--help",), ("--version",), ("list",), ("board",), ("due",), ("followup", "list")]
+    "args",
+    [
+        ("--help",),
+        ("--version",),
+        ("list",),
+        ("board",),
+        ("due",),
+        ("followup", "list"),
+        ("prune", "--stale", "60d"),
+        ("backup",),
+    ],
 )
 def test_fast_paths_never_import_the_orm(env: dict[str, str], args: tuple[str, ...]) -> None:
     r = _run(*args, env=env, importtime=True)

@@ -163,6 +163,8 @@ def describe(item: dict[str, Any], currency: str) -> str:
         if kind == "reopened":
             text = "reopened: " + text
         return text + (f" ({item['note']})" if item.get("note") else "")
+    if kind == "pruned":
+        return f"pruned: {item.get('from_stage')} → {item.get('to_stage')} ({item.get('note')})"
     if kind == "field":
         old, new = item.get("old"), item.get("new")
         field = item["field"]

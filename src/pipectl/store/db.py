@@ -161,11 +161,15 @@ def transaction(conn: sqlite3.Connection, *, write: bool = True) -> Iterator[sql
 def backup(conn: sqlite3.Connection, dest: Path) -> Path:
     """A consistent copy through SQLite's online backup API, mode 0600."""
     _create_file(dest)
-    target = sqlite3.connect(dest)
     try:
-        conn.backup(target)
-    finally:
-        target.close()
+        target = sqlite3.connect(dest)
+        try:
+            conn.backup(target)
+        finally:
+            target.close()
+    except sqlite3.Error as e:
+        dest.unlink(missing_ok=True)  # never leave a half-made copy that looks like a backup
+        raise DatabaseError(f"could not back up to {dest}: {e}") from None
     return dest
 
 

@@ -122,10 +122,27 @@ def _v2_followup_cadence(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v3_prune_runs(conn: sqlite3.Connection) -> None:
+    # each `pipectl prune` run, so `prune --undo-last` knows what the last one took; the
+    # 'pruned' events carry their run's id in new_value
+    conn.execute(
+        """CREATE TABLE prune_runs (
+            id INTEGER NOT NULL PRIMARY KEY,
+            at DATETIME NOT NULL,
+            stale_days INTEGER NOT NULL,
+            reason VARCHAR NOT NULL,
+            deals INTEGER NOT NULL,
+            undone_at DATETIME
+        )"""
+    )
+    conn.execute("CREATE INDEX ix_events_pruned ON events (new_value) WHERE kind = 'pruned'")
+
+
 #: Applied in order; the schema version is the number of steps applied.
 MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
     ("follow-up outcome and cadence", _v2_followup_cadence),
+    ("prune runs, for undo", _v3_prune_runs),
 ]
 
 

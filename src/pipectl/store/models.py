@@ -111,7 +111,7 @@ class Event(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deals.id")
     at: datetime = _ts()
-    kind: str  # created | stage | field | closed | reopened | activity | followup
+    kind: str  # created | stage | reopened | field | followup | pruned
     field: str | None = None
     old_value: str | None = None
     new_value: str | None = None
@@ -125,3 +125,16 @@ class Setting(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class PruneRun(SQLModel, table=True):
+    """One ``pipectl prune`` run that changed something; its deals' 'pruned' events name it."""
+
+    __tablename__ = "prune_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    stale_days: int
+    reason: str
+    deals: int
+    undone_at: datetime | None = _ts(default=None)
