@@ -50,6 +50,7 @@ def _root(
 
 
 # Registration order is the order --help lists them.
+from pipectl.cli import analytics as _analytics  # noqa: E402
 from pipectl.cli import deals as _deals  # noqa: E402
 from pipectl.cli import followups as _followups  # noqa: E402
 from pipectl.cli import hygiene as _hygiene  # noqa: E402
@@ -58,6 +59,7 @@ from pipectl.cli import pipeline as _pipeline  # noqa: E402
 _deals.register(app)
 _followups.register(app)
 _hygiene.register(app)
+_analytics.register(app)
 _pipeline.register(app)
 
 

@@ -19,6 +19,8 @@ SETTINGS = {
     "owner": "default owner of new deals",
     "date_order": "how to read 3/4/2026: mdy (US, default) or dmy",
     "followup_interval": "next follow-up offered after 'log' (default 2w)",
+    "forecast_commit": "forecast: 'commit' holds deals in stages at or above this % (default 80)",
+    "forecast_best": "forecast: 'best case' holds deals at or above this % (default 50)",
 }
 
 
@@ -30,6 +32,11 @@ def _check_setting(key: str, value: str) -> str:
         if v not in ("mdy", "dmy"):
             raise InputError("date_order is mdy or dmy")
         return v
+    if key in ("forecast_commit", "forecast_best"):
+        v = value.strip().rstrip("%")
+        if not v.isdigit() or not 0 <= int(v) <= 100:
+            raise InputError(f"{key} is a percentage from 0 to 100")
+        return str(int(v))
     if key == "followup_interval":
         from datetime import date
 

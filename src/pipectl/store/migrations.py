@@ -138,11 +138,24 @@ def _v3_prune_runs(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX ix_events_pruned ON events (new_value) WHERE kind = 'pruned'")
 
 
+def _v4_targets(conn: sqlite3.Connection) -> None:
+    # sales targets per period ('2026-Q4', '2026-11'), for the forecast's gap and coverage
+    conn.execute(
+        """CREATE TABLE targets (
+            period VARCHAR NOT NULL PRIMARY KEY,
+            value_minor INTEGER NOT NULL CHECK (value_minor >= 0),
+            currency VARCHAR NOT NULL,
+            set_at DATETIME NOT NULL
+        )"""
+    )
+
+
 #: Applied in order; the schema version is the number of steps applied.
 MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
     ("follow-up outcome and cadence", _v2_followup_cadence),
     ("prune runs, for undo", _v3_prune_runs),
+    ("sales targets", _v4_targets),
 ]
 
 

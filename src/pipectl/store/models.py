@@ -138,3 +138,14 @@ class PruneRun(SQLModel, table=True):
     reason: str
     deals: int
     undone_at: datetime | None = _ts(default=None)
+
+
+class Target(SQLModel, table=True):
+    """A sales target for a period (``2026-Q4`` or ``2026-11``), in one currency."""
+
+    __tablename__ = "targets"
+
+    period: str = Field(primary_key=True)
+    value_minor: int
+    currency: str
+    set_at: datetime = _ts()

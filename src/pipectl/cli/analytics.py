@@ -1,0 +1,177 @@
+"""Metrics, forecast and sales targets. Read-only commands on sqlite3 (no ORM); ``target``
+writes one row in one transaction."""
+
+from __future__ import annotations
+
+import typer
+
+from pipectl.cli import common
+from pipectl.cli.common import JsonOpt
+from pipectl.errors import InputError
+
+AsOfOpt = typer.Option(
+    None, "--as-of", help="Compute from what was known at the end of this day (back-testing)."
+)
+
+
+def _asof(conn, text: str | None, now):  # type: ignore[no-untyped-def]
+    """End of the given local day, as a UTC instant; never later than now."""
+    if not text:
+        return None
+    from datetime import timedelta
+
+    from pipectl.clock import from_local_date
+
+    day = common.date_of(conn, text, now)
+    end = from_local_date(day + timedelta(days=1)) - timedelta(microseconds=1)
+    if end > now:
+        raise InputError(f"--as-of {day} is in the future")
+    return end
+
+
+def metrics(
+    since: str | None = typer.Option(None, "--since", help="Window start (default: 90 days ago)."),
+    until: str | None = typer.Option(
+        None, "--until", help="Window end, inclusive (default: today)."
+    ),
+    all_: bool = typer.Option(False, "--all", help="The whole history, not a window."),
+    by: str = typer.Option("month", "--by", help="Trend periods: week, month or quarter."),
+    as_of: str | None = AsOfOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Pipeline metrics: win rate, deal size, cycle, velocity, stage conversion, trend."""
+    from datetime import timedelta
+
+    from pipectl.clock import local_today
+    from pipectl.core.metrics import PERIOD_KINDS
+    from pipectl.render import analytics as view
+    from pipectl.render import output
+    from pipectl.services.analytics import Window
+    from pipectl.services.analytics import metrics as compute
+
+    if by not in PERIOD_KINDS:
+        raise InputError(f"--by is one of {', '.join(PERIOD_KINDS)}, not {by!r}")
+    if all_ and since:
+        raise InputError("--all and --since contradict each other")
+    now = common.now()
+    with common.reading() as conn:
+        asof = _asof(conn, as_of, now)
+        today = local_today(asof or now)
+        end = common.date_of(conn, until, now) if until else today
+        start = (
+            None
+            if all_
+            else (common.date_of(conn, since, now) if since else end - timedelta(days=90))
+        )
+        if start and start > end:
+            raise InputError(f"--since {start} is after --until {end}")
+        if asof and end > today:
+            raise InputError(f"--until {end} is after --as-of {today}")
+        result = compute(conn, Window(start, end, asof), now, by)
+    view.metrics(result, output.pick_mode(as_json))
+
+
+def forecast(
+    period: str = typer.Option("quarter", "--period", help="month or quarter."),
+    horizon: int = typer.Option(2, "--horizon", help="How many periods, from the current one."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the range simulation."),
+    as_of: str | None = AsOfOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Forecast by expected close period: weighted, historical, commit/best case, range,
+    slipped deals, and the gap to target."""
+    from pipectl.render import analytics as view
+    from pipectl.render import output
+    from pipectl.services.analytics import forecast as compute
+    from pipectl.store.queries import settings
+
+    if period not in ("month", "quarter"):
+        raise InputError(f"--period is month or quarter, not {period!r}")
+    if not 1 <= horizon <= 24:
+        raise InputError("--horizon must be from 1 to 24")
+    now = common.now()
+    with common.reading() as conn:
+        asof = _asof(conn, as_of, now)
+        conf = settings(conn)
+        result = compute(
+            conn,
+            now,
+            kind=period,
+            horizon=horizon,
+            asof=asof,
+            seed=seed,
+            commit=int(conf.get("forecast_commit", 80)),
+            best=int(conf.get("forecast_best", 50)),
+        )
+    view.forecast(result, output.pick_mode(as_json))
+
+
+target_app = typer.Typer(help="Sales targets per period, for the forecast.", no_args_is_help=True)
+
+
+@target_app.command("set")
+def target_set(
+    period: str = typer.Argument(..., help="2026-Q4 or 2026-11."),
+    value: str = typer.Argument(..., help="Amount: 50k, €40,000…"),
+) -> None:
+    """Set (or replace) the target of a period."""
+    from pipectl.core.metrics import parse_period
+    from pipectl.render import output
+    from pipectl.store.db import transaction
+    from pipectl.store.queries import ts
+
+    p = parse_period(period)
+    now = common.now()
+    with common.reading() as conn, transaction(conn):
+        money = common.value_of(conn, value)
+        conn.execute(
+            "INSERT INTO targets (period, value_minor, currency, set_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (period) DO UPDATE SET value_minor = excluded.value_minor,"
+            " currency = excluded.currency, set_at = excluded.set_at",
+            (p.label, money.minor, money.currency, ts(now)),
+        )
+    from pipectl.render.views import money as fmt
+
+    output.emit(f"target {p.label}: {fmt(money.minor, money.currency)}")
+
+
+@target_app.command("list")
+def target_list(as_json: bool = JsonOpt) -> None:
+    """List the targets."""
+    from pipectl.core.money import major_number
+    from pipectl.render import output
+    from pipectl.render.views import money as fmt
+    from pipectl.store.analytics import targets
+
+    with common.reading() as conn:
+        rows = targets(conn)
+    mode = output.pick_mode(as_json)
+    if mode == output.JSON:
+        output.emit_json(
+            [{"period": p, "value": major_number(v, c), "currency": c} for p, v, c in rows]
+        )
+    elif not rows:
+        output.emit("no targets (set one: pipectl target set 2026-Q4 50k)")
+    else:
+        output.table(["Period", "Target"], [[p, fmt(v, c)] for p, v, c in rows], mode=mode)
+
+
+@target_app.command("remove")
+def target_remove(period: str = typer.Argument(..., help="2026-Q4 or 2026-11.")) -> None:
+    """Remove a period's target."""
+    from pipectl.core.metrics import parse_period
+    from pipectl.errors import NotFound
+    from pipectl.render import output
+    from pipectl.store.db import transaction
+
+    p = parse_period(period)
+    with common.reading() as conn, transaction(conn):
+        if not conn.execute("DELETE FROM targets WHERE period = ?", (p.label,)).rowcount:
+            raise NotFound(f"no target for {p.label}")
+    output.emit(f"target {p.label} removed")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("metrics")(metrics)
+    app.command("forecast")(forecast)
+    app.add_typer(target_app, name="target")

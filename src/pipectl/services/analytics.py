@@ -1,0 +1,378 @@
+"""Metrics and forecast: the store's set-based reads combined with core's formulas into plain
+data (dicts) for the renderers and ``--json``. Read-only; no ORM."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pipectl.clock import from_local_date, local_today
+from pipectl.core import metrics as m
+from pipectl.core.money import exponent
+from pipectl.store import analytics as q
+from pipectl.store.queries import stages, ts
+
+
+@dataclass(frozen=True)
+class Window:
+    since: date | None  # None: since the beginning
+    until: date  # inclusive, local date
+    asof: datetime | None  # None: now
+
+    def bounds(self) -> tuple[str | None, str]:
+        since = ts(from_local_date(self.since)) if self.since else None
+        return since, ts(from_local_date(self.until + timedelta(days=1)))
+
+
+def _major(minor: int | float, currency: str) -> float:
+    return minor / 10 ** exponent(currency)
+
+
+def _per_currency(d: dict[str, int | float]) -> dict[str, float]:
+    return {c: _major(v, c) for c, v in sorted(d.items())}
+
+
+def _snapshot(asof: datetime | None) -> q.Snapshot:
+    return q.Snapshot(ts(asof) if asof else None)
+
+
+def pipeline_now(conn: sqlite3.Connection, snap: q.Snapshot) -> dict[str, Any]:
+    """Open deals, pipeline value and weighted value (Σ value × stage probability)."""
+    probs = {s.id: s.probability for s in stages(conn)}
+    count, unknown = 0, 0
+    value: dict[str, int] = defaultdict(int)
+    weighted: dict[str, int] = defaultdict(int)  # minor units × percent: exact
+    for stage_id, currency, n, total, nulls in q.open_by_stage(conn, snap):
+        count += n
+        unknown += nulls
+        if total is not None:
+            value[currency] += total
+            # exact: Σ value × p = (Σ value) × p within a stage, kept in integers
+            weighted[currency] += total * probs.get(stage_id, 0)
+    return {"open": count, "unknown": unknown, "value": value, "weighted": weighted}
+
+
+def metrics(
+    conn: sqlite3.Connection, window: Window, now: datetime, by: str = "month"
+) -> dict[str, Any]:
+    asof = window.asof or now
+    snap = _snapshot(window.asof)
+    since, until = window.bounds()
+    pipe = pipeline_now(conn, snap)
+    won = lost = 0
+    won_value: dict[str, int] = defaultdict(int)
+    won_count_cur: Counter[str] = Counter()
+    cycles: list[float] = []
+    touches = {"won": [0, 0], "lost": [0, 0]}  # total touches, deals
+    reasons: Counter[str] = Counter()
+    groups: dict[str, dict[str, dict[str, Any]]] = {"source": {}, "owner": {}}
+    trend: dict[str, dict[str, Any]] = {}
+    for status, value, cur, cycle, day, source, owner, reason, n_touch in q.closed_in_window(
+        conn, snap, since, until
+    ):
+        label = m.period_containing(date.fromisoformat(day), by).label
+        t = trend.setdefault(label, _trend_row())
+        touches[status][0] += n_touch
+        touches[status][1] += 1
+        for key, name in (("source", source), ("owner", owner)):
+            g = groups[key].setdefault(name or "(none)", {"won": 0, "lost": 0, "won_value": {}})
+            g[status] += 1
+        if status == "won":
+            won += 1
+            t["won"] += 1
+            cycles.append(cycle)
+            t["cycles"].append(cycle)
+            if value is not None:
+                won_value[cur] += value
+                won_count_cur[cur] += 1
+                t["won_value"][cur] = t["won_value"].get(cur, 0) + value
+                for key, name in (("source", source), ("owner", owner)):
+                    gv = groups[key][name or "(none)"]["won_value"]
+                    gv[cur] = gv.get(cur, 0) + value
+        else:
+            lost += 1
+            t["lost"] += 1
+            reasons[reason or "(no reason)"] += 1
+    for day, n in q.created_by_day(conn, snap, since, until):
+        label = m.period_containing(date.fromisoformat(day), by).label
+        trend.setdefault(label, _trend_row())["created"] += n
+    rate = m.win_rate(won, lost)
+    avg_size = {c: won_value[c] / won_count_cur[c] for c in won_value if won_count_cur[c]}
+    avg_cycle = m.mean(cycles)
+    open_by_cur = _open_count_by_currency(conn, snap)
+    velocity = {
+        c: m.velocity(open_by_cur.get(c, 0), avg_size[c], rate, avg_cycle) for c in avg_size
+    }
+    flows = _stage_flows(conn, ts(asof), since, until)
+    return {
+        "window": {
+            "since": window.since,
+            "until": window.until,
+            "as_of": window.asof,
+        },
+        "open_deals": pipe["open"],
+        "open_deals_unknown_value": pipe["unknown"],
+        "pipeline_value": _per_currency(pipe["value"]),
+        "weighted_pipeline_value": _per_currency({c: v / 100 for c, v in pipe["weighted"].items()}),
+        "won_deals": won,
+        "lost_deals": lost,
+        "won_value": _per_currency(won_value),
+        "win_rate": rate,
+        "avg_deal_size": _per_currency(avg_size),
+        "avg_cycle_days": avg_cycle,
+        "median_cycle_days": m.median(cycles),
+        "sales_velocity_per_day": _per_currency({c: v for c, v in velocity.items() if v}),
+        "sales_velocity_per_30_days": _per_currency({c: v * 30 for c, v in velocity.items() if v}),
+        "touches_per_won_deal": touches["won"][0] / touches["won"][1] if won else None,
+        "touches_per_lost_deal": touches["lost"][0] / touches["lost"][1] if lost else None,
+        "lost_reasons": [{"reason": r, "deals": n} for r, n in reasons.most_common()],
+        "stages": [
+            {
+                "stage": f.name,
+                "reached": f.reached,
+                "went_on": f.went_on,
+                "conversion": f.conversion,
+                "mean_days_in_stage": f.mean_days,
+            }
+            for f in flows
+        ],
+        "bottleneck": m.bottleneck(flows),
+        "by_source": _groups(groups["source"]),
+        "by_owner": _groups(groups["owner"]),
+        "trend": {"by": by, "periods": _trend(trend, window, by)},
+    }
+
+
+def _trend_row() -> dict[str, Any]:
+    return {"created": 0, "won": 0, "lost": 0, "won_value": {}, "cycles": []}
+
+
+def _trend(rows: dict[str, dict[str, Any]], window: Window, by: str) -> list[dict[str, Any]]:
+    """Every period of the window in order, empty ones included (a gap is information)."""
+    labels: list[str] = []
+    if window.since:
+        p = m.period_containing(window.since, by)
+        while p.start <= window.until:
+            labels.append(p.label)
+            p = p.next()
+    else:
+        labels = sorted(rows)
+    out = []
+    for label in labels:
+        r = rows.get(label, _trend_row())
+        out.append(
+            {
+                "period": label,
+                "created": r["created"],
+                "won_deals": r["won"],
+                "lost_deals": r["lost"],
+                "won_value": _per_currency(r["won_value"]),
+                "win_rate": m.win_rate(r["won"], r["lost"]),
+                "avg_cycle_days": m.mean(r["cycles"]),
+            }
+        )
+    return out
+
+
+def _groups(groups: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "won_deals": g["won"],
+            "lost_deals": g["lost"],
+            "win_rate": m.win_rate(g["won"], g["lost"]),
+            "won_value": _per_currency(g["won_value"]),
+        }
+        for name, g in sorted(groups.items(), key=lambda kv: -(kv[1]["won"] + kv[1]["lost"]))
+    ]
+
+
+def _open_count_by_currency(conn: sqlite3.Connection, snap: q.Snapshot) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for _stage, currency, n, _total, _nulls in q.open_by_stage(conn, snap):
+        counts[currency] += n
+    return dict(counts)
+
+
+def _stage_flows(
+    conn: sqlite3.Connection, asof: str, since: str | None, until: str
+) -> list[m.StageFlow]:
+    rows = {r[0]: r for r in q.stage_flow(conn, asof, since, until)}
+    out = []
+    for s in stages(conn):
+        if s.kind != "open":
+            continue
+        _id, reached, went_on, days = rows.get(s.id, (s.id, 0, 0, None))
+        out.append(m.StageFlow(s.name, reached, went_on, days))
+    return out
+
+
+# --- forecast -------------------------------------------------------------------------------
+
+
+def forecast(
+    conn: sqlite3.Connection,
+    now: datetime,
+    *,
+    kind: str = "quarter",
+    horizon: int = 2,
+    asof: datetime | None = None,
+    seed: int = 0,
+    commit: int = 80,
+    best: int = 50,
+) -> dict[str, Any]:
+    at = asof or now
+    today = local_today(at)
+    snap = _snapshot(asof)
+    all_stages = stages(conn)
+    by_id = {s.id: s for s in all_stages}
+    hist = {r[0]: r for r in q.stage_history_outcomes(conn, snap, ts(at))}
+    learned: dict[int, tuple[float, str]] = {}
+    for s in all_stages:
+        if s.kind == "open":
+            _id, closed, won = hist.get(s.id, (s.id, 0, 0))
+            learned[s.id] = m.historical_probability(closed, won, s.probability)
+    spans = m.periods(today, kind, horizon)
+    current = spans[0]
+    buckets: dict[tuple[str, str], dict[str, Any]] = {}
+    undated: dict[str, dict[str, Any]] = {}
+    later: dict[str, dict[str, Any]] = {}
+    for value, cur, stage_id, close in q.open_deals_for_forecast(conn, snap):
+        p = by_id[stage_id].probability
+        day = date.fromisoformat(close) if close else None
+        if day is None:
+            b = undated.setdefault(cur, _bucket())
+        elif day < current.start:
+            b = buckets.setdefault((current.label, cur), _bucket())
+            b["slipped_deals"] += 1
+            b["slipped_value"] += value or 0
+        elif day >= spans[-1].end:
+            b = later.setdefault(cur, _bucket())
+        else:
+            label = next(s.label for s in spans if day in s)
+            b = buckets.setdefault((label, cur), _bucket())
+        _add(b, value, p, learned[stage_id][0], commit, best)
+    currencies = sorted({c for _l, c in buckets} | set(undated) | set(later))
+    won_so_far: dict[tuple[str, str], int] = defaultdict(int)
+    for _day, cur, _n, total in q.won_by_day(
+        conn, snap, ts(from_local_date(current.start)), ts(from_local_date(today + timedelta(1)))
+    ):
+        won_so_far[(current.label, cur)] += total
+        if cur not in currencies:
+            currencies.append(cur)
+    targets = {(p, c): v for p, v, c in q.targets(conn)}
+    rate = _win_rate_all(conn, snap)
+    out_periods = []
+    for span in spans:
+        for cur in currencies:
+            b = buckets.get((span.label, cur), _bucket())
+            won = won_so_far.get((span.label, cur), 0)
+            p10, p50, p90 = m.simulate(b["values"], b["probs"], seed=seed)
+            target = targets.get((span.label, cur))
+            weighted = b["weighted"] / 100
+            expected = won + weighted
+            row = {
+                "period": span.label,
+                "start": span.start,
+                "end": span.end - timedelta(days=1),
+                "currency": cur,
+                "deals": b["deals"],
+                "pipeline_value": _major(b["value"], cur),
+                "weighted": _major(weighted, cur),
+                "historical": _major(b["historical"], cur),
+                "commit": _major(b["commit"], cur),
+                "best_case": _major(b["best"], cur),
+                "slipped_deals": b["slipped_deals"],
+                "slipped_value": _major(b["slipped_value"], cur),
+                "won_so_far": _major(won, cur),
+                "expected": _major(expected, cur),
+                "range": {
+                    "p10": _major(won + p10, cur),
+                    "p50": _major(won + p50, cur),
+                    "p90": _major(won + p90, cur),
+                },
+                "target": None if target is None else _major(target, cur),
+            }
+            row.update(_against_target(target, won, expected, b["value"], rate, cur))
+            out_periods.append(row)
+    return {
+        "as_of": asof,
+        "date": today,
+        "period": kind,
+        "win_rate": rate,
+        "thresholds": {"commit": commit, "best_case": best},
+        "stage_probabilities": [
+            {
+                "stage": by_id[sid].name,
+                "configured": by_id[sid].probability / 100,
+                "historical": round(p, 4),
+                "source": src,
+                "closed_deals_seen": hist.get(sid, (sid, 0, 0))[1],
+            }
+            for sid, (p, src) in learned.items()
+        ],
+        "periods": out_periods,
+        "undated": {c: _summary(b, c) for c, b in undated.items()},
+        "later": {c: _summary(b, c) for c, b in later.items()},
+    }
+
+
+def _bucket() -> dict[str, Any]:
+    return {
+        "deals": 0, "value": 0, "weighted": 0, "historical": 0.0, "commit": 0, "best": 0,
+        "slipped_deals": 0, "slipped_value": 0, "values": [], "probs": [],
+    }  # fmt: skip
+
+
+def _add(
+    b: dict[str, Any], value: int | None, p: int, hist_p: float, commit: int, best: int
+) -> None:
+    b["deals"] += 1
+    if value is None:
+        return
+    b["value"] += value
+    b["weighted"] += value * p  # minor units × percent: exact until shown
+    b["historical"] += value * hist_p
+    if p >= commit:
+        b["commit"] += value
+    if p >= best:
+        b["best"] += value
+    b["values"].append(value)
+    b["probs"].append(p / 100)
+
+
+def _summary(b: dict[str, Any], cur: str) -> dict[str, Any]:
+    return {
+        "deals": b["deals"],
+        "pipeline_value": _major(b["value"], cur),
+        "weighted": _major(b["weighted"] / 100, cur),
+    }
+
+
+def _win_rate_all(conn: sqlite3.Connection, snap: q.Snapshot) -> float | None:
+    row = conn.execute(
+        snap.cte() + " SELECT sum(status = 'won'), sum(status = 'lost') FROM snap",
+        snap.params(),
+    ).fetchone()
+    return m.win_rate(row[0] or 0, row[1] or 0)
+
+
+def _against_target(
+    target: int | None, won: int, expected: float, pipeline: int, rate: float | None, cur: str
+) -> dict[str, Any]:
+    """Gap to target, coverage of what remains by the open pipeline, and the pipeline still
+    needed at the current win rate (the domain's $100,000 × 10% = $10,000 made concrete)."""
+    if target is None:
+        return {"gap": None, "coverage": None, "pipeline_needed": None}
+    remaining = max(0, target - won)
+    needed = None
+    if rate:
+        needed = _major(max(0.0, remaining / rate - pipeline), cur)
+    return {
+        "gap": _major(max(0.0, target - expected), cur),
+        "coverage": pipeline / remaining if remaining else None,
+        "pipeline_needed": needed,
+    }

@@ -1,0 +1,183 @@
+"""Set-based reads for ``metrics`` and ``forecast``: standard-library sqlite3, streaming tuples.
+
+Everything is computed from a *snapshot*: the state of every deal at an instant. For "now" it is
+the deals table; for ``--as-of T`` it is rebuilt from the append-only event history (the last
+stage event at or before T gives the stage and status; a field's value at T is the old value of
+its first change after T, else the current one). Aggregates run in SQL or over streamed rows,
+never over ORM objects. Column names are checked against the models by a test.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+#: Event kinds that put a deal into a stage (``to_stage_id``).
+STAGE_EVENTS = "('created', 'stage', 'reopened', 'pruned')"
+
+
+def _at_t(field: str, cast: str, current: str) -> str:
+    """A deal field's value at :asof: the old value of its first change after :asof, if any."""
+    changed_after = (
+        f"FROM events f WHERE f.deal_id = d.id AND f.kind = 'field' AND f.field = '{field}'"
+        " AND f.at > :asof"
+    )
+    return (
+        f"(CASE WHEN EXISTS (SELECT 1 {changed_after}) THEN (SELECT {cast.format('f.old_value')}"
+        f" {changed_after} ORDER BY f.at, f.id LIMIT 1) ELSE {current} END)"
+    )
+
+
+_SNAPSHOT_NOW = """
+snap AS (
+  SELECT d.id AS id, d.stage_id AS stage_id, d.status AS status, d.value_minor AS value_minor,
+         d.currency AS currency, d.created_at AS created_at, d.closed_at AS closed_at,
+         d.expected_close AS expected_close, d.source AS source, d.owner AS owner,
+         d.lost_reason AS lost_reason
+    FROM deals d
+)"""
+
+_SNAPSHOT_AS_OF = f"""
+last_move AS (
+  SELECT d.id AS deal_id,
+         (SELECT e.id FROM events e WHERE e.deal_id = d.id AND e.at <= :asof
+             AND e.kind IN {STAGE_EVENTS} ORDER BY e.at DESC, e.id DESC LIMIT 1) AS event_id
+    FROM deals d WHERE d.created_at <= :asof
+),
+snap AS (
+  SELECT d.id AS id, e.to_stage_id AS stage_id, sg.kind AS status,
+         {_at_t("value_minor", "CAST({} AS INTEGER)", "d.value_minor")} AS value_minor,
+         {_at_t("currency", "{}", "d.currency")} AS currency,
+         d.created_at AS created_at,
+         CASE WHEN sg.kind != 'open' THEN e.at END AS closed_at,
+         {_at_t("expected_close", "{}", "d.expected_close")} AS expected_close,
+         {_at_t("source", "{}", "d.source")} AS source,
+         {_at_t("owner", "{}", "d.owner")} AS owner,
+         CASE WHEN sg.kind = 'lost' THEN e.note END AS lost_reason
+    FROM last_move m
+    JOIN events e ON e.id = m.event_id
+    JOIN deals d ON d.id = m.deal_id
+    JOIN stages sg ON sg.id = e.to_stage_id
+)"""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Where the deals' state comes from: now (``asof`` None) or the history at ``asof``."""
+
+    asof: str | None  # stored timestamp text
+
+    def cte(self) -> str:
+        return "WITH " + (_SNAPSHOT_AS_OF if self.asof else _SNAPSHOT_NOW)
+
+    def params(self, **extra: object) -> dict[str, object]:
+        return {"asof": self.asof, **extra}
+
+
+def open_by_stage(conn: sqlite3.Connection, snap: Snapshot) -> list[tuple]:
+    """(stage_id, currency, count, value, unknown_value_count) of the open deals."""
+    return conn.execute(
+        snap.cte() + " SELECT stage_id, currency, count(*), sum(value_minor),"
+        " sum(value_minor IS NULL) FROM snap WHERE status = 'open' GROUP BY 1, 2",
+        snap.params(),
+    ).fetchall()
+
+
+def closed_in_window(
+    conn: sqlite3.Connection, snap: Snapshot, since: str | None, until: str
+) -> Iterator[tuple]:
+    """Stream the deals closed in [since, until): status, value, currency, cycle days,
+    local close date, source, owner, lost reason, touches (activities up to the close)."""
+    sql = (
+        snap.cte() + " SELECT s.status, s.value_minor, s.currency,"
+        " julianday(s.closed_at) - julianday(s.created_at), date(s.closed_at, 'localtime'),"
+        " s.source, s.owner, s.lost_reason,"
+        " (SELECT count(*) FROM activities a WHERE a.deal_id = s.id AND a.at <= s.closed_at)"
+        " FROM snap s WHERE s.status IN ('won', 'lost') AND s.closed_at < :until"
+        + (" AND s.closed_at >= :since" if since else "")
+    )
+    return conn.execute(sql, snap.params(since=since, until=until))
+
+
+def created_by_day(
+    conn: sqlite3.Connection, snap: Snapshot, since: str | None, until: str
+) -> list[tuple[str, int]]:
+    """(local date, deals created) in [since, until)."""
+    return conn.execute(
+        snap.cte() + " SELECT date(created_at, 'localtime'), count(*) FROM snap"
+        " WHERE created_at < :until"
+        + (" AND created_at >= :since" if since else "")
+        + " GROUP BY 1",
+        snap.params(since=since, until=until),
+    ).fetchall()
+
+
+def stage_flow(conn: sqlite3.Connection, asof: str, since: str | None, until: str) -> list[tuple]:
+    """Per open stage entered in [since, until): (stage_id, deals that reached it, deals whose
+    next move went forward — a later open stage or won —, mean days in it, counting a stay
+    still going on up to ``asof``). From the event history, known at ``asof``."""
+    window = (" AND x.at >= :since" if since else "") + " AND x.at < :until"
+    return conn.execute(
+        f"""
+        WITH entries AS (
+          SELECT e.deal_id AS deal_id, e.at AS at, e.to_stage_id AS stage_id,
+                 LEAD(e.at) OVER w AS left_at, LEAD(e.to_stage_id) OVER w AS next_id
+            FROM events e
+           WHERE e.kind IN {STAGE_EVENTS} AND e.at <= :asof
+          WINDOW w AS (PARTITION BY e.deal_id ORDER BY e.at, e.id)
+        )
+        SELECT x.stage_id, count(DISTINCT x.deal_id),
+               count(DISTINCT CASE WHEN n.kind = 'won'
+                   OR (n.kind = 'open' AND n.position > s.position) THEN x.deal_id END),
+               avg(julianday(COALESCE(x.left_at, :asof)) - julianday(x.at))
+          FROM entries x
+          JOIN stages s ON s.id = x.stage_id
+          LEFT JOIN stages n ON n.id = x.next_id
+         WHERE s.kind = 'open' {window}
+         GROUP BY x.stage_id
+        """,
+        {"asof": asof, "since": since, "until": until},
+    ).fetchall()
+
+
+def stage_history_outcomes(conn: sqlite3.Connection, snap: Snapshot, asof: str) -> list[tuple]:
+    """Per open stage: (stage_id, closed deals that were ever in it, of which won), as known
+    at ``asof`` — the pipeline's own history of how deals in each stage ended."""
+    return conn.execute(
+        snap.cte()
+        + f"""
+        SELECT e.to_stage_id, count(DISTINCT s.id), count(DISTINCT CASE WHEN s.status = 'won'
+               THEN s.id END)
+          FROM events e JOIN snap s ON s.id = e.deal_id
+         WHERE e.kind IN {STAGE_EVENTS} AND e.at <= :asof AND s.status IN ('won', 'lost')
+         GROUP BY e.to_stage_id""",
+        snap.params(asof=asof) if snap.asof else {"asof": asof},
+    ).fetchall()
+
+
+def open_deals_for_forecast(conn: sqlite3.Connection, snap: Snapshot) -> Iterator[tuple]:
+    """Stream the open deals: (value_minor, currency, stage_id, expected_close)."""
+    return conn.execute(
+        snap.cte() + " SELECT value_minor, currency, stage_id, expected_close FROM snap"
+        " WHERE status = 'open'",
+        snap.params(),
+    )
+
+
+def won_by_day(
+    conn: sqlite3.Connection, snap: Snapshot, since: str, until: str
+) -> list[tuple[str, str, int, int]]:
+    """(local close date, currency, won deals, won value) in [since, until)."""
+    return conn.execute(
+        snap.cte() + " SELECT date(closed_at, 'localtime'), currency, count(*),"
+        " COALESCE(sum(value_minor), 0) FROM snap WHERE status = 'won'"
+        " AND closed_at >= :since AND closed_at < :until GROUP BY 1, 2",
+        snap.params(since=since, until=until),
+    ).fetchall()
+
+
+def targets(conn: sqlite3.Connection) -> list[tuple[str, int, str]]:
+    return conn.execute(
+        "SELECT period, value_minor, currency FROM targets ORDER BY period"
+    ).fetchall()
