@@ -44,10 +44,21 @@ COMMANDS: dict[str, list[str]] = {
     "due": ["due"],
     "followup list": ["followup", "list"],
     "prune --dry-run": ["prune", "--stale", "60d", "--dry-run"],
+    "metrics": ["metrics"],
+    "metrics --all": ["metrics", "--all"],
+    "forecast": ["forecast"],
 }
 
 
-def build(path: Path, deals: int, closed: int, activities: int, followups: int, seed: int) -> None:
+def build(
+    path: Path,
+    deals: int,
+    closed: int,
+    activities: int,
+    followups: int,
+    seed: int,
+    stage_changes: int = 0,
+) -> None:
     """A pipeline of ``deals`` open deals (+ ``closed`` won/lost), written with raw SQL."""
     sys.path.insert(0, str(HERE.parents[1] / "src"))
     from pipectl.store.db import open_db
@@ -104,6 +115,26 @@ def build(path: Path, deals: int, closed: int, activities: int, followups: int, 
         " stage_id FROM deals WHERE id = ?",
         [(i,) for i in range(1, total + 1)],
     )
+    if stage_changes:
+        # moves between open stages at times within each deal's life (history for metrics)
+        lives = conn.execute("SELECT id, created_at, last_touch_at FROM deals").fetchall()
+        moves = []
+        for _ in range(stage_changes):
+            deal_id, born, touched = lives[rng.randrange(len(lives))]
+            a, b = datetime.fromisoformat(born), datetime.fromisoformat(touched)
+            at = a + (b - a) * rng.random()
+            moves.append((deal_id, at.strftime(TS), *rng.sample(open_ids, 2)))
+        conn.executemany(
+            "INSERT INTO events (deal_id, at, kind, from_stage_id, to_stage_id)"
+            " VALUES (?, ?, 'stage', ?, ?)",
+            moves,
+        )
+        # and the closing move of every closed deal
+        conn.execute(
+            "INSERT INTO events (deal_id, at, kind, from_stage_id, to_stage_id)"
+            f" SELECT id, closed_at, 'stage', {open_ids[-1]}, stage_id FROM deals"
+            " WHERE status != 'open'"
+        )
     kinds = ["call", "email", "meeting", "demo", "note"]
     conn.executemany(
         "INSERT INTO activities (deal_id, kind, at, text, created_at) VALUES (?,?,?,?,?)",
@@ -138,10 +169,14 @@ def build(path: Path, deals: int, closed: int, activities: int, followups: int, 
     conn.close()
 
 
-def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+def _time(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
+    """Wall time, exit status and peak memory (KiB) of one whole process."""
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.perf_counter() - t0, r.returncode
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, proc.returncode, usage.ru_maxrss
 
 
 def main() -> None:
@@ -150,13 +185,26 @@ def main() -> None:
     ap.add_argument("--closed", type=int, default=0, help="won/lost deals besides")
     ap.add_argument("--activities", type=int, default=50_000)
     ap.add_argument("--followups", type=int, default=30_000, help="about 7 in 30 stay open")
+    ap.add_argument("--stage-changes", type=int, default=0, help="stage-move events")
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--db", type=Path, help="build or reuse the pipeline here")
     ap.add_argument("--commands", nargs="*", help=f"of: {', '.join(COMMANDS)}")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--prune", action="store_true", help="time a real prune on copies")
+    ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.build_only:
+        build(
+            args.db,
+            args.deals,
+            args.closed,
+            args.activities,
+            args.followups,
+            args.seed,
+            args.stage_changes,
+        )
+        return
 
     pipectl = shutil.which("pipectl", path=str(Path(sys.executable).parent)) or shutil.which(
         "pipectl"
@@ -170,7 +218,15 @@ def main() -> None:
         db = Path(tmp.name) / "bench.db"
     if not db.exists():
         t0 = time.perf_counter()
-        build(db, args.deals, args.closed, args.activities, args.followups, args.seed)
+        # in a child process: the commands measured later are forked from this one, and a
+        # child's peak memory (ru_maxrss) would include a large parent's pages
+        subprocess.run(
+            [sys.executable, __file__, "--build-only", "--db", str(db), "--deals",
+             str(args.deals), "--closed", str(args.closed), "--activities",
+             str(args.activities), "--followups", str(args.followups), "--seed",
+             str(args.seed), "--stage-changes", str(args.stage_changes)],
+            check=True,
+        )  # fmt: skip
         print(f"built {db} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     env = {**os.environ, "PIPECTL_DB": str(db), "NO_COLOR": "1"}
     env.pop("PIPECTL_NOW", None)
@@ -182,6 +238,7 @@ def main() -> None:
         return
     names = args.commands or list(COMMANDS)
     runs: dict[str, list[float]] = {"floor": []} | {n: [] for n in names}
+    peak: dict[str, int] = {}
     failed: dict[str, str] = {}
     floor_cmd = [sys.executable, str(FLOOR)]
     for _ in range(args.rounds):
@@ -189,16 +246,18 @@ def main() -> None:
             if name in failed:
                 continue
             cmd = floor_cmd if name == "floor" else [pipectl, *COMMANDS[name]]
-            t, rc = _time(cmd, env)
+            t, rc, rss = _time(cmd, env)
             if rc != 0:
                 failed[name] = f"exit {rc}"
                 continue
             runs[name].append(t)
+            peak[name] = max(peak.get(name, 0), rss)
     floor = statistics.median(runs["floor"])
     results = {
         n: {
             "median_s": round(statistics.median(v), 4),
             "ratio": round(statistics.median(v) / floor, 2),
+            "peak_mib": round(peak[n] / 1024, 1),
         }
         for n, v in runs.items()
         if v
@@ -212,7 +271,10 @@ def main() -> None:
             f"{args.rounds} rounds, interleaved; floor median {floor * 1000:.0f} ms"
         )
         for n, r in results.items():
-            print(f"  {n:<18} {r['ratio']:>5.2f}x floor   ({r['median_s'] * 1000:.0f} ms)")
+            print(
+                f"  {n:<18} {r['ratio']:>5.2f}x floor   ({r['median_s'] * 1000:.0f} ms,"
+                f" peak {r['peak_mib']:.0f} MiB)"
+            )
         for n, why in failed.items():
             print(f"  {n:<18} not run: {why}")
     if tmp:

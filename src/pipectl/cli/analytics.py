@@ -15,18 +15,18 @@ AsOfOpt = typer.Option(
 
 
 def _asof(conn, text: str | None, now):  # type: ignore[no-untyped-def]
-    """End of the given local day, as a UTC instant; never later than now."""
+    """The end of the given local day as a UTC instant (now, for today); a later day is
+    refused: the future is not known yet."""
     if not text:
         return None
     from datetime import timedelta
 
-    from pipectl.clock import from_local_date
+    from pipectl.clock import from_local_date, local_today
 
     day = common.date_of(conn, text, now)
-    end = from_local_date(day + timedelta(days=1)) - timedelta(microseconds=1)
-    if end > now:
+    if day > local_today(now):
         raise InputError(f"--as-of {day} is in the future")
-    return end
+    return min(now, from_local_date(day + timedelta(days=1)) - timedelta(microseconds=1))
 
 
 def metrics(

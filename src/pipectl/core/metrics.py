@@ -6,6 +6,7 @@ per currency until it is shown.
 
 from __future__ import annotations
 
+import functools
 import re
 import statistics
 from collections.abc import Sequence
@@ -91,6 +92,7 @@ class Period:
         return isinstance(day, date) and self.start <= day < self.end
 
 
+@functools.lru_cache(maxsize=4096)
 def period_containing(day: date, kind: str) -> Period:
     if kind == "week":
         start = day - timedelta(days=day.weekday())
@@ -161,23 +163,43 @@ def bar(value: float, top: float, width: int = 24) -> str:
 # --- the forecast range -------------------------------------------------------------------
 
 
+#: Deals sharing a probability beyond this many are drawn as one group total (see simulate).
+GROUP_EXACT = 64
+
+
 def simulate(
-    values: Sequence[int], probabilities: Sequence[float], *, trials: int = 4000, seed: int = 0
+    values: Sequence[int], probabilities: Sequence[float], *, trials: int = 2000, seed: int = 0
 ) -> tuple[int, int, int]:
     """P10 / P50 / P90 of the total won value when each deal is won independently with its
-    probability: ``trials`` Monte Carlo draws from a seeded generator (same data and seed,
-    same numbers). Values in minor units; returns minor units."""
+    probability, by Monte Carlo: ``trials`` draws from a seeded generator (same data and seed,
+    same numbers, whatever order the deals come in). Values and results in minor units.
+
+    Deals are grouped by probability (in practice, by stage). A group of up to
+    ``GROUP_EXACT`` deals is drawn deal by deal; a larger one draws its total from the normal
+    distribution with the group's exact mean p·Σv and variance p(1−p)·Σv², clipped to
+    [0, Σv] — by the central limit theorem indistinguishable at that size, and it keeps a
+    forecast over tens of thousands of deals fast."""
     if not values:
         return 0, 0, 0
     import numpy as np  # only the forecast pays for it (~0.1 s)
 
     rng = np.random.default_rng(seed)
-    v = np.asarray(values, dtype=np.float64)
-    p = np.asarray(probabilities, dtype=np.float64)
+    groups: dict[float, list[int]] = {}
+    for v, p in zip(values, probabilities, strict=True):
+        groups.setdefault(p, []).append(v)
     totals = np.zeros(trials)
-    chunk = 1024  # bounds memory: trials × chunk draws at a time
-    for i in range(0, len(v), chunk):
-        draws = rng.random((trials, min(chunk, len(v) - i))) < p[i : i + chunk]
-        totals += draws @ v[i : i + chunk]
+    for p, vs in sorted(groups.items()):
+        vs.sort()  # the same deals, the same draws
+        if p <= 0:
+            continue
+        v = np.asarray(vs, dtype=np.float64)
+        if p >= 1:
+            totals += v.sum()
+        elif len(vs) > GROUP_EXACT:
+            mean, sd = p * v.sum(), (p * (1 - p) * (v * v).sum()) ** 0.5
+            totals += np.clip(rng.normal(mean, sd, trials), 0, v.sum())
+        else:
+            draws = rng.random((trials, len(vs)), dtype=np.float32) < np.float32(p)
+            totals += draws @ v
     p10, p50, p90 = np.percentile(totals, [10, 50, 90], method="lower")
     return int(p10), int(p50), int(p90)

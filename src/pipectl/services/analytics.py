@@ -3,6 +3,7 @@ data (dicts) for the renderers and ``--json``. Read-only; no ORM."""
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -74,7 +75,7 @@ def metrics(
         conn, snap, since, until
     ):
         label = m.period_containing(date.fromisoformat(day), by).label
-        t = trend.setdefault(label, _trend_row())
+        t = _get_trend(trend, label)
         touches[status][0] += n_touch
         touches[status][1] += 1
         for key, name in (("source", source), ("owner", owner)):
@@ -98,7 +99,7 @@ def metrics(
             reasons[reason or "(no reason)"] += 1
     for day, n in q.created_by_day(conn, snap, since, until):
         label = m.period_containing(date.fromisoformat(day), by).label
-        trend.setdefault(label, _trend_row())["created"] += n
+        _get_trend(trend, label)["created"] += n
     rate = m.win_rate(won, lost)
     avg_size = {c: won_value[c] / won_count_cur[c] for c in won_value if won_count_cur[c]}
     avg_cycle = m.mean(cycles)
@@ -128,7 +129,10 @@ def metrics(
         "sales_velocity_per_30_days": _per_currency({c: v * 30 for c, v in velocity.items() if v}),
         "touches_per_won_deal": touches["won"][0] / touches["won"][1] if won else None,
         "touches_per_lost_deal": touches["lost"][0] / touches["lost"][1] if lost else None,
-        "lost_reasons": [{"reason": r, "deals": n} for r, n in reasons.most_common()],
+        "lost_reasons": [
+            {"reason": r, "deals": n}
+            for r, n in sorted(reasons.items(), key=lambda x: (-x[1], x[0]))
+        ],
         "stages": [
             {
                 "stage": f.name,
@@ -144,6 +148,13 @@ def metrics(
         "by_owner": _groups(groups["owner"]),
         "trend": {"by": by, "periods": _trend(trend, window, by)},
     }
+
+
+def _get_trend(trend: dict[str, dict[str, Any]], label: str) -> dict[str, Any]:
+    row = trend.get(label)
+    if row is None:
+        row = trend[label] = _trend_row()
+    return row
 
 
 def _trend_row() -> dict[str, Any]:
@@ -186,7 +197,9 @@ def _groups(groups: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             "win_rate": m.win_rate(g["won"], g["lost"]),
             "won_value": _per_currency(g["won_value"]),
         }
-        for name, g in sorted(groups.items(), key=lambda kv: -(kv[1]["won"] + kv[1]["lost"]))
+        for name, g in sorted(
+            groups.items(), key=lambda kv: (-(kv[1]["won"] + kv[1]["lost"]), kv[0])
+        )
     ]
 
 
@@ -244,16 +257,16 @@ def forecast(
         p = by_id[stage_id].probability
         day = date.fromisoformat(close) if close else None
         if day is None:
-            b = undated.setdefault(cur, _bucket())
+            b = _get(undated, cur)
         elif day < current.start:
-            b = buckets.setdefault((current.label, cur), _bucket())
+            b = _get(buckets, (current.label, cur))
             b["slipped_deals"] += 1
             b["slipped_value"] += value or 0
         elif day >= spans[-1].end:
-            b = later.setdefault(cur, _bucket())
+            b = _get(later, cur)
         else:
             label = next(s.label for s in spans if day in s)
-            b = buckets.setdefault((label, cur), _bucket())
+            b = _get(buckets, (label, cur))
         _add(b, value, p, learned[stage_id][0], commit, best)
     currencies = sorted({c for _l, c in buckets} | set(undated) | set(later))
     won_so_far: dict[tuple[str, str], int] = defaultdict(int)
@@ -282,7 +295,7 @@ def forecast(
                 "deals": b["deals"],
                 "pipeline_value": _major(b["value"], cur),
                 "weighted": _major(weighted, cur),
-                "historical": _major(b["historical"], cur),
+                "historical": _major(math.fsum(b["historical"]), cur),
                 "commit": _major(b["commit"], cur),
                 "best_case": _major(b["best"], cur),
                 "slipped_deals": b["slipped_deals"],
@@ -322,9 +335,16 @@ def forecast(
 
 def _bucket() -> dict[str, Any]:
     return {
-        "deals": 0, "value": 0, "weighted": 0, "historical": 0.0, "commit": 0, "best": 0,
+        "deals": 0, "value": 0, "weighted": 0, "historical": [], "commit": 0, "best": 0,
         "slipped_deals": 0, "slipped_value": 0, "values": [], "probs": [],
     }  # fmt: skip
+
+
+def _get(buckets: dict[Any, dict[str, Any]], key: Any) -> dict[str, Any]:
+    b = buckets.get(key)
+    if b is None:
+        b = buckets[key] = _bucket()
+    return b
 
 
 def _add(
@@ -335,7 +355,7 @@ def _add(
         return
     b["value"] += value
     b["weighted"] += value * p  # minor units × percent: exact until shown
-    b["historical"] += value * hist_p
+    b["historical"].append(value * hist_p)  # summed with math.fsum: order-independent
     if p >= commit:
         b["commit"] += value
     if p >= best:

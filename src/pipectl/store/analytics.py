@@ -13,8 +13,9 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-#: Event kinds that put a deal into a stage (``to_stage_id``).
-STAGE_EVENTS = "('created', 'stage', 'reopened', 'pruned')"
+#: The events that put a deal into a stage — created, stage, reopened, pruned — are exactly
+#: those with a ``to_stage_id``; ix_events_moves covers them (deal_id, at, id, to_stage_id).
+MOVES = "e.to_stage_id IS NOT NULL"
 
 
 def _at_t(field: str, cast: str, current: str) -> str:
@@ -42,7 +43,7 @@ _SNAPSHOT_AS_OF = f"""
 last_move AS (
   SELECT d.id AS deal_id,
          (SELECT e.id FROM events e WHERE e.deal_id = d.id AND e.at <= :asof
-             AND e.kind IN {STAGE_EVENTS} ORDER BY e.at DESC, e.id DESC LIMIT 1) AS event_id
+             AND {MOVES} ORDER BY e.at DESC, e.id DESC LIMIT 1) AS event_id
     FROM deals d WHERE d.created_at <= :asof
 ),
 snap AS (
@@ -118,19 +119,29 @@ def stage_flow(conn: sqlite3.Connection, asof: str, since: str | None, until: st
     next move went forward — a later open stage or won —, mean days in it, counting a stay
     still going on up to ``asof``). From the event history, known at ``asof``."""
     window = (" AND x.at >= :since" if since else "") + " AND x.at < :until"
+    # a deal that moved on or after :since was touched on or after it (every move touches,
+    # and last_touch_at only grows): a window needs only those deals' histories
+    recent = (
+        " AND e.deal_id IN (SELECT id FROM deals WHERE status IN ('open', 'won', 'lost')"
+        " AND last_touch_at >= :since)"
+        if since
+        else ""
+    )
     return conn.execute(
         f"""
         WITH entries AS (
           SELECT e.deal_id AS deal_id, e.at AS at, e.to_stage_id AS stage_id,
                  LEAD(e.at) OVER w AS left_at, LEAD(e.to_stage_id) OVER w AS next_id
             FROM events e
-           WHERE e.kind IN {STAGE_EVENTS} AND e.at <= :asof
+           WHERE {MOVES} AND e.at <= :asof{recent}
           WINDOW w AS (PARTITION BY e.deal_id ORDER BY e.at, e.id)
         )
         SELECT x.stage_id, count(DISTINCT x.deal_id),
                count(DISTINCT CASE WHEN n.kind = 'won'
                    OR (n.kind = 'open' AND n.position > s.position) THEN x.deal_id END),
-               avg(julianday(COALESCE(x.left_at, :asof)) - julianday(x.at))
+               -- whole milliseconds summed as integers: exact, whatever the row order
+               sum(CAST(round((julianday(COALESCE(x.left_at, :asof)) - julianday(x.at))
+                              * 86400000) AS INTEGER)) / 86400000.0 / count(*)
           FROM entries x
           JOIN stages s ON s.id = x.stage_id
           LEFT JOIN stages n ON n.id = x.next_id
@@ -142,17 +153,18 @@ def stage_flow(conn: sqlite3.Connection, asof: str, since: str | None, until: st
 
 
 def stage_history_outcomes(conn: sqlite3.Connection, snap: Snapshot, asof: str) -> list[tuple]:
-    """Per open stage: (stage_id, closed deals that were ever in it, of which won), as known
-    at ``asof`` — the pipeline's own history of how deals in each stage ended."""
+    """Per stage: (stage_id, closed deals that were ever in it, of which won), as known at
+    ``asof`` — the pipeline's own history of how deals in each stage ended."""
     return conn.execute(
         snap.cte()
-        + f"""
-        SELECT e.to_stage_id, count(DISTINCT s.id), count(DISTINCT CASE WHEN s.status = 'won'
-               THEN s.id END)
-          FROM events e JOIN snap s ON s.id = e.deal_id
-         WHERE e.kind IN {STAGE_EVENTS} AND e.at <= :asof AND s.status IN ('won', 'lost')
-         GROUP BY e.to_stage_id""",
-        snap.params(asof=asof) if snap.asof else {"asof": asof},
+        + f""",
+        visits AS (SELECT DISTINCT e.deal_id, e.to_stage_id FROM events e
+                    WHERE {MOVES} AND e.at <= :asof2)
+        SELECT v.to_stage_id, count(*), sum(s.status = 'won')
+          FROM visits v JOIN snap s ON s.id = v.deal_id
+         WHERE s.status IN ('won', 'lost')
+         GROUP BY v.to_stage_id""",
+        snap.params(asof2=asof),
     ).fetchall()
 
 

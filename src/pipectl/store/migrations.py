@@ -148,6 +148,13 @@ def _v4_targets(conn: sqlite3.Connection) -> None:
             set_at DATETIME NOT NULL
         )"""
     )
+    # stage moves only (created, stage, reopened, pruned: the events with a to_stage_id),
+    # covering what metrics, forecast and --as-of read of them, in (at, id) order: no table
+    # lookups and no sort
+    conn.execute(
+        "CREATE INDEX ix_events_moves ON events (deal_id, at, id, to_stage_id)"
+        " WHERE to_stage_id IS NOT NULL"
+    )
 
 
 #: Applied in order; the schema version is the number of steps applied.
@@ -155,7 +162,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
     ("follow-up outcome and cadence", _v2_followup_cadence),
     ("prune runs, for undo", _v3_prune_runs),
-    ("sales targets", _v4_targets),
+    ("sales targets; an index of stage moves", _v4_targets),
 ]
 
 
