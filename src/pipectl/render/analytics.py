@@ -171,6 +171,9 @@ def forecast(r: dict[str, Any], mode: str) -> None:
             if p["pipeline_needed"]
             else ""
         )
+        if p["won_so_far"] >= p["target"]:
+            emit(f"{p['period']}: target {_money(p['target'], c)} reached")
+            continue
         cover = f"{p['coverage']:.1f}x" if p["coverage"] is not None else NA
         emit(f"{p['period']}: target {_money(p['target'], c)}, coverage {cover}{need}")
     if mode == RICH:
