@@ -113,28 +113,43 @@ def add_stage(
     *,
     after: str | None = None,
     questions: list[str] | None = None,
+    in_transaction: bool = False,
+) -> queries.StageRow:
+    """Add an open stage (in its own transaction, or the caller's with ``in_transaction``)."""
+    if in_transaction:
+        return _add_stage(conn, name, probability, stale_days, after, questions)
+    with transaction(conn):
+        return _add_stage(conn, name, probability, stale_days, after, questions)
+
+
+def _add_stage(
+    conn: sqlite3.Connection,
+    name: str,
+    probability: int,
+    stale_days: int | None,
+    after: str | None,
+    questions: list[str] | None,
 ) -> queries.StageRow:
     name = _name(name)
     validate_probability(probability)
     validate_stale_days(stale_days)
-    with transaction(conn):
-        _check_unique(conn, name)
-        stages = queries.stages(conn)
-        open_stages = [s for s in stages if s.kind == "open"]
-        position = len(open_stages) + 1
-        if after:
-            ref = queries.find_stage(conn, after)
-            if ref.kind != "open":
-                raise InputError("new stages go among the open stages, before won and lost")
-            position = open_stages.index(ref) + 2
-        cur = conn.execute(
-            "INSERT INTO stages (name, position, probability, stale_days, kind, exit_questions)"
-            " VALUES (?, 0, ?, ?, 'open', ?)",
-            (name, probability, stale_days, json.dumps(_questions(questions or []))),
-        )
-        new_id = cur.lastrowid
-        assert new_id is not None
-        _renumber(conn, _place(stages, new_id, position))
+    _check_unique(conn, name)
+    stages = queries.stages(conn)
+    open_stages = [s for s in stages if s.kind == "open"]
+    position = len(open_stages) + 1
+    if after:
+        ref = queries.find_stage(conn, after)
+        if ref.kind != "open":
+            raise InputError("new stages go among the open stages, before won and lost")
+        position = open_stages.index(ref) + 2
+    cur = conn.execute(
+        "INSERT INTO stages (name, position, probability, stale_days, kind, exit_questions)"
+        " VALUES (?, 0, ?, ?, 'open', ?)",
+        (name, probability, stale_days, json.dumps(_questions(questions or []))),
+    )
+    new_id = cur.lastrowid
+    assert new_id is not None
+    _renumber(conn, _place(stages, new_id, position))
     return queries.find_stage(conn, name)
 
 

@@ -1,0 +1,453 @@
+"""Reading a spreadsheet's rows as deals: header mapping, per-column date order, values as real
+exports have them, and a report of everything that could not be read. Pure: no I/O.
+
+The rows come in as lists of strings (the readers in ``io/tabular.py`` turn CSV and XLSX cells
+into text); what comes out is ``ImportedDeal`` objects and a ``Report``. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from pipectl.core.contacts import normalize_tags, parse_contact
+from pipectl.core.money import Money, format_money, normalize_currency, parse_money
+from pipectl.errors import InputError
+
+FIELDS = (
+    "external_id", "title", "account", "contact", "email", "phone", "value", "currency",
+    "stage", "status", "owner", "source", "tags", "expected_close", "created_at", "closed_at",
+    "lost_reason", "next_followup", "followup_note", "notes",
+)  # fmt: skip
+
+#: Common header names from spreadsheets and other CRMs (normalised: lower case, single
+#: spaces). Exact field names always match.
+SYNONYMS = {
+    "id": "external_id", "external id": "external_id", "crm id": "external_id",
+    "deal id": "external_id", "opportunity id": "external_id", "record id": "external_id",
+    "name": "title", "deal": "title", "deal name": "title", "opportunity": "title",
+    "opportunity name": "title", "subject": "title",
+    "company": "account", "organization": "account", "organisation": "account",
+    "account name": "account", "client": "account", "customer": "account",
+    "contact name": "contact", "person": "contact", "contact person": "contact",
+    "e-mail": "email", "email address": "email", "contact email": "email",
+    "telephone": "phone", "phone number": "phone", "mobile": "phone",
+    "amount": "value", "deal value": "value", "deal amount": "value", "price": "value",
+    "revenue": "value", "opportunity amount": "value", "total": "value",
+    "pipeline stage": "stage", "deal stage": "stage", "phase": "stage",
+    "state": "status", "outcome": "status",
+    "assigned to": "owner", "sales rep": "owner", "rep": "owner", "deal owner": "owner",
+    "lead source": "source", "channel": "source", "origin": "source",
+    "labels": "tags", "label": "tags", "tag": "tags",
+    "close date": "expected_close", "expected close date": "expected_close",
+    "expected close": "expected_close", "closing date": "expected_close",
+    "created": "created_at", "created date": "created_at", "create date": "created_at",
+    "createdate": "created_at", "creation date": "created_at", "date created": "created_at",
+    "created on": "created_at", "add time": "created_at",
+    "closed": "closed_at", "closed date": "closed_at", "won time": "closed_at",
+    "date closed": "closed_at", "close time": "closed_at",
+    "lost reason": "lost_reason", "loss reason": "lost_reason", "reason lost": "lost_reason",
+    "next follow-up": "next_followup", "next followup": "next_followup",
+    "next step date": "next_followup", "follow up": "next_followup",
+    "follow-up": "next_followup", "next activity date": "next_followup",
+    "next step": "followup_note", "follow-up note": "followup_note",
+    "followup note": "followup_note", "note": "notes", "comments": "notes",
+    "description": "notes", "remarks": "notes",
+}  # fmt: skip
+
+#: Columns used only to compose a missing title.
+EXTRA = {"product": "product", "product name": "product", "item": "product"}
+
+DATE_FIELDS = ("expected_close", "created_at", "closed_at", "next_followup")
+WON_WORDS = {"won", "closed won", "closed-won", "win", "closedwon"}
+LOST_WORDS = {"lost", "closed lost", "closed-lost", "loss", "closedlost", "dead"}
+OPEN_WORDS = {"open", "active", "in progress", ""}
+MAX_TEXT = 10_000
+
+
+def norm_header(h: str) -> str:
+    return " ".join(re.sub(r"[_\s]+", " ", h.strip().lower().lstrip("\ufeff")).split())
+
+
+@dataclass
+class Mapping:
+    columns: dict[str, int]  # field -> column index
+    extra: dict[str, int]  # product -> column index
+    unmapped: list[str]
+
+
+def map_headers(headers: Sequence[str], overrides: dict[str, str]) -> Mapping:
+    """Which column feeds which field: ``--map FIELD=HEADER`` first, then exact field names,
+    then synonyms. Two columns for one field is an error."""
+    norm = [norm_header(h) for h in headers]
+    columns: dict[str, int] = {}
+    for fld, header in overrides.items():
+        if fld not in FIELDS:
+            raise InputError(f"--map: no field {fld!r} (fields: {', '.join(FIELDS)})")
+        key = norm_header(header)
+        if key not in norm:
+            raise InputError(f"--map {fld}={header}: no column {header!r} in the file")
+        columns[fld] = norm.index(key)
+    taken = set(columns.values())
+    extra: dict[str, int] = {}
+    unmapped = []
+    for i, h in enumerate(norm):
+        if i in taken:
+            continue
+        fld = h.replace(" ", "_") if h.replace(" ", "_") in FIELDS else SYNONYMS.get(h)
+        if fld in overrides:  # --map chose another column for this field
+            unmapped.append(headers[i])
+        elif fld and fld not in columns:
+            columns[fld] = i
+        elif fld:
+            raise InputError(
+                f"two columns for {fld}: {headers[columns[fld]]!r} and {headers[i]!r}"
+                f" (choose one with --map {fld}=HEADER)"
+            )
+        elif h == "pipectl id":  # our own export's row id: a new pipeline numbers afresh
+            continue
+        elif h in EXTRA:
+            extra[EXTRA[h]] = i
+        elif h:
+            unmapped.append(headers[i])
+    return Mapping(columns, extra, unmapped)
+
+
+# --- dates, with the day/month order decided per column ---------------------------------
+
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T].*)?$")
+_ISO = re.compile(r"^\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*$")
+
+
+def detect_order(values: Iterable[str]) -> str | None:
+    """'dmy', 'mdy', or None when nothing in the column decides (every a/b has both ≤ 12).
+    Raises InputError when the column contradicts itself (13/01 and 01/13)."""
+    day_first = month_first = False
+    for v in values:
+        m = _NUMERIC_DATE.match(v)
+        if not m:
+            continue
+        a, b = int(m.group(1)), int(m.group(2))
+        day_first |= a > 12
+        month_first |= b > 12
+    if day_first and month_first:
+        raise InputError("mixes day/month and month/day dates")
+    return "dmy" if day_first else "mdy" if month_first else None
+
+
+def needs_order(values: Iterable[str]) -> bool:
+    """Does the column hold an a/b/yyyy date whose order matters (a ≠ b, both ≤ 12)?"""
+    for v in values:
+        m = _NUMERIC_DATE.match(v)
+        if m and int(m.group(1)) != int(m.group(2)):
+            return True
+    return False
+
+
+def parse_when(text: str, dayfirst: bool) -> datetime:
+    """A cell as a naive local datetime (a date alone is midnight)."""
+    t = text.strip()
+    if _ISO.match(t):
+        return datetime.fromisoformat(t.replace(" ", "T") if "T" not in t else t)
+    from dateutil import parser
+
+    try:
+        return parser.parse(t, dayfirst=dayfirst, yearfirst=False)
+    except (ValueError, OverflowError):
+        raise InputError(f"not a date: {text!r}") from None
+
+
+# --- rows -----------------------------------------------------------------------------
+
+
+@dataclass
+class ImportedDeal:
+    row: int  # 1-based data row number (the header is row 1, so the first deal is row 2)
+    title: str
+    external_id: str | None = None
+    account: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    value: Money | None = None
+    currency: str = "USD"
+    stage_id: int = 0
+    status: str = "open"
+    owner: str | None = None
+    source: str | None = None
+    tags: tuple[str, ...] = ()
+    expected_close: date | None = None
+    created_at: datetime | None = None  # naive local
+    closed_at: datetime | None = None  # naive local
+    lost_reason: str | None = None
+    next_followup: date | None = None
+    followup_note: str | None = None
+    notes: str | None = None
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    ok: list[ImportedDeal] = field(default_factory=list)
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # row, column, reason
+    warnings: list[tuple[int, str, str]] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    unknown_stages: dict[str, int] = field(default_factory=dict)  # name -> rows
+
+
+@dataclass
+class Context:
+    stages: list[tuple[int, str, str]]  # id, name, kind
+    currency: str
+    stage_map: dict[str, str]  # theirs (normalised) -> ours (name)
+    dayfirst: bool | None  # None: decide per column
+
+
+def unquote(text: str) -> str:
+    """Undo export's formula neutralisation: a leading ' before = + - @ goes."""
+    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r" else text
+
+
+def _text(v: str, what: str) -> str | None:
+    t = " ".join(unquote(v).split())
+    if len(t) > MAX_TEXT:
+        raise ValueError(f"{what} is too long ({len(t)} characters)")
+    return t or None
+
+
+def read_rows(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    mapping: Mapping,
+    ctx: Context,
+) -> Report:
+    """Read every row; collect what can be imported and why the rest cannot."""
+    report = Report(unmapped=list(mapping.unmapped))
+    data = [list(r) for r in rows]
+    report.rows = len(data)
+    col = mapping.columns
+    orders = _date_orders(headers, data, col, ctx.dayfirst)
+    open_stages = [(i, n) for i, n, k in ctx.stages if k == "open"]
+    by_kind = {k: i for i, _n, k in ctx.stages if k != "open"}
+    for n, raw in enumerate(data, start=2):
+        cells = {f: (raw[i] if i < len(raw) else "") for f, i in col.items()}
+        extra = {f: (raw[i] if i < len(raw) else "") for f, i in mapping.extra.items()}
+        if not any(c.strip() for c in raw):
+            report.rows -= 1
+            continue
+        try:
+            deal = _row(n, cells, extra, orders, ctx, open_stages, by_kind, report)
+        except _Rejected as e:
+            report.rejected.append((n, e.column, e.reason))
+            continue
+        report.ok.append(deal)
+    _flag_outliers(report)
+    return report
+
+
+def _date_orders(
+    headers: Sequence[str], data: list[list[str]], col: dict[str, int], dayfirst: bool | None
+) -> dict[str, bool]:
+    """Day-first or not, per date column: what the column's own values show; a column that
+    cannot tell takes what the file's other date columns show (one export, one format);
+    a file where nothing tells is refused unless --dayfirst / --monthfirst decide."""
+    if dayfirst is not None:
+        return {f: dayfirst for f in DATE_FIELDS if f in col}
+    found: dict[str, str | None] = {}
+    undecided: list[str] = []
+    for fld in DATE_FIELDS:
+        if fld not in col:
+            continue
+        values = [r[col[fld]] for r in data if col[fld] < len(r) and r[col[fld]].strip()]
+        try:
+            found[fld] = detect_order(values)
+        except InputError as e:
+            raise InputError(f"column {headers[col[fld]]!r} {e}") from None
+        if found[fld] is None and needs_order(values):
+            undecided.append(fld)
+    decided = {v for v in found.values() if v}
+    if len(decided) > 1:
+        raise InputError(
+            "the file's date columns disagree (one is day/month, another month/day):"
+            " say --dayfirst or --monthfirst"
+        )
+    if undecided and not decided:
+        names = ", ".join(repr(headers[col[f]]) for f in undecided)
+        raise InputError(
+            f"dates such as 03/04/2026 in {names} could be day/month or month/day and nothing"
+            " in the file tells: say --dayfirst or --monthfirst"
+        )
+    file_order = next(iter(decided), None)
+    return {f: (v or file_order) == "dmy" for f, v in found.items()}
+
+
+class _Rejected(Exception):
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column, self.reason = column, reason
+
+
+def _row(
+    n: int,
+    c: dict[str, str],
+    extra: dict[str, str],
+    orders: dict[str, bool],
+    ctx: Context,
+    open_stages: list[tuple[int, str]],
+    by_kind: dict[str, int],
+    report: Report,
+) -> ImportedDeal:
+    def get(f: str) -> str:
+        return c.get(f, "").strip()
+
+    try:
+        texts = {
+            f: _text(get(f), f)
+            for f in ("external_id", "title", "account", "phone", "owner", "source",
+                      "lost_reason", "followup_note", "notes")
+        }  # fmt: skip
+    except ValueError as e:
+        raise _Rejected("text", str(e)) from None
+    title = texts["title"]
+    if not title:
+        parts = [texts["account"], _text(extra.get("product", ""), "product")]
+        parts = [p for p in parts if p]
+        if not parts and texts["external_id"]:
+            parts = [f"Deal {texts['external_id']}"]
+        if not parts:
+            raise _Rejected("title", "no title, and no account, product or id to name it by")
+        title = " ".join(parts)
+        report.warnings.append((n, "title", f"no title: named {title!r}"))
+    deal = ImportedDeal(row=n, title=title, **{
+        k: texts[k] for k in ("external_id", "account", "owner", "source", "lost_reason",
+                              "followup_note", "notes")
+    })  # fmt: skip
+    deal.contact_phone = texts["phone"]
+    # status and stage
+    status_word = " ".join(get("status").lower().split())
+    stage_word = " ".join(get("stage").lower().split())
+    stage_word = " ".join(ctx.stage_map.get(stage_word, stage_word).lower().split())
+    status = None
+    for word in (status_word, stage_word):
+        if word in WON_WORDS:
+            status = "won"
+        elif word in LOST_WORDS:
+            status = "lost"
+    if status is None:
+        if status_word not in OPEN_WORDS:
+            raise _Rejected("status", f"not a status: {get('status')!r} (open, won or lost)")
+        status = "open"
+    deal.status = status
+    if status == "open":
+        if not stage_word:
+            deal.stage_id = open_stages[0][0]
+        else:
+            stage_id = resolve_stage(get("stage"), open_stages, ctx.stage_map)
+            if stage_id is None:
+                report.unknown_stages[get("stage")] = report.unknown_stages.get(get("stage"), 0) + 1
+                raise _Rejected("stage", f"unknown stage {get('stage')!r}")
+            deal.stage_id = stage_id
+    else:
+        deal.stage_id = by_kind[status]
+    # contact
+    try:
+        if get("contact"):
+            name, email = parse_contact(unquote(get("contact")))
+            deal.contact_name, deal.contact_email = name, email
+        if get("email"):
+            _n, email = parse_contact(get("email"))
+            if not email:
+                raise InputError(f"not an email address: {get('email')!r}")
+            deal.contact_email = email
+    except InputError as e:
+        raise _Rejected("contact", str(e).removeprefix("not a contact: ")) from None
+    # money
+    currency = ctx.currency
+    if get("currency"):
+        try:
+            currency = normalize_currency(get("currency"))
+        except InputError as e:
+            raise _Rejected("currency", str(e)) from None
+    deal.currency = currency
+    if get("value"):
+        try:
+            deal.value = parse_money(get("value"), currency)
+        except InputError as e:
+            raise _Rejected("value", str(e)) from None
+        deal.currency = deal.value.currency
+    elif status == "lost":
+        deal.value = Money(0, currency)  # a lost deal without an amount is worth nothing
+    # tags
+    try:
+        deal.tags = tuple(normalize_tags([get("tags").replace(";", ",")]))
+    except InputError as e:
+        raise _Rejected("tags", str(e)) from None
+    # dates
+    for f in DATE_FIELDS:
+        if not get(f):
+            continue
+        try:
+            when = parse_when(get(f), orders.get(f, False))
+        except InputError as e:
+            raise _Rejected(f, str(e)) from None
+        if f in ("created_at", "closed_at"):
+            setattr(deal, f, when)
+        else:
+            setattr(deal, f, when.date())
+    if deal.closed_at and status == "open":
+        raise _Rejected("closed_at", "a close date on an open deal (is its status won or lost?)")
+    if deal.created_at and deal.closed_at and deal.closed_at < deal.created_at:
+        raise _Rejected("closed_at", "closed before it was created")
+    if deal.next_followup and status != "open":
+        report.warnings.append((n, "next_followup", "ignored: the deal is closed"))
+        deal.next_followup = None
+    return deal
+
+
+def resolve_stage(
+    name: str, open_stages: Sequence[tuple[int, str]], stage_map: dict[str, str]
+) -> int | None:
+    """Their stage name as one of our open stages: ``--stage-map`` first, then our names,
+    case-insensitively. None when it is neither."""
+    key = " ".join(name.lower().split())
+    target = " ".join(stage_map.get(key, name).lower().split())
+    return next((i for i, n in open_stages if n.lower() == target), None)
+
+
+def unknown_stage_names(
+    values: Iterable[str], open_stages: Sequence[tuple[int, str]], stage_map: dict[str, str]
+) -> list[str]:
+    """Stage names in the file that are neither ours, mapped, nor won/lost words."""
+    out: dict[str, str] = {}  # lower-cased name -> the name as first written
+    for v in values:
+        word = " ".join(v.lower().split())
+        word = " ".join(stage_map.get(word, word).lower().split())
+        if (
+            word
+            and word not in WON_WORDS | LOST_WORDS
+            and resolve_stage(v, open_stages, stage_map) is None
+        ):
+            out.setdefault(word, " ".join(v.split()))
+    return list(out.values())
+
+
+def _flag_outliers(report: Report) -> None:
+    """A value ten times the column's median (at least five valued rows) may be a misplaced
+    zero: a warning, not a rejection."""
+    by_cur: dict[str, list[int]] = {}
+    for d in report.ok:
+        if d.value is not None and d.value.minor > 0:
+            by_cur.setdefault(d.value.currency, []).append(d.value.minor)
+    for cur, values in by_cur.items():
+        if len(values) < 5:
+            continue
+        mid = statistics.median(values)
+        for d in report.ok:
+            if d.value and d.value.currency == cur and d.value.minor > 10 * mid:
+                report.warnings.append(
+                    (d.row, "value", f"{format_money(d.value)} is over ten times the median"
+                     f" ({format_money(Money(int(mid), cur))}): a misplaced zero?")
+                )  # fmt: skip

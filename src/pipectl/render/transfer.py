@@ -1,0 +1,102 @@
+"""The import report and its progress bar (a terminal only)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pipectl.core.importing import Report
+from pipectl.render.output import JSON, RICH, emit, emit_json, table
+from pipectl.services.transfer import Applied
+
+#: Imports shorter than this finish before a bar is worth drawing.
+PROGRESS_FROM = 5_000
+
+
+@contextlib.contextmanager
+def progress(total: int, mode: str) -> Iterator[Callable[[int], None] | None]:
+    """A Rich progress bar for long imports on a terminal; nothing otherwise."""
+    if mode != RICH or total < PROGRESS_FROM:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("importing", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def report(
+    r: Report,
+    mode: str,
+    *,
+    dry_run: bool,
+    created_stages: list[str],
+    applied: Applied | None = None,
+    updates: int = 0,
+) -> None:
+    if mode == JSON:
+        out: dict[str, Any] = {
+            "dry_run": dry_run,
+            "rows": r.rows,
+            "ok": len(r.ok),
+            "rejected": [{"row": n, "column": c, "reason": why} for n, c, why in r.rejected],
+            "warnings": [{"row": n, "column": c, "note": why} for n, c, why in r.warnings],
+            "unmapped_columns": r.unmapped,
+            "new_stages": created_stages,
+        }
+        if applied:
+            out.update(
+                created=applied.created,
+                updated=applied.updated,
+                unchanged=applied.unchanged,
+                followups=applied.followups,
+                notes=applied.notes,
+            )
+        else:
+            out["would_update"] = updates
+            out["would_create"] = len(r.ok) - updates
+        emit_json(out)
+        return
+    if r.rejected:
+        table(
+            ["Row", "Column", "Rejected because"],
+            [[str(n), c, why] for n, c, why in r.rejected[:200]],
+            mode=mode,
+            right=("Row",),
+        )
+        if len(r.rejected) > 200:
+            emit(f"… and {len(r.rejected) - 200:,} more rejected rows")
+    if r.warnings:
+        table(
+            ["Row", "Column", "Note"],
+            [[str(n), c, why] for n, c, why in r.warnings[:200]],
+            mode=mode,
+            right=("Row",),
+        )
+        if len(r.warnings) > 200:
+            emit(f"… and {len(r.warnings) - 200:,} more notes")
+    if r.unmapped:
+        emit(f"columns not imported: {', '.join(r.unmapped)} (--map FIELD=HEADER to use one)")
+    if created_stages:
+        verb = "would add" if dry_run else "added"
+        emit(f"{verb} stages: {', '.join(created_stages)} (50%, stale after 30 days)")
+    if applied:
+        line = (
+            f"imported {r.rows:,} rows: {applied.created:,} new deals, {applied.updated:,}"
+            f" updated, {applied.unchanged:,} unchanged"
+        )
+        if r.rejected:
+            line += f", {len(r.rejected):,} rejected and skipped"
+        if applied.followups:
+            line += f"; {applied.followups:,} follow-ups scheduled"
+        emit(line)
+        if applied.closed_now:
+            emit(f"{len(applied.closed_now):,} closed rows had no closed_at: closed as of now")
+    else:
+        emit(
+            f"checked {r.rows:,} rows: {len(r.ok):,} ok ({len(r.ok) - updates:,} new,"
+            f" {updates:,} updates), {len(r.rejected):,} rejected"
+            + (" — dry run, nothing written" if dry_run else "")
+        )
