@@ -192,6 +192,9 @@ def main() -> None:
     ap.add_argument("--commands", nargs="*", help=f"of: {', '.join(COMMANDS)}")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--prune", action="store_true", help="time a real prune on copies")
+    ap.add_argument(
+        "--import-rows", type=int, default=0, help="time importing a CSV of this many rows"
+    )
     ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.build_only:
@@ -211,6 +214,9 @@ def main() -> None:
     )
     if not pipectl:
         sys.exit("bench: install pipectl first (pip install -e .)")
+    if args.import_rows:
+        _bench_import(pipectl, args.import_rows, args.rounds, args.seed)
+        return
     tmp = None
     db = args.db
     if db is None:
@@ -279,6 +285,58 @@ def main() -> None:
             print(f"  {n:<18} not run: {why}")
     if tmp:
         tmp.cleanup()
+
+
+def _bench_import(pipectl: str, rows: int, rounds: int, seed: int) -> None:
+    """Wall time of `pipectl import` of a CSV export with ``rows`` rows into a new pipeline."""
+    import csv
+
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="pipectl-bench-import-") as tmp:
+        path = Path(tmp) / "export.csv"
+        stages = ["Lead", "Qualified", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(
+                [
+                    "Opportunity ID",
+                    "Opportunity Name",
+                    "Account Name",
+                    "Amount",
+                    "Stage",
+                    "Created Date",
+                    "Close Date",
+                    "Owner",
+                    "Lead Source",
+                    "Next Step Date",
+                ]
+            )
+            for i in range(rows):
+                stage = rng.choice(stages)
+                closed = "Closed" in stage
+                amount = "" if i % 11 == 0 and not closed else f"${rng.randrange(1, 500):,}000"
+                w.writerow([
+                    f"OPP-{i}", f"Deal {i}", f"Account {i % 2000}",
+                    amount,
+                    stage, f"{rng.randrange(1, 13)}/{rng.randrange(13, 29)}/2025",
+                    "" if "Closed" in stage else f"{rng.randrange(1, 13)}/15/2026",
+                    rng.choice(["dana", "eli", "sam"]), rng.choice(["web", "referral", "event"]),
+                    "" if "Closed" in stage or i % 3 else "12/01/2026",
+                ])  # fmt: skip
+        times = []
+        for r in range(rounds):
+            env = {**os.environ, "PIPECTL_DB": str(Path(tmp) / f"import-{r}.db"), "NO_COLOR": "1"}
+            t0 = time.perf_counter()
+            out = subprocess.run([pipectl, "import", str(path)], env=env, capture_output=True,
+                                 text=True)  # fmt: skip
+            times.append(time.perf_counter() - t0)
+            if out.returncode:
+                sys.exit(f"bench: import failed: {out.stderr.strip()}")
+        print(
+            f"import of {rows:,} CSV rows into a new pipeline: wall median"
+            f" {statistics.median(times):.2f}s (min {min(times):.2f}s, max {max(times):.2f}s,"
+            f" {rounds} rounds), one transaction; {out.stdout.splitlines()[0]}"
+        )
 
 
 def _bench_prune(pipectl: str, db: Path, env: dict[str, str], rounds: int) -> None:
