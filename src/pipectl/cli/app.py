@@ -55,6 +55,7 @@ from pipectl.cli import deals as _deals  # noqa: E402
 from pipectl.cli import followups as _followups  # noqa: E402
 from pipectl.cli import hygiene as _hygiene  # noqa: E402
 from pipectl.cli import pipeline as _pipeline  # noqa: E402
+from pipectl.cli import review as _review  # noqa: E402
 from pipectl.cli import transfer as _transfer  # noqa: E402
 
 _deals.register(app)
@@ -62,6 +63,7 @@ _followups.register(app)
 _hygiene.register(app)
 _analytics.register(app)
 _transfer.register(app)
+_review.register(app)
 _pipeline.register(app)
 
 

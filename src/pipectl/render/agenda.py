@@ -42,6 +42,8 @@ def _item_json(i: AgendaItem) -> dict[str, Any]:
         "idle_days": i.idle_days,
         "stale_days": i.stale_days,
         "touches": i.touches,
+        "blocker": i.blocker,
+        "blocker_owner": i.blocker_owner,
         "priority": round(p.score, 2),
         "priority_factors": {
             "weighted_value": round(p.weighted, 2),
@@ -65,6 +67,11 @@ def _when(section: str, i: AgendaItem, today: date) -> str:
 
 
 def _todo(section: str, i: AgendaItem) -> str:
+    text = _step(section, i)
+    return text + (f" [blocked: {i.blocker} ({i.blocker_owner})]" if i.blocker else "")
+
+
+def _step(section: str, i: AgendaItem) -> str:
     if section == "no_next_step":
         return "schedule a next step"
     if section == "stalled":

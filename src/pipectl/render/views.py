@@ -60,6 +60,8 @@ def deal_json(d: DealRow, now: datetime) -> dict[str, Any]:
         "days_in_stage": d.days_in_stage(now),
         "idle_days": d.idle_days(now),
         "stalled": d.is_stalled(now),
+        "blocker": d.blocker,
+        "blocker_owner": d.blocker_owner,
     }
 
 
@@ -130,6 +132,7 @@ def deal_show(d: DealRow, items: list[dict[str, Any]], now: datetime, mode: str)
         ("Source", d.source or ""),
         ("Tags", ", ".join(d.tags)),
         ("Owner", d.owner or ""),
+        ("Blocked by", f"{d.blocker} (action: {d.blocker_owner})" if d.blocker else ""),
         ("External id", d.external_id or ""),
         ("Created", local(d.created_at)),
         ("Closed", local(d.closed_at)),
@@ -257,6 +260,8 @@ def board(
             )
             for d in cards.get(c.stage.id, []):
                 flag = "  STALLED" if d.is_stalled(now) else ""
+                if d.blocker:
+                    flag += f"  BLOCKED: {d.blocker} ({d.blocker_owner})"
                 emit(
                     f"  #{d.id} {d.title} · {d.account or '-'} · "
                     f"{money(d.value_minor, d.currency)} · {d.days_in_stage(now)}d{flag}"
@@ -299,6 +304,8 @@ def _rich_board(
             card.append(f"\n{d.account or ''}", style="dim")
             card.append(f"\n{money(d.value_minor, d.currency, short=True)}")
             card.append(f" · {d.days_in_stage(now)}d", style="red" if stalled else "dim")
+            if d.blocker:
+                card.append(f"\n⛔ {d.blocker} ({d.blocker_owner})", style="magenta")
             row.append(Panel(card, border_style="red" if stalled else "dim", padding=(0, 1)))
         t.add_row(*row)
     more = [

@@ -108,6 +108,8 @@ class AgendaItem:
     stale_days: int | None
     touches: int
     priority: Priority
+    blocker: str | None = None
+    blocker_owner: str | None = None
 
 
 @dataclass
@@ -138,7 +140,7 @@ def _details(
         marks = ",".join("?" * len(deal_ids))
         ids = sorted(deal_ids)
         for row in conn.execute(
-            f"SELECT d.id, d.title, d.account, s.name FROM deals d"
+            f"SELECT d.id, d.title, d.account, s.name, d.blocker, d.blocker_owner FROM deals d"
             f" JOIN stages s ON s.id = d.stage_id WHERE d.id IN ({marks})",
             ids,
         ):
@@ -190,7 +192,7 @@ def agenda(
     for name, rows in chosen.items():
         items = []
         for r, p in rows:
-            title, account, stage = deals[r[1]]
+            title, account, stage, blocker, blocker_owner = deals[r[1]]
             if r[0] is not None:
                 what, every = followups[r[0]]
                 due = parse_day(r[2])
@@ -215,6 +217,8 @@ def agenda(
                     stale_days=r[7],
                     touches=touches.get(r[1], 0),
                     priority=p,
+                    blocker=blocker,
+                    blocker_owner=blocker_owner,
                 )
             )
         out.sections[name] = items

@@ -157,12 +157,27 @@ def _v4_targets(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v5_blockers_and_reviews(conn: sqlite3.Connection) -> None:
+    # what blocks a deal and who owns the action that removes it (rep, manager, leadership);
+    # changes are 'field' events like any other. reviews: when each pipeline review was held.
+    conn.execute("ALTER TABLE deals ADD COLUMN blocker VARCHAR")
+    conn.execute("ALTER TABLE deals ADD COLUMN blocker_owner VARCHAR")
+    conn.execute(
+        """CREATE TABLE reviews (
+            id INTEGER NOT NULL PRIMARY KEY,
+            at DATETIME NOT NULL,
+            since DATETIME NOT NULL
+        )"""
+    )
+
+
 #: Applied in order; the schema version is the number of steps applied.
 MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
     ("follow-up outcome and cadence", _v2_followup_cadence),
     ("prune runs, for undo", _v3_prune_runs),
     ("sales targets; an index of stage moves", _v4_targets),
+    ("blockers and pipeline reviews", _v5_blockers_and_reviews),
 ]
 
 

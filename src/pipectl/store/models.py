@@ -77,6 +77,8 @@ class Deal(SQLModel, table=True):
     closed_at: datetime | None = _ts(default=None)
     stage_entered_at: datetime = _ts()  # kept in step with the stage events
     last_touch_at: datetime = _ts()  # creation, activity, stage/field change, completed follow-up
+    blocker: str | None = None  # the obstacle in the way, if any
+    blocker_owner: str | None = None  # who owns removing it: rep | manager | leadership
 
 
 class Activity(SQLModel, table=True):
@@ -149,3 +151,13 @@ class Target(SQLModel, table=True):
     value_minor: int
     currency: str
     set_at: datetime = _ts()
+
+
+class Review(SQLModel, table=True):
+    """A pipeline review held (``pipectl review --done``): the next one starts from ``at``."""
+
+    __tablename__ = "reviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    since: datetime = _ts()

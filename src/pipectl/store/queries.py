@@ -75,7 +75,7 @@ DEAL_COLUMNS = """
        d.value_minor, d.currency, d.stage_id, s.name, s.probability, s.stale_days,
        d.status, d.expected_close, d.source, d.tags, d.owner, d.external_id, d.lost_reason,
        d.created_at, d.updated_at, d.closed_at, d.stage_entered_at, d.last_touch_at,
-       s.position"""
+       s.position, d.blocker, d.blocker_owner"""
 DEAL_FROM = " FROM deals d JOIN stages s ON s.id = d.stage_id"
 DEAL_SELECT = "SELECT" + DEAL_COLUMNS + DEAL_FROM
 
@@ -107,6 +107,8 @@ class DealRow:
     stage_entered_at: datetime
     last_touch_at: datetime
     stage_position: int
+    blocker: str | None
+    blocker_owner: str | None
 
     def idle_days(self, now: datetime) -> int:
         return max(0, (now - self.last_touch_at).days)

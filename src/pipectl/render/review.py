@@ -1,0 +1,109 @@
+"""The review on screen (plain or Rich) and as JSON. The shareable report is render/report.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pipectl.clock import to_local
+from pipectl.render.analytics import NA, _money, _pct
+from pipectl.render.output import JSON, emit, emit_json, table
+
+CHANGE_TITLES = {
+    "new": "New deals",
+    "moved_forward": "Moved forward",
+    "moved_back": "Moved back",
+    "value_up": "Value up",
+    "value_down": "Value down",
+    "close_pushed": "Expected close pushed",
+    "won": "Won",
+    "lost": "Lost",
+    "pruned": "Pruned (stale)",
+}
+
+
+def local(dt: datetime) -> str:
+    return to_local(dt).strftime("%Y-%m-%d %H:%M")
+
+
+def money_map(d: dict[str, float]) -> str:
+    return " + ".join(_money(v, c) for c, v in sorted(d.items())) if d else NA
+
+
+def change_detail(key: str, d: dict[str, Any]) -> str:
+    if key in ("moved_forward", "moved_back"):
+        return f"{d['from_stage']} → {d['stage']}"
+    if key in ("value_up", "value_down"):
+        sign = "+" if d["change"] > 0 else "−"
+        was = _money(d["previous_value"], d["currency"])
+        return f"{sign}{_money(abs(d['change']), d['currency'])} (was {was})"
+    if key == "close_pushed":
+        flag = " — SLIPPING" if d["slipping"] else ""
+        return f"{d['from_date']} → {d['to_date']} (pushed {d['times_pushed']}×){flag}"
+    if key in ("lost", "pruned"):
+        return d.get("reason") or ""
+    return d["stage"]
+
+
+def figure_rows(f: dict[str, Any]) -> list[list[str]]:
+    cov_now = ", ".join(f"{c} {v:.1f}x" for c, v in f["target_coverage"]["now"].items() if v)
+    cov_prev = ", ".join(f"{c} {v:.1f}x" for c, v in f["target_coverage"]["previous"].items() if v)
+    return [
+        ["Pipeline value", money_map(f["pipeline_value"]["now"]),
+         money_map(f["pipeline_value"]["previous"])],
+        ["Weighted pipeline", money_map(f["weighted_pipeline_value"]["now"]),
+         money_map(f["weighted_pipeline_value"]["previous"])],
+        ["Win rate", _pct(f["win_rate"]["now"]), _pct(f["win_rate"]["previous"])],
+        ["Target coverage (quarter)", cov_now or NA, cov_prev or NA],
+    ]  # fmt: skip
+
+
+def review(r: dict[str, Any], mode: str) -> None:
+    if mode == JSON:
+        emit_json(r)
+        return
+    emit(f"Pipeline review: changes since {local(r['since'])}")
+    emit()
+    table(["Figure", "This week", "The week before"], figure_rows(r["figures"]), mode=mode,
+          title="Key figures", right=("This week", "The week before"))  # fmt: skip
+    emit()
+    m = r["minutes"]
+    agenda = r["agenda"]
+    if agenda:
+        table(
+            ["#", "Deal", "Stage", "Value", "Why it is on the agenda"],
+            [[str(n), f"#{d['deal_id']} {d['title']}", d["stage"],
+              _money(d["value"], d["currency"]), "; ".join(d["risks"])]
+             for n, d in enumerate(agenda, start=1)],
+            mode=mode,
+            title=f"Agenda: {m['figures']} min on the figures, then {m['per_deal']} min a deal"
+            f" ({m['figures'] + m['per_deal'] * len(agenda)} of {m['meeting']} min)",
+            right=("#", "Value"),
+        )  # fmt: skip
+    else:
+        emit("Agenda: no deal at risk this week.")
+    for key, title in CHANGE_TITLES.items():
+        items = r["changes"][key]
+        if not items:
+            continue
+        emit()
+        table(["Deal", "Value", "Detail"],
+              [[f"#{d['deal_id']} {d['title']}", _money(d["value"], d["currency"]),
+                change_detail(key, d)] for d in items],
+              mode=mode, title=f"{title} ({len(items)})", right=("Value",))  # fmt: skip
+    if r["stalled"]:
+        emit()
+        table(["Deal", "Stage", "Idle", "Blocker", "Action owner"],
+              [[f"#{d['deal_id']} {d['title']}", d["stage"], f"{d['idle_days']}d",
+                d["blocker"] or "—", d["action_owner"] or "—"] for d in r["stalled"]],
+              mode=mode, title=f"Stalled ({len(r['stalled'])})")  # fmt: skip
+    a = r["actions"]
+    if a["followups"] or a["blockers"]:
+        emit()
+        rows = [[f"#{d['deal_id']} {d['title']}",
+                 str(d["due"]) + (" (overdue)" if d["overdue"] else ""), d["what"], "rep"]
+                for d in a["followups"]]  # fmt: skip
+        rows += [[f"#{d['deal_id']} {d['title']}", "this week", f"unblock: {d['blocker']}",
+                  d["action_owner"]] for d in a["blockers"]]  # fmt: skip
+        table(["Deal", "When", "Action", "Owner"], rows, mode=mode,
+              title="Action items for the coming week")  # fmt: skip
