@@ -74,6 +74,15 @@ def _svg(fig: Any) -> str:
     return text[text.index("<svg") :]
 
 
+def _finish(fig: Any, ax: Any, labels: list[str], unit: str, rotation: int = 0) -> str:
+    """Label a bar chart's axes the report's way and return it as SVG."""
+    ax.set_xticks(range(len(labels)), labels, rotation=rotation)
+    ax.set_ylabel(unit)
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
 def charts(data: dict[str, Any]) -> dict[str, str]:
     """Three inline SVG charts (matplotlib, imported only here)."""
     import matplotlib
@@ -92,11 +101,7 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
     )
     ax.bar([x + 0.2 for x in xs], [s[2] for s in data["stages"]], 0.4, label="weighted",
            color="#2f6fd0")  # fmt: skip
-    ax.set_xticks(list(xs), names, rotation=20)
-    ax.set_ylabel(cur)
-    ax.legend(frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    out["pipeline"] = _svg(fig)
+    out["pipeline"] = _finish(fig, ax, names, cur, rotation=20)
 
     fig = Figure(figsize=(6, 3.2))
     ax = fig.subplots()
@@ -111,11 +116,7 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
     if targets:
         ax.scatter([t[0] for t in targets], [t[1] for t in targets], marker="_", s=900,
                    color="#b42318", linewidths=3, label="target", zorder=3)  # fmt: skip
-    ax.set_xticks(list(xs), periods)
-    ax.set_ylabel(cur)
-    ax.legend(frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-    out["forecast"] = _svg(fig)
+    out["forecast"] = _finish(fig, ax, periods, cur)
 
     fig = Figure(figsize=(12, 3.2))
     ax = fig.subplots()

@@ -27,6 +27,23 @@ def progress(total: int, mode: str) -> Iterator[Callable[[int], None] | None]:
         yield lambda n: bar.advance(task, n)
 
 
+#: At most this many rows of rejections or notes are listed; the rest are counted.
+SHOWN = 200
+
+
+def _row_notes(items: list[tuple[int, str, str]], heading: str, what: str, mode: str) -> None:
+    if not items:
+        return
+    table(
+        ["Row", "Column", heading],
+        [[str(n), c, why] for n, c, why in items[:SHOWN]],
+        mode=mode,
+        right=("Row",),
+    )
+    if len(items) > SHOWN:
+        emit(f"… and {len(items) - SHOWN:,} more {what}")
+
+
 def report(
     r: Report,
     mode: str,
@@ -59,24 +76,8 @@ def report(
             out["would_create"] = len(r.ok) - updates
         emit_json(out)
         return
-    if r.rejected:
-        table(
-            ["Row", "Column", "Rejected because"],
-            [[str(n), c, why] for n, c, why in r.rejected[:200]],
-            mode=mode,
-            right=("Row",),
-        )
-        if len(r.rejected) > 200:
-            emit(f"… and {len(r.rejected) - 200:,} more rejected rows")
-    if r.warnings:
-        table(
-            ["Row", "Column", "Note"],
-            [[str(n), c, why] for n, c, why in r.warnings[:200]],
-            mode=mode,
-            right=("Row",),
-        )
-        if len(r.warnings) > 200:
-            emit(f"… and {len(r.warnings) - 200:,} more notes")
+    _row_notes(r.rejected, "Rejected because", "rejected rows", mode)
+    _row_notes(r.warnings, "Note", "notes", mode)
     if r.unmapped:
         emit(f"columns not imported: {', '.join(r.unmapped)} (--map FIELD=HEADER to use one)")
     if created_stages:
