@@ -1,7 +1,8 @@
-"""Opening the pipeline file: location, permissions, pragmas, version checks, migrations.
+"""Opening the pipeline: a SQLite file (location, permissions, pragmas, version checks,
+migrations) or a PostgreSQL server (``postgresql://…``; see ``store/pg.py``).
 
-Standard library only (sqlite3), so that every command can open the store without paying
-for the ORM. ``open_db`` returns a connection in autocommit mode (``isolation_level=None``);
+Standard library only for SQLite (sqlite3), so that every command can open the store without
+paying for the ORM. ``open_db`` returns a ``store.engine.Database`` in autocommit mode;
 callers open transactions explicitly (``BEGIN IMMEDIATE`` for writes, see ``transaction``).
 """
 
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipectl.errors import DatabaseError
+from pipectl.store.engine import Database, SqliteDatabase, is_url
 
 #: 'pipe' in ASCII: marks a SQLite file as a pipectl pipeline (PRAGMA application_id).
 APPLICATION_ID = 0x70697065
@@ -38,6 +40,17 @@ def default_path() -> Path:
 
 def resolve_path(path: str | os.PathLike[str] | None) -> Path:
     return Path(path).expanduser() if path else default_path()
+
+
+def target(path: str | os.PathLike[str] | None) -> str:
+    """Where the pipeline lives: a PostgreSQL URL as given, else the SQLite file's path."""
+    if path is None:
+        env = os.environ.get("PIPECTL_DB")
+        if is_url(env):
+            return str(env)
+    elif is_url(str(path)):
+        return str(path)
+    return str(resolve_path(path))
 
 
 def _create_file(path: Path) -> None:
@@ -67,7 +80,7 @@ def _check_header(path: Path) -> None:
         raise DatabaseError(f"{path} is not a pipectl database (not an SQLite file)")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path) -> SqliteDatabase:
     """Open (creating if needed) the file with our connection pragmas; no schema work.
 
     The journal mode is left alone here: switching a file to WAL writes to it, and a file
@@ -78,8 +91,13 @@ def connect(path: Path) -> sqlite3.Connection:
     _check_header(path)
     try:
         conn = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=SqliteDatabase,
         )
+        conn.label = str(path)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -96,13 +114,19 @@ def _wal(conn: sqlite3.Connection, path: Path) -> None:
         raise DatabaseError(f"cannot open {path}: {e}") from None
 
 
-def open_db(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
+def open_db(path: str | os.PathLike[str] | None = None) -> Database:
     """Open the pipeline, creating or upgrading its schema as needed.
 
     One cheap query (``PRAGMA user_version``) decides whether anything is due; the
-    migration code is imported only when it is.
+    migration code is imported only when it is. A PostgreSQL URL opens the team pipeline
+    there (its schema is created and upgraded by ``pipectl team init``).
     """
-    p = resolve_path(path)
+    where = target(path)
+    if is_url(where):
+        from pipectl.store import pg
+
+        return pg.open_pg(where)
+    p = Path(where)
     conn = connect(p)
     try:
         version, app_id = _version(conn, p)
@@ -137,28 +161,23 @@ def _version(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
 
 
 @contextlib.contextmanager
-def transaction(conn: sqlite3.Connection, *, write: bool = True) -> Iterator[sqlite3.Connection]:
-    """One transaction: ``BEGIN IMMEDIATE`` for writes (takes the write lock up front, so a
-    concurrent writer waits on the busy timeout instead of failing mid-way), plain ``BEGIN``
-    for a consistent read snapshot. Rolls back on any exception."""
-    try:
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-    except sqlite3.OperationalError as e:
-        raise DatabaseError(f"the database is busy: {e}") from None
-    try:
+def transaction(conn: Database, *, write: bool = True) -> Iterator[Database]:
+    """One transaction on either engine (see ``SqliteDatabase.transaction``); rolls back on
+    any exception."""
+    with conn.transaction(write=write):
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    else:
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as e:
-            conn.execute("ROLLBACK")
-            raise DatabaseError(f"could not save: {e}") from None
 
 
 def backup(conn: sqlite3.Connection, dest: Path) -> Path:
+    """A consistent copy through SQLite's online backup API, mode 0600."""
+    if not isinstance(conn, sqlite3.Connection):
+        raise DatabaseError(
+            "a PostgreSQL pipeline is backed up on the server: pg_dump (see docs/team.md)"
+        )
+    return _backup(conn, dest)
+
+
+def _backup(conn: sqlite3.Connection, dest: Path) -> Path:
     """A consistent copy through SQLite's online backup API, mode 0600."""
     _create_file(dest)
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipectl.errors import DatabaseError
 from pipectl.store.db import APPLICATION_ID, backup, backup_name, transaction
+from pipectl.store.engine import Database
 
 Step = Callable[[sqlite3.Connection], None]
 
@@ -98,6 +99,11 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
     ]
     for sql in statements:
         conn.execute(sql)
+    seed_defaults(conn)
+
+
+def seed_defaults(conn: Database) -> None:
+    """The default sales process and currency of a new pipeline (on either engine)."""
     from pipectl.core.stages import DEFAULT_STAGES
 
     conn.executemany(

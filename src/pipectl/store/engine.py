@@ -1,0 +1,272 @@
+"""The two engines behind one connection interface: SQLite (the embedded default, through the
+standard library's ``sqlite3``) and PostgreSQL (a team's shared pipeline, through psycopg 3).
+
+Every statement is written once, in the SQL both engines share, with ``?`` (positional) or
+``:name`` (named) placeholders, and run through ``Database.execute``:
+
+- On SQLite the connection *is* a ``sqlite3.Connection`` (a subclass made by ``connect``'s
+  ``factory``), so a statement costs what it always did.
+- On PostgreSQL the placeholders are rewritten once per statement text (cached) to psycopg's
+  ``%s`` / ``%(name)s``, and rows come back in the shapes SQLite gives: timestamps as the
+  stored UTC text (``2026-11-24 10:00:00.000000``, see ``queries.TS_FORMAT``), calendar dates
+  as ISO text, whole numerics as ``int``. Callers parse rows one way whatever the engine.
+
+What the engines really do differently — whole days between two instants, an instant's local
+calendar date — is a method of the connection (``days_between``, ``local_date``), written here
+and nowhere else. Parameters are plain Python values; dates and instants may be passed as
+``date``/``datetime`` or as their stored text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any, Protocol
+
+from pipectl.errors import DatabaseError, PipectlError
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def ts_text(dt: datetime) -> str:
+    """A UTC instant in the stored text format (sorts and compares as text)."""
+    return (dt.astimezone(UTC) if dt.tzinfo else dt).strftime(TS_FORMAT)
+
+
+# sqlite3's own datetime adapters are deprecated (3.12) and keep the offset: ours store UTC
+sqlite3.register_adapter(datetime, ts_text)
+sqlite3.register_adapter(date, date.isoformat)
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database(Protocol):
+    """What the store needs of a connection, on either engine."""
+
+    kind: str
+    label: str  # where the pipeline lives, for messages
+    user: str | None  # the connected database role (PostgreSQL), else None
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any: ...
+    def executemany(self, sql: str, rows: Any) -> Any: ...
+    def close(self) -> None: ...
+    def days_between(self, start: str, end: str) -> str: ...
+    def local_date(self, instant: str) -> str: ...
+    def transaction(self, *, write: bool = True) -> contextlib.AbstractContextManager[Any]: ...
+
+
+class SqliteDatabase(sqlite3.Connection):
+    """A ``sqlite3.Connection`` that also speaks the store's engine interface."""
+
+    kind = SQLITE
+    label = ""
+    user: str | None = None  # no roles in a file: owners are whatever the rep types
+
+    @staticmethod
+    def days_between(start: str, end: str) -> str:
+        """Fractional days from ``start`` to ``end`` (SQL expressions of instants)."""
+        return f"(julianday({end}) - julianday({start}))"
+
+    @staticmethod
+    def local_date(instant: str) -> str:
+        """The local calendar date (ISO text) of a stored instant."""
+        return f"date({instant}, 'localtime')"
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[SqliteDatabase]:
+        """``BEGIN IMMEDIATE`` for writes (takes the write lock up front, so a concurrent
+        writer waits on the busy timeout instead of failing mid-way), plain ``BEGIN`` for a
+        consistent read snapshot. Rolls back on any exception."""
+        try:
+            self.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.OperationalError as e:
+            raise DatabaseError(f"the database is busy: {e}") from None
+        try:
+            yield self
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.execute("COMMIT")
+            except sqlite3.OperationalError as e:
+                self.execute("ROLLBACK")
+                raise DatabaseError(f"could not save: {e}") from None
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
+
+
+@lru_cache(maxsize=512)
+def to_pyformat(sql: str) -> str:
+    """``?`` → ``%s``, ``:name`` → ``%(name)s``, a literal ``%`` → ``%%``; quoted text is
+    left alone."""
+
+    def swap(m: re.Match[str]) -> str:
+        tok = m.group(0)
+        if tok.startswith("'"):
+            return tok.replace("%", "%%")
+        if tok == "?":
+            return "%s"
+        if tok == "%":
+            return "%%"
+        return f"%({m.group(1)})s"
+
+    return _TOKENS.sub(swap, sql)
+
+
+def _pg_loaders(conn: Any) -> None:
+    """Rows in SQLite's shapes: instants as stored UTC text, dates as ISO text, whole
+    numerics as int (``sum`` of a bigint is numeric), booleans as 0/1."""
+    from psycopg.adapt import Loader
+
+    class TsLoader(Loader):
+        def load(self, data: Any) -> str:
+            # '2026-11-24 10:00:00+00' or '2026-11-24 10:00:00.1234+00' (session zone UTC)
+            s = bytes(data).decode()
+            body = s[:-3] if s[-3] in "+-" else s
+            if "." in body:
+                head, frac = body.split(".", 1)
+                return f"{head}.{frac.ljust(6, '0')}"
+            return body + ".000000"
+
+    class DateLoader(Loader):
+        def load(self, data: Any) -> str:
+            return bytes(data).decode()
+
+    class NumLoader(Loader):
+        def load(self, data: Any) -> int | float:
+            s = bytes(data).decode()
+            if "." in s or "e" in s or "E" in s or s in ("NaN", "Infinity", "-Infinity"):
+                f = float(s)
+                return int(f) if f.is_integer() and "." not in s else f
+            return int(s)
+
+    class BoolLoader(Loader):
+        def load(self, data: Any) -> int:
+            return 1 if bytes(data) == b"t" else 0
+
+    conn.adapters.register_loader("timestamptz", TsLoader)
+    conn.adapters.register_loader("timestamp", TsLoader)
+    conn.adapters.register_loader("date", DateLoader)
+    conn.adapters.register_loader("numeric", NumLoader)
+    conn.adapters.register_loader("bool", BoolLoader)
+
+
+class PgDatabase:
+    """A psycopg 3 connection (autocommit; transactions are explicit) behind the store's
+    engine interface."""
+
+    kind = POSTGRESQL
+
+    def __init__(self, raw: Any, label: str) -> None:
+        self.raw = raw
+        self.label = label
+        self.user: str | None = None  # the connected role: a deal's owner on a team
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        import psycopg
+
+        try:
+            return self.raw.execute(to_pyformat(sql), params or None, prepare=False)
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise PipectlError(f"not allowed: {_first_line(e)}") from None
+        except psycopg.errors.CheckViolation as e:
+            raise PipectlError(f"refused by the database: {_first_line(e)}") from None
+        except psycopg.errors.UniqueViolation as e:
+            raise PipectlError(f"already exists: {_first_line(e)}") from None
+        except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as e:
+            raise DatabaseError(f"another writer got there first; run the command again ({e})")
+        except psycopg.OperationalError as e:
+            raise DatabaseError(f"lost the connection to {self.label}: {_first_line(e)}") from None
+
+    def executemany(self, sql: str, rows: Any) -> Any:
+        cur = self.raw.cursor()
+        cur.executemany(to_pyformat(sql), list(rows))
+        return cur
+
+    def close(self) -> None:
+        self.raw.close()
+
+    @staticmethod
+    def days_between(start: str, end: str) -> str:
+        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
+
+    def local_date(self, instant: str) -> str:
+        return f"CAST(timezone('{_local_zone()}', {instant}) AS DATE)"
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[PgDatabase]:
+        import psycopg
+
+        self.raw.execute("BEGIN" if write else "BEGIN READ ONLY")
+        try:
+            yield self
+        except BaseException:
+            with contextlib.suppress(psycopg.Error):
+                self.raw.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.raw.execute("COMMIT")
+            except psycopg.Error as e:
+                raise DatabaseError(f"could not save: {_first_line(e)}") from None
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
+@lru_cache(maxsize=1)
+def _local_zone() -> str:
+    """The IANA name of this machine's zone (``$TZ``, else /etc/localtime), for PostgreSQL's
+    local dates; UTC when it cannot be told."""
+    import os
+
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if not tz:
+        with contextlib.suppress(OSError):
+            target = os.path.realpath("/etc/localtime")
+            if "zoneinfo/" in target:
+                tz = target.split("zoneinfo/", 1)[1]
+    return tz if re.fullmatch(r"[A-Za-z0-9_+\-/]+", tz or "") else "UTC"
+
+
+def is_url(target: str | None) -> bool:
+    return bool(target) and str(target).startswith(("postgresql://", "postgres://"))
+
+
+def redact(url: str) -> str:
+    """A URL fit for a message: the password (if any) hidden."""
+    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def connect_postgres(url: str) -> PgDatabase:
+    try:
+        import psycopg
+    except ImportError:
+        raise DatabaseError(
+            "a PostgreSQL pipeline needs psycopg: pip install 'pipectl[postgres]'"
+        ) from None
+    label = redact(url)
+    try:
+        raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        raw.execute("SET TIME ZONE 'UTC'")  # instants in and out as UTC, like the SQLite file
+    except psycopg.Error as e:
+        raise DatabaseError(f"cannot connect to {label}: {_first_line(e)}") from None
+    _pg_loaders(raw)
+    return PgDatabase(raw, label)
