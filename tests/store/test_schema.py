@@ -15,6 +15,7 @@ from pipectl.store.db import open_db
 
 _AFFINITY = {
     "INTEGER": "INTEGER",
+    "BIGINT": "INTEGER",
     "VARCHAR": "VARCHAR",
     "DATE": "DATE",
     "DATETIME": "DATETIME",

@@ -177,6 +177,12 @@ def _v5_blockers_and_reviews(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v6_deal_version(conn: sqlite3.Connection) -> None:
+    # every change to a deal bumps its version: an edit or move prepared from a read that
+    # another process has since overtaken is refused instead of silently overwriting it
+    conn.execute("ALTER TABLE deals ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+
+
 #: Applied in order; the schema version is the number of steps applied.
 MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
@@ -184,6 +190,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("prune runs, for undo", _v3_prune_runs),
     ("sales targets; an index of stage moves", _v4_targets),
     ("blockers and pipeline reviews", _v5_blockers_and_reviews),
+    ("deal versions, for concurrent writers", _v6_deal_version),
 ]
 
 

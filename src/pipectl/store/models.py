@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import types
+from sqlalchemy import BigInteger, types
 from sqlmodel import Field, SQLModel
 
 
@@ -62,7 +62,7 @@ class Deal(SQLModel, table=True):
     contact_name: str | None = None
     contact_email: str | None = None
     contact_phone: str | None = None
-    value_minor: int | None = None  # None: value not known yet
+    value_minor: int | None = Field(default=None, sa_type=BigInteger)  # None: not known yet
     currency: str
     stage_id: int = Field(foreign_key="stages.id")
     status: str = "open"  # open | won | lost
@@ -79,6 +79,7 @@ class Deal(SQLModel, table=True):
     last_touch_at: datetime = _ts()  # creation, activity, stage/field change, completed follow-up
     blocker: str | None = None  # the obstacle in the way, if any
     blocker_owner: str | None = None  # who owns removing it: rep | manager | leadership
+    version: int = 0  # grows with every change: a write from a stale read is refused
 
 
 class Activity(SQLModel, table=True):
@@ -148,7 +149,7 @@ class Target(SQLModel, table=True):
     __tablename__ = "targets"
 
     period: str = Field(primary_key=True)
-    value_minor: int
+    value_minor: int = Field(sa_type=BigInteger)
     currency: str
     set_at: datetime = _ts()
 
