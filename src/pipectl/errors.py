@@ -11,6 +11,7 @@ USAGE = 2  # bad input: an option, a date, an amount, a stage name that cannot b
 NOT_FOUND = 3  # no deal, stage or setting by that name or id
 AMBIGUOUS = 4  # a deal reference matches more than one deal
 DATABASE = 5  # the database cannot be opened, is locked, corrupt, foreign or newer
+CONFLICT = 6  # the deal changed since the command read it (another rep or process): rerun
 INTERNAL = 70  # a bug: rerun with PIPECTL_DEBUG=1 for the traceback
 INTERRUPTED = 130
 
@@ -40,3 +41,9 @@ class Ambiguous(PipectlError):
 
 class DatabaseError(PipectlError):
     exit_code = DATABASE
+
+
+class Conflict(PipectlError):
+    """Another writer changed the deal between this command's read and its write."""
+
+    exit_code = CONFLICT

@@ -12,8 +12,7 @@ import pytest
 
 from pipectl.services.analytics import Window, forecast, metrics
 from pipectl.services.demo import fill
-from pipectl.store.db import open_db
-from pipectl.store.orm import write_transaction
+from pipectl.store.db import open_db, writing
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ALL = Window(None, date(2026, 11, 24), None)
@@ -26,8 +25,8 @@ TABLES = {
 
 
 def _pipeline(path: Path, seed: int) -> None:
-    with write_transaction(path) as tx:
-        fill(tx, NOW, deals=60, seed=seed)
+    with writing(path) as db:
+        fill(db, NOW, deals=60, seed=seed)
 
 
 def _reversed_copy(src: Path, dst: Path) -> None:

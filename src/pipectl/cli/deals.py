@@ -58,18 +58,18 @@ def add(
     from pipectl.render import output, views
     from pipectl.services.deals import NewDeal, add_deal
     from pipectl.store import queries
-    from pipectl.store.orm import write_transaction
+    from pipectl.store.db import writing
 
     now = common.now()
     name, email = parse_contact(contact) if contact else (None, None)
-    with write_transaction(common.DB_PATH) as tx:
-        conf = queries.settings(tx.conn)
+    with writing(common.DB_PATH) as db:
+        conf = queries.settings(db)
         cur = normalize_currency(currency) if currency else conf.get("currency", "USD")
-        money = common.value_of(tx.conn, value, cur) if value else None
+        money = common.value_of(db, value, cur) if value else None
         if stage:
-            st = queries.find_stage(tx.conn, stage)
+            st = queries.find_stage(db, stage)
         else:
-            st = next(s for s in queries.stages(tx.conn) if s.kind == "open")
+            st = next(s for s in queries.stages(db) if s.kind == "open")
         new = NewDeal(
             title=title,
             value=money,
@@ -79,16 +79,15 @@ def add(
             contact_name=name,
             contact_email=email,
             contact_phone=phone,
-            expected_close=common.date_of(tx.conn, close, now) if close else None,
+            expected_close=common.date_of(db, close, now) if close else None,
             source=source,
             tags=tuple(tag),
             owner=owner or conf.get("owner"),
             external_id=external_id,
             note=note,
         )
-        deal_id = add_deal(tx, new, now)
-        tx.session.flush()
-        deal = queries.get_deal(tx.conn, deal_id)
+        deal_id = add_deal(db, new, now)
+        deal = queries.get_deal(db, deal_id)
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
         output.emit_json(views.deal_json(deal, now))
@@ -207,12 +206,12 @@ def edit(
     from pipectl.render import output, views
     from pipectl.services.deals import edit_deal
     from pipectl.store import queries
-    from pipectl.store.orm import write_transaction
+    from pipectl.store.db import writing
 
     now = common.now()
-    with write_transaction(common.DB_PATH) as tx:
-        deal_id = queries.resolve_deal(tx.conn, ref)
-        current = queries.get_deal(tx.conn, deal_id)
+    with writing(common.DB_PATH) as db:
+        deal_id = queries.resolve_deal(db, ref)
+        current = queries.get_deal(db, deal_id)
         changes: dict[str, object] = {}
         for name in clear:
             key = name.strip().lower()
@@ -222,7 +221,7 @@ def edit(
         if title is not None:
             changes["title"] = title
         if value is not None:
-            money = common.value_of(tx.conn, value, current.currency)
+            money = common.value_of(db, value, current.currency)
             changes["value_minor"] = money.minor
             changes["currency"] = money.currency
         if account is not None:
@@ -237,7 +236,7 @@ def edit(
         if phone is not None:
             changes["contact_phone"] = phone
         if close is not None:
-            changes["expected_close"] = common.date_of(tx.conn, close, now)
+            changes["expected_close"] = common.date_of(db, close, now)
         if source is not None:
             changes["source"] = source
         if tag or add_tag or remove_tag:
@@ -251,9 +250,8 @@ def edit(
             changes["external_id"] = external_id
         if not changes:
             raise InputError("nothing to change (see 'pipectl edit --help')")
-        changed = edit_deal(tx, deal_id, changes, now)
-        tx.session.flush()
-        deal = queries.get_deal(tx.conn, deal_id)
+        changed = edit_deal(db, deal_id, changes, now, expected_version=current.version)
+        deal = queries.get_deal(db, deal_id)
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
         output.emit_json(views.deal_json(deal, now))
@@ -291,7 +289,7 @@ def move(
         target = queries.find_stage(conn, stage)
         all_stages = queries.stages(conn)
     from pipectl.services.deals import exit_questions, move_deal
-    from pipectl.store.orm import write_transaction
+    from pipectl.store.db import writing
 
     if target.kind == "lost" and not reason and common.interactive():
         reason = typer.prompt("Why was it lost?").strip() or None
@@ -304,10 +302,9 @@ def move(
                     " (--yes moves anyway)",
                     exit_code=1,
                 )
-    with write_transaction(common.DB_PATH) as tx:
-        what = move_deal(tx, deal.id, target, now, reason=reason, expected_stage_id=deal.stage_id)
-        tx.session.flush()
-        after = queries.get_deal(tx.conn, deal.id)
+    with writing(common.DB_PATH) as db:
+        what = move_deal(db, deal, target, now, reason=reason)
+        after = queries.get_deal(db, deal.id)
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
         output.emit_json(views.deal_json(after, now))
@@ -365,19 +362,19 @@ def log(
                 what = what or typer.prompt("What?", default="follow up")
     from pipectl.services.deals import log_activity
     from pipectl.services.followups import schedule
-    from pipectl.store.orm import write_transaction
+    from pipectl.store.db import writing
 
-    with write_transaction(common.DB_PATH) as tx:
+    with writing(common.DB_PATH) as db:
         when: datetime = now
         if at:
-            day = common.date_of(tx.conn, at, now)
+            day = common.date_of(db, at, now)
             if day > today:
                 raise InputError("an activity cannot be logged in the future")
             if day != today:
                 when = from_local_date(day) + timedelta(hours=12)
-        activity_id = log_activity(tx, deal_id, kind.strip().lower(), text, when, now)
+        activity_id = log_activity(db, deal_id, kind.strip().lower(), text, when, now)
         fid = (
-            schedule(tx, deal_id, next_due, what or "follow up", now, today)
+            schedule(db, deal_id, next_due, what or "follow up", now, today)
             if next_due is not None
             else None
         )

@@ -80,14 +80,14 @@ def followup_add(
     from pipectl.render import output
     from pipectl.services.followups import schedule
     from pipectl.store import queries
-    from pipectl.store.orm import write_transaction
+    from pipectl.store.db import writing
 
     now, today = _today()
-    with write_transaction(common.DB_PATH) as tx:
-        deal_id = queries.resolve_deal(tx.conn, ref)
-        due = common.date_of(tx.conn, when, now)
-        fid = schedule(tx, deal_id, due, what, now, today, every=every)
-        title = queries.get_deal(tx.conn, deal_id).title
+    with writing(common.DB_PATH) as db:
+        deal_id = queries.resolve_deal(db, ref)
+        due = common.date_of(db, when, now)
+        fid = schedule(db, deal_id, due, what, now, today, every=every)
+        title = queries.get_deal(db, deal_id).title
     if output.pick_mode(as_json) == output.JSON:
         output.emit_json({"id": fid, "deal_id": deal_id, "due": due, "every": every})
     else:
@@ -128,17 +128,14 @@ def followup_done(ref: str = FollowupArg, as_json: bool = JsonOpt) -> None:
     """Mark a follow-up done (a repeating one schedules its next)."""
     from pipectl.render import output
     from pipectl.services.followups import complete
-    from pipectl.store.orm import write_transaction
+    from pipectl.store.deals import get_followup
+    from pipectl.store.db import writing
 
     now, today = _today()
-    with write_transaction(common.DB_PATH) as tx:
-        fid = _followup_id(tx.conn, ref)
-        nxt = complete(tx, fid, now, today)
-        next_due = (
-            tx.conn.execute("SELECT due FROM followups WHERE id = ?", (nxt,)).fetchone()[0]
-            if nxt
-            else None
-        )
+    with writing(common.DB_PATH) as db:
+        fid = _followup_id(db, ref)
+        nxt = complete(db, fid, now, today)
+        next_due = get_followup(db, nxt)[1] if nxt else None
     if output.pick_mode(as_json) == output.JSON:
         output.emit_json({"id": fid, "outcome": "done", "next_id": nxt, "next_due": next_due})
     else:
@@ -154,13 +151,13 @@ def followup_snooze(
     """Reschedule an open follow-up to another day."""
     from pipectl.render import output
     from pipectl.services.followups import reschedule
-    from pipectl.store.orm import write_transaction
+    from pipectl.store.db import writing
 
     now, today = _today()
-    with write_transaction(common.DB_PATH) as tx:
-        fid = _followup_id(tx.conn, ref)
-        due = common.date_of(tx.conn, when, now)
-        old = reschedule(tx, fid, due, now, today)
+    with writing(common.DB_PATH) as db:
+        fid = _followup_id(db, ref)
+        due = common.date_of(db, when, now)
+        old = reschedule(db, fid, due, now, today)
     if output.pick_mode(as_json) == output.JSON:
         output.emit_json({"id": fid, "due": due, "previous_due": old})
     else:
@@ -175,12 +172,12 @@ def followup_cancel(ref: str = FollowupArg, as_json: bool = JsonOpt) -> None:
     """Cancel an open follow-up (kept in history as cancelled)."""
     from pipectl.render import output
     from pipectl.services.followups import cancel
-    from pipectl.store.orm import write_transaction
+    from pipectl.store.db import writing
 
     now, _ = _today()
-    with write_transaction(common.DB_PATH) as tx:
-        fid = _followup_id(tx.conn, ref)
-        cancel(tx, fid, now)
+    with writing(common.DB_PATH) as db:
+        fid = _followup_id(db, ref)
+        cancel(db, fid, now)
     if output.pick_mode(as_json) == output.JSON:
         output.emit_json({"id": fid, "outcome": "cancelled"})
     else:

@@ -27,9 +27,7 @@ def _show_stages(mode: str) -> None:
 
     with common.reading() as conn:
         rows = queries.stages(conn)
-        counts = dict(
-            conn.execute("SELECT stage_id, count(*) FROM deals GROUP BY stage_id").fetchall()
-        )
+        counts = queries.deals_per_stage(conn)
     views.stage_list(rows, counts, mode)
 
 
@@ -178,7 +176,7 @@ def demo(
     from pipectl.render import output, views
     from pipectl.services.demo import fill
     from pipectl.store import queries
-    from pipectl.store.orm import write_transaction
+    from pipectl.store.db import writing
 
     if not 1 <= deals <= 10_000:
         raise InputError("--deals must be from 1 to 10000")
@@ -189,18 +187,17 @@ def demo(
         target = os.path.join(tmp.name, "demo.db")
     now = common.now()
     try:
-        with write_transaction(target) as tx:
-            existing = tx.conn.execute("SELECT count(*) FROM deals").fetchone()[0]
+        with writing(target) as db:
+            existing = queries.count_deals(db)
             if existing:
                 raise InputError(
                     f"{target} already holds {existing} deals; the demo fills only an empty "
                     "pipeline (give another --db)"
                 )
-            fill(tx, now, deals=deals, seed=seed)
-            tx.session.flush()
+            fill(db, now, deals=deals, seed=seed)
             f = queries.DealFilter(statuses=("open",))
-            columns = queries.stage_totals(tx.conn, f, now)
-            top = queries.top_deals_by_stage(tx.conn, f, now, 5)
+            columns = queries.stage_totals(db, f, now)
+            top = queries.top_deals_by_stage(db, f, now, 5)
         mode = output.pick_mode(as_json)
         views.board(columns, top, now, mode)
         if mode != output.JSON:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pipectl.core.money import Money
 from pipectl.services.deals import NewDeal, add_deal, log_activity, move_deal
 from pipectl.store import queries
-from pipectl.store.orm import Tx
+from pipectl.store.engine import Database
 
 ACCOUNTS = [
     ("Acme Corp", "Jane Doe", "jane@acme.example"),
@@ -49,21 +49,21 @@ TOUCHES = [
 ]
 
 
-def fill(tx: Tx, now: datetime, *, deals: int = 40, seed: int = 7) -> int:
+def fill(db: Database, now: datetime, *, deals: int = 40, seed: int = 7) -> int:
     """Add ``deals`` sample deals with six months of history ending at ``now``."""
     rng = random.Random(seed)
-    stage_rows = queries.stages(tx.conn)
+    stage_rows = queries.stages(db)
     open_stages = [s for s in stage_rows if s.kind == "open"]
     won = next(s for s in stage_rows if s.kind == "won")
     lost = next(s for s in stage_rows if s.kind == "lost")
-    currency = queries.settings(tx.conn).get("currency", "USD")
+    currency = queries.settings(db).get("currency", "USD")
     for i in range(deals):
         account, person, email = ACCOUNTS[i % len(ACCOUNTS)]
         product, low, high = PRODUCTS[rng.randrange(len(PRODUCTS))]
         value = Money.from_major(rng.randrange(low // 500, high // 500) * 500, currency)
         start = now - timedelta(days=rng.randrange(5, 180), hours=rng.randrange(0, 9))
         deal_id = add_deal(
-            tx,
+            db,
             NewDeal(
                 title=f"{account} {product}",
                 value=value,
@@ -88,21 +88,22 @@ def fill(tx: Tx, now: datetime, *, deals: int = 40, seed: int = 7) -> int:
                 if t >= now:
                     break
                 kind, text = rng.choice(TOUCHES)
-                log_activity(tx, deal_id, kind, text, t, t)
+                log_activity(db, deal_id, kind, text, t, t)
             t += timedelta(days=rng.randrange(1, 12))
             if t >= now:
                 break
-            move_deal(tx, deal_id, stage, t)
+            move_deal(db, queries.get_deal(db, deal_id), stage, t)
         t += timedelta(days=rng.randrange(2, 20))
         if t < now and outcome < 0.22:
-            move_deal(tx, deal_id, won, t)
+            move_deal(db, queries.get_deal(db, deal_id), won, t)
         elif t < now and outcome < 0.38:
-            move_deal(tx, deal_id, lost, t, reason=rng.choice(LOST_REASONS))
+            move_deal(
+                db, queries.get_deal(db, deal_id), lost, t, reason=rng.choice(LOST_REASONS)
+            )
         elif outcome < 0.8:
             # most live deals were touched lately; the rest are going stale, as in real life
             recent = now - timedelta(days=rng.randrange(0, 8), hours=rng.randrange(1, 9))
             if recent > t:
                 kind, text = rng.choice(TOUCHES)
-                log_activity(tx, deal_id, kind, text, recent, recent)
-        tx.session.flush()
+                log_activity(db, deal_id, kind, text, recent, recent)
     return deals

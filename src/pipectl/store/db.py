@@ -195,3 +195,15 @@ def _backup(conn: sqlite3.Connection, dest: Path) -> Path:
 def backup_name(path: Path, version: int) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return path.with_name(f"{path.name}.bak-v{version}-{stamp}")
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike[str] | None) -> Iterator[Database]:
+    """Open the pipeline and hold one write transaction for a whole command: everything it
+    changes is saved together, or (on any error) nothing is."""
+    conn = open_db(path)
+    try:
+        with conn.transaction(write=True):
+            yield conn
+    finally:
+        conn.close()

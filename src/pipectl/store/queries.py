@@ -1,5 +1,6 @@
-"""Set-based reads on the standard library's sqlite3: the fast path for every command that
-only reads (list, board, show, completion), and for resolving references before a write.
+"""Set-based reads on either engine (``store/engine.py``; plain sqlite3 on SQLite): the fast
+path for every command that only reads (list, board, show, completion), and for resolving
+references before a write.
 
 The tables are defined by ``store/models.py``; ``tests/store/test_schema.py`` checks that
 every column named here exists there.
@@ -8,13 +9,13 @@ every column named here exists there.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from pipectl.core.stages import match_stage
 from pipectl.errors import Ambiguous, InputError, NotFound
+from pipectl.store.engine import Database
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DATETIME on SQLite
 
@@ -44,7 +45,7 @@ class StageRow:
     exit_questions: tuple[str, ...]
 
 
-def stages(conn: sqlite3.Connection) -> list[StageRow]:
+def stages(conn: Database) -> list[StageRow]:
     rows = conn.execute(
         "SELECT id, name, position, probability, stale_days, kind, exit_questions"
         " FROM stages ORDER BY position, id"
@@ -52,7 +53,7 @@ def stages(conn: sqlite3.Connection) -> list[StageRow]:
     return [StageRow(*r[:6], tuple(json.loads(r[6] or "[]"))) for r in rows]
 
 
-def find_stage(conn: sqlite3.Connection, name: str) -> StageRow:
+def find_stage(conn: Database, name: str) -> StageRow:
     """A stage by name, case-insensitively, or by an unambiguous prefix."""
     all_stages = stages(conn)
     found = match_stage(name, [(s.id, s.name) for s in all_stages])
@@ -64,7 +65,7 @@ def find_stage(conn: sqlite3.Connection, name: str) -> StageRow:
     return next(s for s in all_stages if s.id == found[0][0])
 
 
-def settings(conn: sqlite3.Connection) -> dict[str, str]:
+def settings(conn: Database) -> dict[str, str]:
     return dict(conn.execute("SELECT key, value FROM settings").fetchall())
 
 
@@ -75,7 +76,7 @@ DEAL_COLUMNS = """
        d.value_minor, d.currency, d.stage_id, s.name, s.probability, s.stale_days,
        d.status, d.expected_close, d.source, d.tags, d.owner, d.external_id, d.lost_reason,
        d.created_at, d.updated_at, d.closed_at, d.stage_entered_at, d.last_touch_at,
-       s.position, d.blocker, d.blocker_owner"""
+       s.position, d.blocker, d.blocker_owner, d.version"""
 DEAL_FROM = " FROM deals d JOIN stages s ON s.id = d.stage_id"
 DEAL_SELECT = "SELECT" + DEAL_COLUMNS + DEAL_FROM
 
@@ -109,6 +110,7 @@ class DealRow:
     stage_position: int
     blocker: str | None
     blocker_owner: str | None
+    version: int  # grows with every change: writes from a stale read are refused
 
     def idle_days(self, now: datetime) -> int:
         return max(0, (now - self.last_touch_at).days)
@@ -139,14 +141,27 @@ def _deal(row: tuple[Any, ...]) -> DealRow:
     return DealRow(*r)
 
 
-def get_deal(conn: sqlite3.Connection, deal_id: int) -> DealRow:
+def get_deal(conn: Database, deal_id: int) -> DealRow:
     row = conn.execute(DEAL_SELECT + " WHERE d.id = ?", (deal_id,)).fetchone()
     if row is None:
         raise NotFound(f"no deal #{deal_id}")
     return _deal(row)
 
 
-def resolve_deal(conn: sqlite3.Connection, ref: str) -> int:
+def count_deals(conn: Database) -> int:
+    return int(conn.execute("SELECT count(*) FROM deals").fetchone()[0])
+
+
+def deals_per_stage(conn: Database) -> dict[int, int]:
+    return dict(conn.execute("SELECT stage_id, count(*) FROM deals GROUP BY stage_id").fetchall())
+
+
+def deal_by_external_id(conn: Database, external_id: str) -> int | None:
+    row = conn.execute("SELECT id FROM deals WHERE external_id = ?", (external_id,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def resolve_deal(conn: Database, ref: str) -> int:
     """A deal by id (``12`` or ``#12``) or by an unambiguous fragment of title or account.
 
     Open deals are searched first; closed ones only when no open deal matches. An exact
@@ -166,7 +181,8 @@ def resolve_deal(conn: sqlite3.Connection, ref: str) -> int:
         marks = ",".join("?" * len(statuses))
         rows = conn.execute(
             f"SELECT id, title, account FROM deals WHERE status IN ({marks})"
-            " AND (title LIKE ? ESCAPE '\\' OR account LIKE ? ESCAPE '\\')"
+            " AND (lower(title) LIKE lower(?) ESCAPE '\\'"
+            " OR lower(account) LIKE lower(?) ESCAPE '\\')"
             " ORDER BY id LIMIT 51",
             (*statuses, pattern, pattern),
         ).fetchall()
@@ -202,13 +218,22 @@ _SORTS = {
     "age": "d.created_at, d.id",
     "touch": "d.last_touch_at, d.id",
     "stage": "s.position, d.value_minor IS NULL, d.value_minor DESC, d.id",
-    "title": "d.title COLLATE NOCASE, d.id",
+    "title": "lower(d.title), d.id",
     "id": "d.id",
 }
 SORT_KEYS = tuple(_SORTS)
 
 
-def _where(f: DealFilter, now: datetime) -> tuple[str, list[Any]]:
+def stalled_sql(conn: Database) -> str:
+    """SQL true when an open deal is idle past its stage's limit (``DealRow.is_stalled``):
+    whole idle days > stale_days; the parameter is now."""
+    return (
+        "s.stale_days IS NOT NULL"
+        f" AND {conn.days_between('d.last_touch_at', '?')} >= s.stale_days + 1"
+    )
+
+
+def _where(conn: Database, f: DealFilter, now: datetime) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if f.statuses:
@@ -222,20 +247,17 @@ def _where(f: DealFilter, now: datetime) -> tuple[str, list[Any]]:
         params.append(f"%,{tag},%")
     for column, value in (("account", f.account), ("owner", f.owner), ("source", f.source)):
         if value:
-            clauses.append(f"d.{column} LIKE ? ESCAPE '\\'")
+            clauses.append(f"lower(d.{column}) LIKE lower(?) ESCAPE '\\'")
             params.append("%" + value.replace("%", "\\%").replace("_", "\\_") + "%")
     if f.stale_only:
         # idle longer than the stage's threshold, computed in SQL (no row loop)
-        clauses.append(
-            "d.status = 'open' AND s.stale_days IS NOT NULL"
-            " AND julianday(?) - julianday(d.last_touch_at) >= s.stale_days + 1"
-        )
-        params.append(ts(now))
+        clauses.append(f"d.status = 'open' AND {stalled_sql(conn)}")
+        params.append(now)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
 def list_deals(
-    conn: sqlite3.Connection,
+    conn: Database,
     f: DealFilter,
     now: datetime,
     *,
@@ -244,7 +266,7 @@ def list_deals(
     limit: int | None = None,
 ) -> tuple[list[DealRow], int]:
     """The deals matching ``f``, sorted, at most ``limit``; and how many matched in all."""
-    where, params = _where(f, now)
+    where, params = _where(conn, f, now)
     order = _SORTS[sort]
     if reverse:
         order = ", ".join(
@@ -268,18 +290,18 @@ class StageTotals:
     stalled: int
 
 
-def stage_totals(conn: sqlite3.Connection, f: DealFilter, now: datetime) -> list[StageTotals]:
+def stage_totals(conn: Database, f: DealFilter, now: datetime) -> list[StageTotals]:
     """Per open stage: count, value and weighted value per currency, stalled count (in SQL)."""
-    where, params = _where(f, now)
+    where, params = _where(conn, f, now)
     rows = conn.execute(
         "SELECT d.stage_id, d.currency, count(*), sum(d.value_minor),"
-        " sum(d.value_minor * s.probability / 100), sum(d.value_minor IS NULL),"
-        " sum(s.stale_days IS NOT NULL"
-        "     AND julianday(?) - julianday(d.last_touch_at) >= s.stale_days + 1)"
+        " sum(d.value_minor * s.probability / 100),"
+        " count(*) FILTER (WHERE d.value_minor IS NULL),"
+        f" count(*) FILTER (WHERE {stalled_sql(conn)})"
         + DEAL_FROM
         + where
-        + " GROUP BY 1, 2",
-        [ts(now), *params],
+        + " GROUP BY d.stage_id, d.currency",
+        [now, *params],
     ).fetchall()
     by_stage: dict[int, list[tuple[Any, ...]]] = {}
     for r in rows:
@@ -303,14 +325,14 @@ def stage_totals(conn: sqlite3.Connection, f: DealFilter, now: datetime) -> list
 
 
 def top_deals_by_stage(
-    conn: sqlite3.Connection, f: DealFilter, now: datetime, per_stage: int
+    conn: Database, f: DealFilter, now: datetime, per_stage: int
 ) -> dict[int, list[DealRow]]:
     """The ``per_stage`` most valuable deals of each stage, with a window function."""
-    where, params = _where(f, now)
+    where, params = _where(conn, f, now)
     sql = (
         f"SELECT * FROM (SELECT {DEAL_COLUMNS}, row_number() OVER (PARTITION BY d.stage_id"
         f" ORDER BY d.value_minor IS NULL, d.value_minor DESC, d.id) AS rn {DEAL_FROM} {where})"
-        " WHERE rn <= ? ORDER BY stage_id, rn"
+        " AS ranked WHERE rn <= ? ORDER BY stage_id, rn"
     )
     out: dict[int, list[DealRow]] = {}
     for r in conn.execute(sql, [*params, per_stage]):
@@ -319,7 +341,7 @@ def top_deals_by_stage(
     return out
 
 
-def timeline(conn: sqlite3.Connection, deal_id: int) -> list[dict[str, Any]]:
+def timeline(conn: Database, deal_id: int) -> list[dict[str, Any]]:
     """Events, activities and follow-ups of one deal, oldest first."""
     names = {s.id: s.name for s in stages(conn)}
     items: list[dict[str, Any]] = []
@@ -359,10 +381,11 @@ def timeline(conn: sqlite3.Connection, deal_id: int) -> list[dict[str, Any]]:
     return items
 
 
-def complete_deals(conn: sqlite3.Connection, prefix: str, limit: int = 50) -> list[tuple[int, str]]:
+def complete_deals(conn: Database, prefix: str, limit: int = 50) -> list[tuple[int, str]]:
     """Shell completion: open deals whose title starts with ``prefix``."""
     rows = conn.execute(
-        "SELECT id, title FROM deals WHERE status = 'open' AND title LIKE ? ESCAPE '\\'"
+        "SELECT id, title FROM deals WHERE status = 'open' AND lower(title) LIKE lower(?)"
+        " ESCAPE '\\'"
         " ORDER BY value_minor IS NULL, value_minor DESC LIMIT ?",
         (prefix.replace("%", "\\%").replace("_", "\\_") + "%", limit),
     ).fetchall()

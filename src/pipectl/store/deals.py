@@ -1,0 +1,386 @@
+"""Every state change of a deal and of its follow-ups, on either engine: the one path.
+
+``move``, ``edit``, ``log``, ``followup``, ``block``, ``import``, ``prune``, ``revive`` and the
+demo all change deals through these functions (the bulk ones through their set-based twins,
+``close_set`` and ``reopen_set``, tested to reach the same end state), so the rules hold
+whoever makes the change:
+
+- every change writes its event to the append-only history and bumps the deal's ``version``;
+- closing a deal (won, lost, pruned) closes its open follow-ups, each with an event naming why;
+- reopening a deal clears its lost reason and close time;
+- a change prepared from an earlier read (``expected_version``) is refused with ``Conflict``
+  when another writer changed the deal in between, and nothing is written.
+
+Each function runs inside the caller's one transaction (``db.transaction()``) and validates
+nothing a person typed: the services do that before calling. Plain SQL through
+``store.engine``: no ORM, so a write costs what a read costs to start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from pipectl.core.states import EventKind, Outcome, Status
+from pipectl.errors import Conflict, NotFound
+from pipectl.store.engine import Database
+from pipectl.store.queries import StageRow
+
+#: The deal columns a ``create`` may set besides stage and times (the field registry's
+#: stored columns).
+CREATE_COLUMNS = (
+    "title", "account", "contact_name", "contact_email", "contact_phone", "value_minor",
+    "currency", "expected_close", "source", "tags", "owner", "external_id",
+)  # fmt: skip
+
+#: Columns a field change may touch (``set_fields``).
+FIELD_COLUMNS = frozenset(CREATE_COLUMNS) | {"blocker", "blocker_owner", "lost_reason"}
+
+
+def stored(value: Any) -> str | None:
+    """A field value as history keeps it (text)."""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def event(
+    db: Database,
+    deal_id: int,
+    at: datetime,
+    kind: EventKind,
+    *,
+    field: str | None = None,
+    old: str | None = None,
+    new: str | None = None,
+    from_stage: int | None = None,
+    to_stage: int | None = None,
+    note: str | None = None,
+) -> None:
+    db.execute(
+        "INSERT INTO events (deal_id, at, kind, field, old_value, new_value, from_stage_id,"
+        " to_stage_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (deal_id, at, kind, field, old, new, from_stage, to_stage, note),
+    )
+
+
+def _current(db: Database, deal_id: int, columns: str) -> tuple[Any, ...]:
+    row = db.execute(f"SELECT version, {columns} FROM deals WHERE id = ?", (deal_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no deal #{deal_id}")
+    return tuple(row)
+
+
+def _check_version(deal_id: int, version: int, expected: int | None) -> None:
+    if expected is not None and version != expected:
+        raise Conflict(f"deal {deal_id} changed since you read it; run the command again")
+
+
+def _bump(db: Database, deal_id: int, version: int, sets: str, params: Iterable[Any]) -> None:
+    """One UPDATE guarded by the version read in this transaction: a concurrent writer that
+    got there first (PostgreSQL's read committed) turns into ``Conflict``, never a lost write."""
+    cur = db.execute(
+        f"UPDATE deals SET {sets}, version = version + 1 WHERE id = ? AND version = ?",
+        (*params, deal_id, version),
+    )
+    if cur.rowcount != 1:
+        raise Conflict(f"deal {deal_id} changed since you read it; run the command again")
+
+
+# --- deals ------------------------------------------------------------------------------------
+
+
+def create(
+    db: Database,
+    values: Mapping[str, Any],
+    stage_id: int,
+    at: datetime,
+    now: datetime,
+    *,
+    touched_at: datetime | None = None,
+    note: str | None = None,
+) -> int:
+    """A new open deal in ``stage_id``, created at ``at`` (now, or a spreadsheet's creation
+    time), with its 'created' event. ``values`` holds ``CREATE_COLUMNS`` (missing: NULL)."""
+    cols = [c for c in CREATE_COLUMNS if c in values]
+    names = ", ".join(cols)
+    marks = ", ".join("?" * len(cols))
+    deal_id = db.execute(
+        f"INSERT INTO deals ({names}, stage_id, status, created_at, updated_at,"
+        f" stage_entered_at, last_touch_at) VALUES ({marks}, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (*(values[c] for c in cols), stage_id, Status.OPEN, at, now, at, touched_at or at),
+    ).fetchone()[0]
+    event(db, deal_id, at, EventKind.CREATED, to_stage=stage_id, note=note)
+    return int(deal_id)
+
+
+def set_fields(
+    db: Database,
+    deal_id: int,
+    changes: Mapping[str, Any],
+    at: datetime,
+    *,
+    expected_version: int | None = None,
+    touch: bool = True,
+    note: str | None = None,
+) -> list[str]:
+    """Set deal fields; each real change is a 'field' event. Returns the changed columns.
+    ``touch=False`` for changes that move nothing with the buyer (a blocker noted)."""
+    unknown = set(changes) - FIELD_COLUMNS
+    if unknown:
+        raise ValueError(f"not deal fields: {sorted(unknown)}")
+    cols = list(changes)
+    if not cols:
+        return []
+    version, *old_values = _current(db, deal_id, ", ".join(cols))
+    _check_version(deal_id, version, expected_version)
+    changed = [
+        (c, old, changes[c])
+        for c, old in zip(cols, old_values, strict=True)
+        if stored(old) != stored(changes[c])
+    ]
+    if not changed:
+        return []
+    sets = ", ".join(f"{c} = ?" for c, _, _ in changed) + ", updated_at = ?"
+    params: list[Any] = [new for _, _, new in changed] + [at]
+    if touch:
+        sets += ", last_touch_at = ?"
+        params.append(at)
+    _bump(db, deal_id, version, sets, params)
+    for column, old, new in changed:
+        event(
+            db, deal_id, at, EventKind.FIELD,
+            field=column, old=stored(old), new=stored(new), note=note,
+        )  # fmt: skip
+    return [c for c, _, _ in changed]
+
+
+def change_stage(
+    db: Database,
+    deal_id: int,
+    target: StageRow,
+    at: datetime,
+    *,
+    reason: str | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> EventKind:
+    """Move a deal to ``target`` (an open stage, won or lost) at ``at``: a touch. Closing
+    closes its open follow-ups; reopening clears the lost reason. Returns the event kind
+    (``STAGE`` or ``REOPENED``)."""
+    version, stage_id, status = _current(db, deal_id, "stage_id, status")
+    _check_version(deal_id, version, expected_version)
+    closing = target.kind != Status.OPEN
+    _bump(
+        db, deal_id, version,
+        "stage_id = ?, status = ?, stage_entered_at = ?, updated_at = ?, last_touch_at = ?,"
+        " closed_at = ?, lost_reason = ?",
+        (target.id, target.kind, at, at, at, at if closing else None,
+         reason if target.kind == Status.LOST else None),
+    )  # fmt: skip
+    kind = EventKind.REOPENED if status != Status.OPEN and not closing else EventKind.STAGE
+    event(db, deal_id, at, kind, from_stage=stage_id, to_stage=target.id, note=reason or note)
+    if closing and status == Status.OPEN:
+        close_followups(db, [deal_id], at, f"deal {target.kind}")
+    return kind
+
+
+def log_activity(
+    db: Database, deal_id: int, kind: str, text: str, at: datetime, now: datetime
+) -> int:
+    """An activity (a touch) at ``at``; the deal's last touch moves forward only."""
+    activity_id = db.execute(
+        "INSERT INTO activities (deal_id, kind, at, text, created_at) VALUES (?, ?, ?, ?, ?)"
+        " RETURNING id",
+        (deal_id, kind, at, text, now),
+    ).fetchone()[0]
+    # a touch, not a change of the deal's fields: its version stays (an edit prepared
+    # meanwhile is still valid)
+    db.execute(
+        "UPDATE deals SET last_touch_at = ? WHERE id = ? AND last_touch_at < ?",
+        (at, deal_id, at),
+    )
+    return int(activity_id)
+
+
+# --- set-based twins, for bulk work (prune, revive, undo) ------------------------------------
+# They act on the ids in the temporary table ``chosen`` (id, stage_id), filled by the caller
+# in the same transaction (``choose``), and apply the rules above in a handful of statements.
+
+
+def choose(db: Database, select_sql: str = "", params: Any = (), rows: Any = None) -> None:
+    """Fill the temporary table ``chosen (id, stage_id)``, from a SELECT or from rows."""
+    db.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS chosen (id INTEGER PRIMARY KEY, stage_id INTEGER)"
+    )
+    db.execute("DELETE FROM chosen")
+    if select_sql:
+        db.execute("INSERT INTO chosen (id, stage_id) " + select_sql, params)
+    if rows:
+        db.executemany("INSERT INTO chosen (id, stage_id) VALUES (?, ?)", rows)
+
+
+def done_choosing(db: Database) -> None:
+    db.execute("DROP TABLE IF EXISTS chosen")
+
+
+def close_set(
+    db: Database,
+    target: StageRow,
+    at: datetime,
+    *,
+    kind: EventKind,
+    reason: str | None,
+    tag: str | None = None,
+    why: str,
+) -> None:
+    """Close every chosen deal as ``target`` (won or lost) at ``at``: the set-based twin of
+    ``change_stage`` for closing, except that it is not a touch (``prune`` closes deals
+    nobody touched). ``tag`` goes to the events' new_value (a prune run's id)."""
+    db.execute(
+        "INSERT INTO events (deal_id, at, kind, from_stage_id, to_stage_id, new_value, note)"
+        " SELECT d.id, ?, ?, d.stage_id, ?, ?, ? FROM deals d"
+        " WHERE d.id IN (SELECT id FROM chosen) AND d.status = ?",
+        (at, kind, target.id, tag, reason, Status.OPEN),
+    )
+    _close_chosen_followups(db, at, why)
+    db.execute(
+        "UPDATE deals SET status = ?, stage_id = ?, lost_reason = ?, closed_at = ?,"
+        " updated_at = ?, stage_entered_at = ?, version = version + 1"
+        " WHERE id IN (SELECT id FROM chosen) AND status = ?",
+        (target.kind, target.id, reason if target.kind == Status.LOST else None, at, at, at,
+         Status.OPEN),
+    )  # fmt: skip
+
+
+def reopen_set(db: Database, at: datetime, note: str) -> int:
+    """Reopen every chosen deal in its chosen stage at ``at``: the set-based twin of
+    ``change_stage`` for reopening (a touch; the lost reason and close time cleared).
+    Returns how many."""
+    db.execute(
+        "INSERT INTO events (deal_id, at, kind, from_stage_id, to_stage_id, note)"
+        " SELECT d.id, ?, ?, d.stage_id, c.stage_id, ? FROM deals d"
+        " JOIN chosen c ON c.id = d.id WHERE d.status != ?",
+        (at, EventKind.REOPENED, note, Status.OPEN),
+    )
+    return int(
+        db.execute(
+            "UPDATE deals SET status = ?,"
+            " stage_id = (SELECT c.stage_id FROM chosen c WHERE c.id = deals.id),"
+            " lost_reason = NULL, closed_at = NULL, updated_at = ?, stage_entered_at = ?,"
+            " last_touch_at = ?, version = version + 1"
+            " WHERE id IN (SELECT id FROM chosen) AND status != ?",
+            (Status.OPEN, at, at, at, Status.OPEN),
+        ).rowcount
+    )
+
+
+# --- follow-ups -------------------------------------------------------------------------------
+
+
+def _followup_event(
+    db: Database, deal_id: int, followup_id: int, at: datetime, outcome: str, note: str
+) -> None:
+    event(
+        db, deal_id, at, EventKind.FOLLOWUP,
+        field=f"followup:{followup_id}", new=outcome, note=note,
+    )  # fmt: skip
+
+
+def schedule(
+    db: Database,
+    deal_id: int,
+    due: date,
+    what: str,
+    now: datetime,
+    *,
+    every: str | None = None,
+    note: str | None = None,
+) -> int:
+    """A new open follow-up on a deal, with its 'scheduled' event."""
+    fid = db.execute(
+        "INSERT INTO followups (deal_id, due, what, created_at, every) VALUES (?, ?, ?, ?, ?)"
+        " RETURNING id",
+        (deal_id, due, what, now, every),
+    ).fetchone()[0]
+    _followup_event(
+        db, deal_id, fid, now, "scheduled", note or f"{what} (due {due.isoformat()})"
+    )
+    return int(fid)
+
+
+def get_followup(db: Database, followup_id: int) -> tuple[int, date, str, str | None, Any]:
+    """(deal_id, due, what, every, outcome-or-None-while-open) of a follow-up."""
+    row = db.execute(
+        "SELECT deal_id, due, what, every, outcome, done_at FROM followups WHERE id = ?",
+        (followup_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no follow-up #{followup_id}")
+    deal_id, due, what, every, outcome, done_at = row
+    due = due if isinstance(due, date) else date.fromisoformat(due)
+    return deal_id, due, what, every, (outcome or "done") if done_at is not None else None
+
+
+def end_followup(
+    db: Database, followup_id: int, deal_id: int, outcome: Outcome, now: datetime, note: str
+) -> None:
+    """Mark an open follow-up done or cancelled; done is a touch of its deal."""
+    cur = db.execute(
+        "UPDATE followups SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL",
+        (now, outcome, followup_id),
+    )
+    if cur.rowcount != 1:
+        raise Conflict(f"follow-up {followup_id} changed since you read it; run it again")
+    _followup_event(db, deal_id, followup_id, now, outcome, note)
+    if outcome == Outcome.DONE:
+        db.execute(
+            "UPDATE deals SET last_touch_at = ? WHERE id = ? AND last_touch_at < ?",
+            (now, deal_id, now),
+        )
+
+
+def move_followup(
+    db: Database, followup_id: int, deal_id: int, due: date, now: datetime, note: str
+) -> None:
+    db.execute("UPDATE followups SET due = ? WHERE id = ?", (due, followup_id))
+    _followup_event(db, deal_id, followup_id, now, "rescheduled", note)
+
+
+def close_followups(db: Database, deal_ids: list[int], at: datetime, why: str) -> int:
+    """Close the open follow-ups of deals just closed, each with an event; returns how many."""
+    marks = ",".join("?" * len(deal_ids))
+    rows = db.execute(
+        f"SELECT id, deal_id, what, due FROM followups WHERE done_at IS NULL"
+        f" AND deal_id IN ({marks}) ORDER BY id",
+        deal_ids,
+    ).fetchall()
+    for fid, deal_id, what, due in rows:
+        _followup_event(db, deal_id, fid, at, Outcome.CLOSED, f"{what} (due {due}): {why}")
+    if rows:
+        db.execute(
+            f"UPDATE followups SET done_at = ?, outcome = ? WHERE done_at IS NULL"
+            f" AND deal_id IN ({marks})",
+            (at, Outcome.CLOSED, *deal_ids),
+        )
+    return len(rows)
+
+
+def _close_chosen_followups(db: Database, at: datetime, why: str) -> None:
+    """``close_followups`` for the chosen deals, set-based."""
+    db.execute(
+        "INSERT INTO events (deal_id, at, kind, field, new_value, note)"
+        " SELECT f.deal_id, ?, ?, 'followup:' || CAST(f.id AS VARCHAR), ?,"
+        " f.what || ' (due ' || CAST(f.due AS VARCHAR) || '): ' || ? FROM followups f"
+        " WHERE f.done_at IS NULL AND f.deal_id IN (SELECT id FROM chosen)"
+        " ORDER BY f.id",
+        (at, EventKind.FOLLOWUP, Outcome.CLOSED, why),
+    )
+    db.execute(
+        "UPDATE followups SET done_at = ?, outcome = ?"
+        " WHERE done_at IS NULL AND deal_id IN (SELECT id FROM chosen)",
+        (at, Outcome.CLOSED),
+    )
