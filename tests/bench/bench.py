@@ -47,7 +47,21 @@ COMMANDS: dict[str, list[str]] = {
     "metrics": ["metrics"],
     "metrics --all": ["metrics", "--all"],
     "forecast": ["forecast"],
+    # interactive writes (capture all day): each round changes the benchmark pipeline a little
+    "add": ["add", "Bench deal", "12k", "--account", "Bench Co", "--close", "eoq", "-q"],
+    "move": ["move", "4242", "{stage}", "--yes"],  # alternates between two open stages
+    "edit": ["edit", "4242", "--source", "bench {round}"],
+    "log": ["log", "4242", "call", "bench call {round}", "--no-followup"],
+    "followup": ["followup", "4242", "+3d", "bench follow-up {round}"],
 }
+#: The commands that write (not run unless asked for by --commands or --writes).
+WRITES = ("add", "move", "edit", "log", "followup")
+MOVE_STAGES = ("Proposal", "Negotiation")
+
+
+def _args(name: str, round_no: int) -> list[str]:
+    fill = {"round": str(round_no), "stage": MOVE_STAGES[round_no % 2]}
+    return [a.format(**fill) for a in COMMANDS[name]]
 
 
 def build(
@@ -191,6 +205,7 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="build or reuse the pipeline here")
     ap.add_argument("--commands", nargs="*", help=f"of: {', '.join(COMMANDS)}")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--writes", action="store_true", help="also time add, move, edit, log…")
     ap.add_argument("--prune", action="store_true", help="time a real prune on copies")
     ap.add_argument(
         "--import-rows", type=int, default=0, help="time importing a CSV of this many rows"
@@ -242,16 +257,22 @@ def main() -> None:
         if tmp:
             tmp.cleanup()
         return
-    names = args.commands or list(COMMANDS)
+    names = args.commands or [c for c in COMMANDS if args.writes or c not in WRITES]
+    unknown = [n for n in names if n not in COMMANDS]
+    if unknown:
+        sys.exit(f"bench: no command {', '.join(unknown)} (of: {', '.join(COMMANDS)})")
+    if "move" in names:  # start from the other stage, so that every round really moves
+        subprocess.run([pipectl, "move", "4242", MOVE_STAGES[1], "--yes"], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     runs: dict[str, list[float]] = {"floor": []} | {n: [] for n in names}
     peak: dict[str, int] = {}
     failed: dict[str, str] = {}
     floor_cmd = [sys.executable, str(FLOOR)]
-    for _ in range(args.rounds):
+    for round_no in range(args.rounds):
         for name in ["floor", *names]:
             if name in failed:
                 continue
-            cmd = floor_cmd if name == "floor" else [pipectl, *COMMANDS[name]]
+            cmd = floor_cmd if name == "floor" else [pipectl, *_args(name, round_no)]
             t, rc, rss = _time(cmd, env)
             if rc != 0:
                 failed[name] = f"exit {rc}"

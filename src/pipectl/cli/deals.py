@@ -167,18 +167,10 @@ def show(ref: str = DealArg, as_json: bool = JsonOpt) -> None:
     views.deal_show(deal, items, now, output.pick_mode(as_json))
 
 
-_CLEARABLE = {
-    "account": "account",
-    "contact": "contact_name",
-    "email": "contact_email",
-    "phone": "contact_phone",
-    "value": "value_minor",
-    "close": "expected_close",
-    "source": "source",
-    "tags": "tags",
-    "owner": "owner",
-    "external-id": "external_id",
-}
+def _clearable() -> str:
+    from pipectl.core.fields import CLEARABLE
+
+    return ", ".join(CLEARABLE)
 
 
 def edit(
@@ -197,12 +189,13 @@ def edit(
     owner: str | None = typer.Option(None, "--owner"),
     external_id: str | None = typer.Option(None, "--external-id"),
     clear: list[str] = typer.Option(
-        [], "--clear", help=f"Empty a field: {', '.join(_CLEARABLE)} (repeatable)."
+        [], "--clear", help=f"Empty a field: {_clearable()} (repeatable)."
     ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Change a deal's fields; every change is kept in its history."""
     from pipectl.core.contacts import normalize_tags, parse_contact, validate_email
+    from pipectl.core.fields import CLEARABLE
     from pipectl.render import output, views
     from pipectl.services.deals import edit_deal
     from pipectl.store import queries
@@ -215,9 +208,9 @@ def edit(
         changes: dict[str, object] = {}
         for name in clear:
             key = name.strip().lower()
-            if key not in _CLEARABLE:
-                raise InputError(f"cannot clear {name!r} (one of {', '.join(_CLEARABLE)})")
-            changes[_CLEARABLE[key]] = () if key == "tags" else None
+            if key not in CLEARABLE:
+                raise InputError(f"cannot clear {name!r} (one of {_clearable()})")
+            changes[CLEARABLE[key]] = () if key == "tags" else None
         if title is not None:
             changes["title"] = title
         if value is not None:

@@ -128,8 +128,8 @@ def followup_done(ref: str = FollowupArg, as_json: bool = JsonOpt) -> None:
     """Mark a follow-up done (a repeating one schedules its next)."""
     from pipectl.render import output
     from pipectl.services.followups import complete
-    from pipectl.store.deals import get_followup
     from pipectl.store.db import writing
+    from pipectl.store.deals import get_followup
 
     now, today = _today()
     with writing(common.DB_PATH) as db:

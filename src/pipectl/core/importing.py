@@ -14,49 +14,27 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from pipectl.core.contacts import normalize_tags, parse_contact
+from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.money import Money, format_money, normalize_currency, parse_money
 from pipectl.errors import InputError
 
-FIELDS = (
-    "external_id", "title", "account", "contact", "email", "phone", "value", "currency",
-    "stage", "status", "owner", "source", "tags", "expected_close", "created_at", "closed_at",
-    "lost_reason", "next_followup", "followup_note", "notes",
-)  # fmt: skip
+#: What a row may carry besides the deal's own fields: its next step and a note.
+ROW_ONLY = {
+    "next_followup": ("next follow-up", "next followup", "next step date", "follow up",
+                      "follow-up", "next activity date"),
+    "followup_note": ("next step", "follow-up note", "followup note"),
+    "notes": ("note", "comments", "description", "remarks"),
+}  # fmt: skip
+
+#: The fields an import reads: the registry's spreadsheet columns (``core/fields.py``; our own
+#: row id excepted: a new pipeline numbers afresh), then the row-only ones.
+FIELDS = tuple(f.sheet for f in DEAL_FIELDS if f.sheet and f.kind != "id") + tuple(ROW_ONLY)
 
 #: Common header names from spreadsheets and other CRMs (normalised: lower case, single
-#: spaces). Exact field names always match.
-SYNONYMS = {
-    "id": "external_id", "external id": "external_id", "crm id": "external_id",
-    "deal id": "external_id", "opportunity id": "external_id", "record id": "external_id",
-    "name": "title", "deal": "title", "deal name": "title", "opportunity": "title",
-    "opportunity name": "title", "subject": "title",
-    "company": "account", "organization": "account", "organisation": "account",
-    "account name": "account", "client": "account", "customer": "account",
-    "contact name": "contact", "person": "contact", "contact person": "contact",
-    "e-mail": "email", "email address": "email", "contact email": "email",
-    "telephone": "phone", "phone number": "phone", "mobile": "phone",
-    "amount": "value", "deal value": "value", "deal amount": "value", "price": "value",
-    "revenue": "value", "opportunity amount": "value", "total": "value",
-    "pipeline stage": "stage", "deal stage": "stage", "phase": "stage",
-    "state": "status", "outcome": "status",
-    "assigned to": "owner", "sales rep": "owner", "rep": "owner", "deal owner": "owner",
-    "lead source": "source", "channel": "source", "origin": "source",
-    "labels": "tags", "label": "tags", "tag": "tags",
-    "close date": "expected_close", "expected close date": "expected_close",
-    "expected close": "expected_close", "closing date": "expected_close",
-    "created": "created_at", "created date": "created_at", "create date": "created_at",
-    "createdate": "created_at", "creation date": "created_at", "date created": "created_at",
-    "created on": "created_at", "add time": "created_at",
-    "closed": "closed_at", "closed date": "closed_at", "won time": "closed_at",
-    "date closed": "closed_at", "close time": "closed_at",
-    "lost reason": "lost_reason", "loss reason": "lost_reason", "reason lost": "lost_reason",
-    "next follow-up": "next_followup", "next followup": "next_followup",
-    "next step date": "next_followup", "follow up": "next_followup",
-    "follow-up": "next_followup", "next activity date": "next_followup",
-    "next step": "followup_note", "follow-up note": "followup_note",
-    "followup note": "followup_note", "note": "notes", "comments": "notes",
-    "description": "notes", "remarks": "notes",
-}  # fmt: skip
+#: spaces), from the registry and ``ROW_ONLY``. Exact field names always match.
+SYNONYMS = {syn: f.sheet for f in DEAL_FIELDS if f.sheet for syn in f.synonyms} | {
+    syn: name for name, syns in ROW_ONLY.items() for syn in syns
+}
 
 #: Columns used only to compose a missing title.
 EXTRA = {"product": "product", "product name": "product", "item": "product"}

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pipectl.clock import to_local
+from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.money import Money, format_money, format_short, format_totals, major_number
 from pipectl.render.output import JSON, PLAIN, console, emit, emit_json, table
 from pipectl.store.queries import DealRow, StageRow, StageTotals
@@ -31,38 +32,24 @@ def money(minor: int | None, currency: str, short: bool = False) -> str:
 
 
 def deal_json(d: DealRow, now: datetime) -> dict[str, Any]:
+    """A deal's JSON: the registry's fields (``core/fields.py``; money as ``value`` in major
+    units beside ``value_minor``), plus what is worked out from them."""
+    out: dict[str, Any] = {}
+    for f in DEAL_FIELDS:
+        if not f.json:
+            continue
+        v = getattr(d, f.name)
+        if f.kind == "money":
+            out["value"] = None if v is None else major_number(v, d.currency)
+        elif f.kind == "tags":
+            v = list(v)
+        out[f.name] = v
     weighted = d.weighted_minor()
-    return {
-        "id": d.id,
-        "title": d.title,
-        "account": d.account,
-        "contact_name": d.contact_name,
-        "contact_email": d.contact_email,
-        "contact_phone": d.contact_phone,
-        "value": None if d.value_minor is None else major_number(d.value_minor, d.currency),
-        "value_minor": d.value_minor,
-        "currency": d.currency,
-        "stage": d.stage,
-        "probability": d.probability,
-        "weighted_value": None if weighted is None else major_number(weighted, d.currency),
-        "status": d.status,
-        "expected_close": d.expected_close,
-        "source": d.source,
-        "tags": list(d.tags),
-        "owner": d.owner,
-        "external_id": d.external_id,
-        "lost_reason": d.lost_reason,
-        "created_at": d.created_at,
-        "updated_at": d.updated_at,
-        "closed_at": d.closed_at,
-        "stage_entered_at": d.stage_entered_at,
-        "last_touch_at": d.last_touch_at,
-        "days_in_stage": d.days_in_stage(now),
-        "idle_days": d.idle_days(now),
-        "stalled": d.is_stalled(now),
-        "blocker": d.blocker,
-        "blocker_owner": d.blocker_owner,
-    }
+    out["weighted_value"] = None if weighted is None else major_number(weighted, d.currency)
+    out["days_in_stage"] = d.days_in_stage(now)
+    out["idle_days"] = d.idle_days(now)
+    out["stalled"] = d.is_stalled(now)
+    return out
 
 
 def _sum(deals: Sequence[DealRow], weighted: bool = False) -> dict[str, int]:

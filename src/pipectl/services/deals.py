@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pipectl.core import fields
 from pipectl.core.contacts import normalize_tags
 from pipectl.core.money import Money
 from pipectl.core.states import EventKind, Status
@@ -19,8 +20,8 @@ from pipectl.store.engine import Database
 ACTIVITY_KINDS = ("call", "email", "meeting", "demo", "note")
 MAX_TEXT = 10_000
 
-#: Fields ``edit`` may change (the deals columns).
-EDITABLE = store.CREATE_COLUMNS
+#: Fields ``edit`` may change (the field registry's).
+EDITABLE = fields.EDITABLE
 
 
 def clean_text(value: str | None, what: str, *, required: bool = False) -> str | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.importing import ImportedDeal
 from pipectl.core.states import Status
 from pipectl.store import deals as store
@@ -40,17 +41,16 @@ def _utc(when: datetime | None) -> datetime | None:
     return None if when is None else when.astimezone(UTC)
 
 
-# the deal fields an import sets, as (column, ImportedDeal attribute)
+#: The text-like deal fields an import sets (the registry's settable fields but the amount
+#: and the external id, which identify and value the row; and the lost reason).
 _COLUMNS = (
-    ("title", "title"), ("account", "account"), ("contact_name", "contact_name"),
-    ("contact_email", "contact_email"), ("contact_phone", "contact_phone"),
-    ("currency", "currency"), ("expected_close", "expected_close"), ("source", "source"),
-    ("tags", "tags"), ("owner", "owner"), ("lost_reason", "lost_reason"),
-)  # fmt: skip
+    *(f.name for f in DEAL_FIELDS if f.settable and f.kind != "money" and f.name != "external_id"),
+    "lost_reason",
+)
 
 
 def _stored(attr: str, d: ImportedDeal) -> Any:
-    v = getattr(d, attr)
+    v = getattr(d, attr)  # ImportedDeal names its attributes after the registry
     if attr == "tags":
         return ",".join(v)
     if attr == "expected_close":
@@ -61,11 +61,11 @@ def _stored(attr: str, d: ImportedDeal) -> Any:
 def existing(conn: Database, external_ids: list[str]) -> dict[str, tuple]:
     """Deals already in the pipeline, by external id: (id, stage_id, status, value_minor,
     *the _COLUMNS)."""
-    return q.by_external_ids(conn, external_ids, [c for c, _ in _COLUMNS])
+    return q.by_external_ids(conn, external_ids, list(_COLUMNS))
 
 
 def apply(
-    conn: sqlite3.Connection,
+    conn: Database,
     deals: list[ImportedDeal],
     now: datetime,
     progress: Callable[[int], None] | None = None,
@@ -132,7 +132,7 @@ def _create(
             closed = now
             result.closed_now.append(d.row)
         closed = max(min(closed, now), created)
-    values = {c: _stored(a, d) for c, a in _COLUMNS if c != "lost_reason"}
+    values = {c: _stored(c, d) for c in _COLUMNS if c != "lost_reason"}
     values["value_minor"] = d.value.minor if d.value else None
     values["external_id"] = d.external_id
     # an open deal's import is its first touch in pipectl: tonight's prune must not take
@@ -155,13 +155,13 @@ def _update(
     conn: Database, row: tuple, d: ImportedDeal, now: datetime, by_id: dict[int, StageRow]
 ) -> bool:
     """Bring an existing deal in line with the row; returns whether anything changed."""
-    deal_id, stage_id, status, value_minor = row[:4]
-    current = dict(zip((c for c, _ in _COLUMNS), row[4:], strict=True))
+    deal_id, stage_id, _status, value_minor = row[:4]
+    current = dict(zip(_COLUMNS, row[4:], strict=True))
     changes: dict[str, Any] = {}
     if d.value is not None and d.value.minor != value_minor:
         changes["value_minor"] = d.value.minor
-    for col, attr in _COLUMNS:
-        new = _stored(attr, d)
+    for col in _COLUMNS:
+        new = _stored(col, d)
         if col == "lost_reason":
             continue
         if new is not None and new != "" and new != current[col]:
@@ -179,11 +179,9 @@ def _update(
 
 # --- export ---------------------------------------------------------------------------------
 
-DEAL_EXPORT = (
-    "pipectl_id", "external_id", "title", "account", "contact", "email", "phone", "value",
-    "currency", "stage", "status", "owner", "source", "tags", "expected_close", "created_at",
-    "closed_at", "lost_reason", "next_followup", "followup_note",
-)  # fmt: skip
+#: The export's deal columns: the registry's spreadsheet columns, then the next step.
+_SHEET = tuple(f for f in DEAL_FIELDS if f.sheet)
+DEAL_EXPORT = (*(f.sheet for f in _SHEET), "next_followup", "followup_note")
 
 
 def _local(text: str | None) -> str | None:
@@ -196,13 +194,20 @@ def export_rows(conn: Database, what: str) -> tuple[tuple[str, ...], Iterator[tu
     from pipectl.core.money import major_number
 
     if what == "deals":
+        kinds = [f.kind for f in _SHEET]
+        at_currency = next(i for i, f in enumerate(_SHEET) if f.kind == "currency")
+        at_status = next(i for i, f in enumerate(_SHEET) if f.name == "status")
 
         def deals() -> Iterator[tuple]:
-            for r in q.export_deals(conn):
+            for r in q.export_deals(conn, [f.sql for f in _SHEET]):
                 r = list(r)
-                r[7] = None if r[7] is None else major_number(r[7], r[8])
-                r[9] = r[9] if r[10] == Status.OPEN else r[10]
-                r[15], r[16] = _local(r[15]), _local(r[16])
+                for i, kind in enumerate(kinds):
+                    if kind == "money" and r[i] is not None:
+                        r[i] = major_number(r[i], r[at_currency])
+                    elif kind == "instant":
+                        r[i] = _local(r[i])
+                    elif kind == "stage" and r[at_status] != Status.OPEN:
+                        r[i] = r[at_status]  # won or lost, as a spreadsheet says it
                 yield tuple(r)
 
         return DEAL_EXPORT, deals()

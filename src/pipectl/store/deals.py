@@ -22,20 +22,17 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from pipectl.core.fields import SETTABLE
 from pipectl.core.states import EventKind, Outcome, Status
 from pipectl.errors import Conflict, NotFound
 from pipectl.store.engine import Database
 from pipectl.store.queries import StageRow
 
-#: The deal columns a ``create`` may set besides stage and times (the field registry's
-#: stored columns).
-CREATE_COLUMNS = (
-    "title", "account", "contact_name", "contact_email", "contact_phone", "value_minor",
-    "currency", "expected_close", "source", "tags", "owner", "external_id",
-)  # fmt: skip
+#: The deal columns a ``create`` may set besides stage and times (the field registry's).
+CREATE_COLUMNS = SETTABLE
 
 #: Columns a field change may touch (``set_fields``).
-FIELD_COLUMNS = frozenset(CREATE_COLUMNS) | {"blocker", "blocker_owner", "lost_reason"}
+FIELD_COLUMNS = frozenset(SETTABLE) | {"blocker", "blocker_owner", "lost_reason"}
 
 
 def stored(value: Any) -> str | None:
@@ -213,9 +210,7 @@ def log_activity(
 
 def choose(db: Database, select_sql: str = "", params: Any = (), rows: Any = None) -> None:
     """Fill the temporary table ``chosen (id, stage_id)``, from a SELECT or from rows."""
-    db.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS chosen (id INTEGER PRIMARY KEY, stage_id INTEGER)"
-    )
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (id INTEGER PRIMARY KEY, stage_id INTEGER)")
     db.execute("DELETE FROM chosen")
     if select_sql:
         db.execute("INSERT INTO chosen (id, stage_id) " + select_sql, params)
@@ -306,9 +301,7 @@ def schedule(
         " RETURNING id",
         (deal_id, due, what, now, every),
     ).fetchone()[0]
-    _followup_event(
-        db, deal_id, fid, now, "scheduled", note or f"{what} (due {due.isoformat()})"
-    )
+    _followup_event(db, deal_id, fid, now, "scheduled", note or f"{what} (due {due.isoformat()})")
     return int(fid)
 
 

@@ -190,7 +190,9 @@ class PgDatabase:
         except psycopg.errors.UniqueViolation as e:
             raise PipectlError(f"already exists: {_first_line(e)}") from None
         except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as e:
-            raise DatabaseError(f"another writer got there first; run the command again ({e})")
+            raise DatabaseError(
+                f"another writer got there first; run the command again ({_first_line(e)})"
+            ) from None
         except psycopg.OperationalError as e:
             raise DatabaseError(f"lost the connection to {self.label}: {_first_line(e)}") from None
 

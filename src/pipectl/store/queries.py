@@ -9,10 +9,11 @@ every column named here exists there.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.stages import match_stage
 from pipectl.errors import Ambiguous, InputError, NotFound
 from pipectl.store.engine import Database
@@ -71,46 +72,28 @@ def settings(conn: Database) -> dict[str, str]:
 
 # --- deals -------------------------------------------------------------------------------
 
-DEAL_COLUMNS = """
-       d.id, d.title, d.account, d.contact_name, d.contact_email, d.contact_phone,
-       d.value_minor, d.currency, d.stage_id, s.name, s.probability, s.stale_days,
-       d.status, d.expected_close, d.source, d.tags, d.owner, d.external_id, d.lost_reason,
-       d.created_at, d.updated_at, d.closed_at, d.stage_entered_at, d.last_touch_at,
-       s.position, d.blocker, d.blocker_owner, d.version"""
+#: The deal query's columns: the field registry's, in its order (``core/fields.py``).
+DEAL_COLUMNS = " " + ", ".join(f.sql for f in DEAL_FIELDS)
 DEAL_FROM = " FROM deals d JOIN stages s ON s.id = d.stage_id"
 DEAL_SELECT = "SELECT" + DEAL_COLUMNS + DEAL_FROM
 
+_TYPES = {
+    "id": "int", "text": "str | None", "int": "int | None", "money": "int | None",
+    "currency": "str", "date": "date | None", "instant": "datetime | None",
+    "tags": "tuple[str, ...]", "stage": "str",
+}  # fmt: skip
 
-@dataclass(frozen=True)
-class DealRow:
-    id: int
-    title: str
-    account: str | None
-    contact_name: str | None
-    contact_email: str | None
-    contact_phone: str | None
-    value_minor: int | None
-    currency: str
-    stage_id: int
-    stage: str
-    probability: int
-    stale_days: int | None
-    status: str
-    expected_close: date | None
-    source: str | None
-    tags: tuple[str, ...]
-    owner: str | None
-    external_id: str | None
-    lost_reason: str | None
-    created_at: datetime
-    updated_at: datetime
+
+class _DealBehaviour:
+    """What a deal row knows how to work out (the fields come from the registry)."""
+
+    last_touch_at: datetime
     closed_at: datetime | None
     stage_entered_at: datetime
-    last_touch_at: datetime
-    stage_position: int
-    blocker: str | None
-    blocker_owner: str | None
-    version: int  # grows with every change: writes from a stale read are refused
+    status: str
+    stale_days: int | None
+    value_minor: int | None
+    probability: int
 
     def idle_days(self, now: datetime) -> int:
         return max(0, (now - self.last_touch_at).days)
@@ -132,12 +115,28 @@ class DealRow:
         return self.value_minor * self.probability // 100
 
 
-def _deal(row: tuple[Any, ...]) -> DealRow:
+#: One deal as read, with every registry field as an attribute (frozen).
+DealRow = make_dataclass(
+    "DealRow",
+    [(f.name, _TYPES[f.kind]) for f in DEAL_FIELDS],
+    bases=(_DealBehaviour,),
+    frozen=True,
+)
+DealRow.__module__ = __name__
+
+
+def _tags(text: str | None) -> tuple[str, ...]:
+    return tuple(t for t in (text or "").split(",") if t)
+
+
+_DECODE = {"date": parse_day, "instant": parse_ts, "tags": _tags}
+_DECODERS = [(i, _DECODE[f.kind]) for i, f in enumerate(DEAL_FIELDS) if f.kind in _DECODE]
+
+
+def _deal(row: tuple[Any, ...]) -> Any:
     r = list(row)
-    r[13] = parse_day(r[13])
-    r[15] = tuple(t for t in (r[15] or "").split(",") if t)
-    for i in (19, 20, 21, 22, 23):
-        r[i] = parse_ts(r[i])
+    for i, decode in _DECODERS:
+        r[i] = decode(r[i])
     return DealRow(*r)
 
 

@@ -9,9 +9,7 @@ from datetime import date
 from pipectl.store.engine import Database
 
 
-def by_external_ids(
-    db: Database, external_ids: list[str], columns: list[str]
-) -> dict[str, tuple]:
+def by_external_ids(db: Database, external_ids: list[str], columns: list[str]) -> dict[str, tuple]:
     """Deals by external id: (id, stage_id, status, value_minor, *columns)."""
     out: dict[str, tuple] = {}
     cols = ", ".join(columns)
@@ -47,18 +45,17 @@ def has_note(db: Database, deal_id: int, text: str) -> bool:
     )
 
 
-def export_deals(db: Database) -> Iterator[tuple]:
+def export_deals(db: Database, columns: list[str]) -> Iterator[tuple]:
+    """Every deal's ``columns`` (SQL over ``d`` and its stage ``s``), then its next open
+    follow-up's day and text."""
     return iter(
         db.execute(
-            """
-        SELECT d.id, d.external_id, d.title, d.account, d.contact_name, d.contact_email,
-               d.contact_phone, d.value_minor, d.currency, s.name, d.status, d.owner, d.source,
-               d.tags, d.expected_close, d.created_at, d.closed_at, d.lost_reason,
-               (SELECT f.due FROM followups f WHERE f.deal_id = d.id AND f.done_at IS NULL
-                 ORDER BY f.due, f.id LIMIT 1),
-               (SELECT f.what FROM followups f WHERE f.deal_id = d.id AND f.done_at IS NULL
-                 ORDER BY f.due, f.id LIMIT 1)
-          FROM deals d JOIN stages s ON s.id = d.stage_id ORDER BY d.id"""
+            f"SELECT {', '.join(columns)},"
+            " (SELECT f.due FROM followups f WHERE f.deal_id = d.id AND f.done_at IS NULL"
+            "   ORDER BY f.due, f.id LIMIT 1),"
+            " (SELECT f.what FROM followups f WHERE f.deal_id = d.id AND f.done_at IS NULL"
+            "   ORDER BY f.due, f.id LIMIT 1)"
+            " FROM deals d JOIN stages s ON s.id = d.stage_id ORDER BY d.id"
         )
     )
 

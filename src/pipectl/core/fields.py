@@ -1,0 +1,101 @@
+"""The field registry: every field of a deal, declared once.
+
+The deal query's columns and ``DealRow`` (``store/queries.py``), the columns a deal is created
+and edited with (``store/deals.py``, ``services/deals.py``, ``edit --clear``), the import's
+header names and synonyms (``core/importing.py``), the export's columns
+(``services/transfer.py``) and the keys of ``show --json`` (``render/views.py``) all read this
+list. Adding a field is an entry here plus a migration (``store/migrations.py``) and the column
+in ``store/models.py`` (a test checks the three agree).
+
+Pure: no I/O, no imports beyond the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: How a stored value is read back (``store/queries.py`` decodes by kind).
+KINDS = ("id", "text", "int", "money", "currency", "date", "instant", "tags", "stage")
+
+
+@dataclass(frozen=True)
+class DealField:
+    name: str  # DealRow attribute, JSON key; the deals column unless ``column`` says otherwise
+    kind: str  # one of KINDS
+    label: str  # for people
+    column: str = ""  # SQL in the deal query (default ``d.<name>``)
+    settable: bool = False  # a deals column that ``add``/import set when creating a deal
+    editable: bool = False  # ``edit`` may change it
+    clear: str = ""  # ``edit --clear NAME`` empties it
+    sheet: str = ""  # its column name in a spreadsheet (import and export)
+    synonyms: tuple[str, ...] = ()  # other CRMs' header names for it (normalised)
+    json: bool = True  # a key of the deal's JSON
+
+    @property
+    def sql(self) -> str:
+        return self.column or f"d.{self.name}"
+
+
+F = DealField
+
+#: In the order of the deal query, the JSON and the export.
+DEAL_FIELDS: tuple[DealField, ...] = (
+    F("id", "id", "Id", sheet="pipectl_id"),
+    F("external_id", "text", "External id", settable=True, editable=True, clear="external-id",
+      sheet="external_id", synonyms=("id", "external id", "crm id", "deal id", "opportunity id",
+                                     "record id")),
+    F("title", "text", "Title", settable=True, editable=True, sheet="title",
+      synonyms=("name", "deal", "deal name", "opportunity", "opportunity name", "subject")),
+    F("account", "text", "Account", settable=True, editable=True, clear="account",
+      sheet="account", synonyms=("company", "organization", "organisation", "account name",
+                                 "client", "customer")),
+    F("contact_name", "text", "Contact", settable=True, editable=True, clear="contact",
+      sheet="contact", synonyms=("contact name", "person", "contact person")),
+    F("contact_email", "text", "Email", settable=True, editable=True, clear="email",
+      sheet="email", synonyms=("e-mail", "email address", "contact email")),
+    F("contact_phone", "text", "Phone", settable=True, editable=True, clear="phone",
+      sheet="phone", synonyms=("telephone", "phone number", "mobile")),
+    F("value_minor", "money", "Value", settable=True, editable=True, clear="value",
+      sheet="value", synonyms=("amount", "deal value", "deal amount", "price", "revenue",
+                               "opportunity amount", "total")),
+    F("currency", "currency", "Currency", settable=True, editable=True, sheet="currency"),
+    F("stage_id", "int", "Stage id", json=False),
+    F("stage", "stage", "Stage", column="s.name", sheet="stage",
+      synonyms=("pipeline stage", "deal stage", "phase")),
+    F("probability", "int", "Probability", column="s.probability"),
+    F("stale_days", "int", "Stale after (days)", column="s.stale_days", json=False),
+    F("status", "text", "Status", sheet="status", synonyms=("state", "outcome")),
+    F("owner", "text", "Owner", settable=True, editable=True, clear="owner", sheet="owner",
+      synonyms=("assigned to", "sales rep", "rep", "deal owner")),
+    F("source", "text", "Source", settable=True, editable=True, clear="source", sheet="source",
+      synonyms=("lead source", "channel", "origin")),
+    F("tags", "tags", "Tags", settable=True, editable=True, clear="tags", sheet="tags",
+      synonyms=("labels", "label", "tag")),
+    F("expected_close", "date", "Expected close", settable=True, editable=True, clear="close",
+      sheet="expected_close", synonyms=("close date", "expected close date", "expected close",
+                                        "closing date")),
+    F("created_at", "instant", "Created", sheet="created_at",
+      synonyms=("created", "created date", "create date", "createdate", "creation date",
+                "date created", "created on", "add time")),
+    F("closed_at", "instant", "Closed", sheet="closed_at",
+      synonyms=("closed", "closed date", "won time", "date closed", "close time")),
+    F("lost_reason", "text", "Lost reason", sheet="lost_reason",
+      synonyms=("lost reason", "loss reason", "reason lost")),
+    F("updated_at", "instant", "Updated"),
+    F("stage_entered_at", "instant", "In stage since"),
+    F("last_touch_at", "instant", "Last touch"),
+    F("stage_position", "int", "Stage position", column="s.position", json=False),
+    F("blocker", "text", "Blocker"),
+    F("blocker_owner", "text", "Blocker's action owner"),
+    F("version", "int", "Version"),
+)  # fmt: skip
+
+BY_NAME = {f.name: f for f in DEAL_FIELDS}
+#: deals columns set when a deal is created (``store.deals.create``)
+SETTABLE = tuple(f.name for f in DEAL_FIELDS if f.settable)
+#: deals columns ``edit`` may change
+EDITABLE = tuple(f.name for f in DEAL_FIELDS if f.editable)
+#: ``edit --clear NAME`` → column
+CLEARABLE = {f.clear: f.name for f in DEAL_FIELDS if f.clear}
+#: spreadsheet column name → field, for the fields a sheet carries
+SHEET = {f.sheet: f for f in DEAL_FIELDS if f.sheet}
