@@ -164,6 +164,9 @@ class ImportedDeal:
     next_followup: date | None = None
     followup_note: str | None = None
     notes: str | None = None
+    # what the row really said: a blank stage or amount updates nothing on a known deal
+    stage_given: bool = True
+    value_given: bool = True
 
 
 @dataclass
@@ -322,6 +325,7 @@ def _row(
     if status == "open":
         if not stage_word:
             deal.stage_id = open_stages[0][0]
+            deal.stage_given = False
         else:
             stage_id = resolve_stage(get("stage"), open_stages, ctx.stage_map)
             if stage_id is None:
@@ -356,8 +360,10 @@ def _row(
         except InputError as e:
             raise _Rejected("value", str(e)) from None
         deal.currency = deal.value.currency
-    elif status == "lost":
-        deal.value = Money(0, currency)  # a lost deal without an amount is worth nothing
+    else:
+        deal.value_given = False
+        if status == "lost":
+            deal.value = Money(0, currency)  # a new lost deal without an amount: worth nothing
     # tags
     try:
         deal.tags = tuple(normalize_tags([get("tags").replace(";", ",")]))

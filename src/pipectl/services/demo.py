@@ -97,9 +97,7 @@ def fill(db: Database, now: datetime, *, deals: int = 40, seed: int = 7) -> int:
         if t < now and outcome < 0.22:
             move_deal(db, queries.get_deal(db, deal_id), won, t)
         elif t < now and outcome < 0.38:
-            move_deal(
-                db, queries.get_deal(db, deal_id), lost, t, reason=rng.choice(LOST_REASONS)
-            )
+            move_deal(db, queries.get_deal(db, deal_id), lost, t, reason=rng.choice(LOST_REASONS))
         elif outcome < 0.8:
             # most live deals were touched lately; the rest are going stale, as in real life
             recent = now - timedelta(days=rng.randrange(0, 8), hours=rng.randrange(1, 9))

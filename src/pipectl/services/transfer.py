@@ -158,7 +158,7 @@ def _update(
     deal_id, stage_id, _status, value_minor = row[:4]
     current = dict(zip(_COLUMNS, row[4:], strict=True))
     changes: dict[str, Any] = {}
-    if d.value is not None and d.value.minor != value_minor:
+    if d.value_given and d.value is not None and d.value.minor != value_minor:
         changes["value_minor"] = d.value.minor
     for col in _COLUMNS:
         new = _stored(col, d)
@@ -168,7 +168,7 @@ def _update(
             changes[col] = new
     changed = bool(store.set_fields(conn, deal_id, changes, now, note="imported"))
     reason = d.lost_reason if d.status == Status.LOST else None
-    if d.stage_id != stage_id:
+    if d.stage_given and d.stage_id != stage_id:
         store.change_stage(conn, deal_id, by_id[d.stage_id], now, reason=reason, note="imported")
         return True
     if reason and reason != current["lost_reason"]:

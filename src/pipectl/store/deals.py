@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from pipectl.core.fields import SETTABLE
+from pipectl.core.fields import DEAL_FIELDS, SETTABLE
 from pipectl.core.states import EventKind, Outcome, Status
 from pipectl.errors import Conflict, NotFound
 from pipectl.store.engine import Database
@@ -33,6 +33,7 @@ CREATE_COLUMNS = SETTABLE
 
 #: Columns a field change may touch (``set_fields``).
 FIELD_COLUMNS = frozenset(SETTABLE) | {"blocker", "blocker_owner", "lost_reason"}
+_ORDER = {f.name: i for i, f in enumerate(DEAL_FIELDS)}
 
 
 def stored(value: Any) -> str | None:
@@ -129,7 +130,7 @@ def set_fields(
     unknown = set(changes) - FIELD_COLUMNS
     if unknown:
         raise ValueError(f"not deal fields: {sorted(unknown)}")
-    cols = list(changes)
+    cols = sorted(changes, key=_ORDER.__getitem__)  # history in one order, whoever asks
     if not cols:
         return []
     version, *old_values = _current(db, deal_id, ", ".join(cols))

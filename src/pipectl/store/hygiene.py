@@ -52,8 +52,7 @@ def prune_chosen(db: Database, lost: StageRow, now: datetime, stale_days: int, w
     """Close the chosen deals as lost in one prune run; returns the run's id."""
     count = db.execute("SELECT count(*) FROM chosen").fetchone()[0]
     run = db.execute(
-        "INSERT INTO prune_runs (at, stale_days, reason, deals) VALUES (?, ?, ?, ?)"
-        " RETURNING id",
+        "INSERT INTO prune_runs (at, stale_days, reason, deals) VALUES (?, ?, ?, ?) RETURNING id",
         (now, stale_days, why, count),
     ).fetchone()[0]
     store.close_set(
