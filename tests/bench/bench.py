@@ -64,6 +64,42 @@ def _args(name: str, round_no: int) -> list[str]:
     return [a.format(**fill) for a in COMMANDS[name]]
 
 
+#: Tables copied to PostgreSQL by --pg, parents first.
+PG_TABLES = ("stages", "settings", "deals", "activities", "followups", "events", "targets")
+
+
+def to_postgres(src: Path, url: str, schema: str = "pipectl_bench") -> str:
+    """Copy the built SQLite pipeline into a fresh schema on a PostgreSQL server (COPY);
+    returns the URL that selects it."""
+    from pipectl.store import pg
+    from pipectl.store.engine import connect_postgres
+
+    db = connect_postgres(url)
+    db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    db.execute(f"CREATE SCHEMA {schema}")
+    db.execute(f"SET search_path = {schema}")
+    with db.transaction():
+        pg.create_schema(db)
+        db.execute("DELETE FROM stages")
+        db.execute("DELETE FROM settings")
+        lite = sqlite3.connect(src)
+        for table in PG_TABLES:
+            cols = [r[1] for r in lite.execute(f"PRAGMA table_info({table})")]
+            with db.raw.cursor().copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in lite.execute(f"SELECT {', '.join(cols)} FROM {table}"):
+                    copy.write_row(row)
+            if "id" in cols:
+                db.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                    f" (SELECT COALESCE(max(id), 1) FROM {table}))"
+                )
+        lite.close()
+    db.execute("ANALYZE")
+    db.close()
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
 def build(
     path: Path,
     deals: int,
@@ -206,6 +242,12 @@ def main() -> None:
     ap.add_argument("--commands", nargs="*", help=f"of: {', '.join(COMMANDS)}")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--writes", action="store_true", help="also time add, move, edit, log…")
+    ap.add_argument(
+        "--pg", metavar="URL", help="run on a copy in a PostgreSQL server (schema pipectl_bench)"
+    )
+    ap.add_argument(
+        "--writers", type=int, default=0, help="N processes writing at once (counts errors)"
+    )
     ap.add_argument("--prune", action="store_true", help="time a real prune on copies")
     ap.add_argument(
         "--import-rows", type=int, default=0, help="time importing a CSV of this many rows"
@@ -249,8 +291,25 @@ def main() -> None:
             check=True,
         )  # fmt: skip
         print(f"built {db} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    env = {**os.environ, "PIPECTL_DB": str(db), "NO_COLOR": "1"}
+    target = str(db)
+    if args.pg:
+        t0 = time.perf_counter()
+        # in a child process too (see the build above): psycopg and the copy stay out of the
+        # measured processes' peak memory
+        target = subprocess.run(
+            [sys.executable, "-c", "import sys; from tests.bench.bench import to_postgres;"
+             " print(to_postgres(__import__('pathlib').Path(sys.argv[1]), sys.argv[2]))",
+             str(db), args.pg],
+            check=True, capture_output=True, text=True, cwd=HERE.parent.parent,
+        ).stdout.strip()  # fmt: skip
+        print(f"copied to PostgreSQL in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    env = {**os.environ, "PIPECTL_DB": target, "NO_COLOR": "1"}
     env.pop("PIPECTL_NOW", None)
+    if args.writers:
+        _bench_writers(pipectl, env, args.writers, args.rounds)
+        if tmp:
+            tmp.cleanup()
+        return
 
     if args.prune:
         _bench_prune(pipectl, db, env, args.rounds)
@@ -306,6 +365,47 @@ def main() -> None:
             print(f"  {n:<18} not run: {why}")
     if tmp:
         tmp.cleanup()
+
+
+def _bench_writers(pipectl: str, env: dict[str, str], writers: int, per_writer: int) -> None:
+    """``writers`` processes at once, each adding ``per_writer`` deals and logging a call on
+    each (one process per command, as reps and scripts do), then a count: every write must be
+    there and no command may have failed."""
+    import concurrent.futures
+
+    stamp = f"{time.time_ns()}"
+
+    def one(i: int) -> list[str]:
+        errors = []
+        for n in range(per_writer):
+            title = f"writer {i} deal {n} {stamp}"
+            for cmd in (["add", title, "1k", "-q"], ["log", title, "call", "first call"]):
+                p = subprocess.run([pipectl, *cmd], env=env, capture_output=True, text=True)
+                if p.returncode:
+                    errors.append(f"{' '.join(cmd[:2])}: exit {p.returncode}: {p.stderr.strip()}")
+        return errors
+
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(writers) as pool:
+        errors = [e for errs in pool.map(one, range(writers)) for e in errs]
+    wall = time.perf_counter() - t0
+    listed = subprocess.run(
+        [pipectl, "list", "--limit", "0", "--json"], env=env, capture_output=True, text=True
+    )
+    mine = [d for d in json.loads(listed.stdout) if d["title"].endswith(stamp)]
+    logged = 0
+    for d in mine:
+        shown = subprocess.run(
+            [pipectl, "show", str(d["id"]), "--json"], env=env, capture_output=True, text=True
+        )
+        logged += sum(1 for t in json.loads(shown.stdout)["timeline"] if t["type"] == "activity")
+    expected = writers * per_writer
+    print(
+        f"{writers} writers x {per_writer} deals (add + log each) in {wall:.1f}s:"
+        f" {len(errors)} errors, {expected - len(mine)} deals lost, {expected - logged} calls lost"
+    )
+    for e in errors[:10]:
+        print("  ", e)
 
 
 def _bench_import(pipectl: str, rows: int, rounds: int, seed: int) -> None:

@@ -215,7 +215,9 @@ class PgDatabase:
     def transaction(self, *, write: bool = True) -> Iterator[PgDatabase]:
         import psycopg
 
-        self.raw.execute("BEGIN" if write else "BEGIN READ ONLY")
+        # a read is one consistent snapshot (repeatable read); not READ ONLY, since set-based
+        # work such as a prune's dry run fills a temporary table
+        self.raw.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ")
         try:
             yield self
         except BaseException:
