@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pipectl.errors import DatabaseError
-from pipectl.store.db import APPLICATION_ID, backup, backup_name, transaction
 from pipectl.store.engine import Database
+from pipectl.store.sqlite_file import APPLICATION_ID, backup, backup_name
 
 Step = Callable[[sqlite3.Connection], None]
 
@@ -224,7 +224,7 @@ def refuse_newer(version: int, path: Path) -> None:
         )
 
 
-def ensure_schema(conn: sqlite3.Connection, path: Path) -> tuple[int, Path | None]:
+def ensure_schema(conn: Database, path: Path) -> tuple[int, Path | None]:
     """Bring the file to the latest schema; returns the version it had and the backup taken.
 
     The backup copy is taken first, through SQLite's online backup API (a consistent
@@ -239,7 +239,7 @@ def ensure_schema(conn: sqlite3.Connection, path: Path) -> tuple[int, Path | Non
         refuse_newer(version, path)
         if 0 < version < target:
             copy = backup(conn, backup_name(path, version))
-        with transaction(conn):
+        with conn.transaction():
             check_ours(conn, path)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             refuse_newer(version, path)  # another process may have upgraded meanwhile
