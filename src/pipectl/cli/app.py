@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import typer
 
@@ -23,11 +22,12 @@ def _version(value: bool) -> None:
 
 
 def _root(
-    db: Path | None = typer.Option(
+    db: str | None = typer.Option(
         None,
         "--db",
-        help="The pipeline file (default: $PIPECTL_DB, else the platform data directory).",
-        metavar="PATH",
+        help="The pipeline: a file, or a team's postgresql://USER@HOST:PORT/DB URL (default:"
+        " $PIPECTL_DB, else a file in the platform data directory).",
+        metavar="PATH|URL",
         show_default=False,
     ),
     version: bool = typer.Option(
@@ -35,7 +35,7 @@ def _root(
     ),
 ) -> None:
     """A local-first sales pipeline in your terminal."""
-    common.DB_PATH = str(db) if db else None
+    common.DB_PATH = db or None
 
 
 #: The command modules, in the order --help lists them, and the top-level commands each
@@ -48,6 +48,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "hygiene": ("prune", "revive", "backup"),
     "transfer": ("import", "export"),
     "pipeline": ("stages", "config", "demo"),
+    "team": ("team",),
 }
 _MODULE_OF = {cmd: mod for mod, cmds in MODULES.items() for cmd in cmds}
 

@@ -82,7 +82,8 @@ def add(
             expected_close=common.date_of(db, close, now) if close else None,
             source=source,
             tags=tuple(tag),
-            owner=owner or conf.get("owner"),
+            # on a team the owner is whoever adds it (the server's rule), not a local setting
+            owner=owner or (conf.get("owner") if db.user is None else None),
             external_id=external_id,
             note=note,
         )

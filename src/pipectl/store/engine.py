@@ -182,8 +182,15 @@ class PgDatabase:
         import psycopg
 
         try:
-            return self.raw.execute(to_pyformat(sql), params or None, prepare=False)
+            if not params:  # psycopg reads %-placeholders only when given parameters
+                return self.raw.execute(sql, None, prepare=False)
+            return self.raw.execute(to_pyformat(sql), params, prepare=False)
         except psycopg.errors.InsufficientPrivilege as e:
+            if "row-level security" in str(e):
+                raise PipectlError(
+                    "not allowed: a rep creates and changes only their own deals"
+                    " (a manager may give a deal to someone else)"
+                ) from None
             raise PipectlError(f"not allowed: {_first_line(e)}") from None
         except psycopg.errors.CheckViolation as e:
             raise PipectlError(f"refused by the database: {_first_line(e)}") from None

@@ -14,8 +14,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, types
+from sqlalchemy import BigInteger, Index, text, types
 from sqlmodel import Field, SQLModel
+
+#: ``Index.info`` key: the engines an index exists on, when not both (a PostgreSQL-only index
+#: is compiled by ``store.pg.schema_ddl`` and absent from the SQLite migrations).
+#: ``tests/store/test_pg_schema.py`` checks the migrations' indexes against the models'.
+ENGINES = "engines"
 
 
 class UTCDateTime(types.TypeDecorator[datetime]):
@@ -41,6 +46,22 @@ def _ts(**kw: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kw)
 
 
+def _default(sql: str) -> Any:
+    """A server default (the SQLite migrations declare the same), so that a row inserted
+    without the column gets it on PostgreSQL too."""
+    return {"server_default": text(sql)}
+
+
+def _index(name: str, *columns: str, where: str | None = None, pg_only: bool = False) -> Index:
+    """An index as the SQLite migrations create it (``where``: a partial index's predicate,
+    written once for both engines)."""
+    kw: dict[str, Any] = {}
+    if where is not None:
+        kw = {"sqlite_where": text(where), "postgresql_where": text(where)}
+    info = {ENGINES: ("postgresql",)} if pg_only else {}
+    return Index(name, *columns, info=info, **kw)
+
+
 class Stage(SQLModel, table=True):
     __tablename__ = "stages"
 
@@ -49,12 +70,20 @@ class Stage(SQLModel, table=True):
     position: int
     probability: int  # win probability in percent, 0..100
     stale_days: int | None = None  # idle longer than this: stalled
-    kind: str = "open"  # open | won | lost
-    exit_questions: str = "[]"  # JSON list of yes/no questions asked before moving on
+    kind: str = Field(default="open", sa_column_kwargs=_default("'open'"))  # open | won | lost
+    # JSON list of yes/no questions asked before moving on
+    exit_questions: str = Field(default="[]", sa_column_kwargs=_default("'[]'"))
 
 
 class Deal(SQLModel, table=True):
     __tablename__ = "deals"
+    __table_args__ = (
+        _index("ix_deals_status_stage", "status", "stage_id"),
+        _index("ix_deals_status_touch", "status", "last_touch_at"),
+        _index("ix_deals_closed_at", "closed_at"),
+        # row-level security on a team pipeline filters every read by owner
+        _index("ix_deals_owner", "owner", pg_only=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     title: str
@@ -65,10 +94,12 @@ class Deal(SQLModel, table=True):
     value_minor: int | None = Field(default=None, sa_type=BigInteger)  # None: not known yet
     currency: str
     stage_id: int = Field(foreign_key="stages.id")
-    status: str = "open"  # open | won | lost
+    status: str = Field(default="open", sa_column_kwargs=_default("'open'"))  # open|won|lost
     expected_close: date | None = None
     source: str | None = None
-    tags: str = ""  # comma-separated, lower case
+    tags: str = Field(default="", sa_column_kwargs=_default("''"))  # comma-separated, lower
+    # on a team pipeline (PostgreSQL), the database role that created the deal: filled in by
+    # the server when not given, and enforced by row-level security (``store/team.py``)
     owner: str | None = None
     external_id: str | None = Field(default=None, unique=True)
     lost_reason: str | None = None
@@ -79,11 +110,13 @@ class Deal(SQLModel, table=True):
     last_touch_at: datetime = _ts()  # creation, activity, stage/field change, completed follow-up
     blocker: str | None = None  # the obstacle in the way, if any
     blocker_owner: str | None = None  # who owns removing it: rep | manager | leadership
-    version: int = 0  # grows with every change: a write from a stale read is refused
+    # grows with every change: a write from a stale read is refused
+    version: int = Field(default=0, sa_column_kwargs=_default("0"))
 
 
 class Activity(SQLModel, table=True):
     __tablename__ = "activities"
+    __table_args__ = (_index("ix_activities_deal", "deal_id", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deals.id")
@@ -95,6 +128,11 @@ class Activity(SQLModel, table=True):
 
 class FollowUp(SQLModel, table=True):
     __tablename__ = "followups"
+    __table_args__ = (
+        _index("ix_followups_deal", "deal_id"),
+        _index("ix_followups_open_due", "due", where="done_at IS NULL"),
+        _index("ix_followups_open_deal", "deal_id", "due", where="done_at IS NULL"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deals.id")
@@ -110,6 +148,15 @@ class Event(SQLModel, table=True):
     """Append-only history: every creation, stage change, field change and closing."""
 
     __tablename__ = "events"
+    __table_args__ = (
+        _index("ix_events_deal", "deal_id", "at"),
+        _index("ix_events_at", "at"),
+        _index("ix_events_pruned", "new_value", where="kind = 'pruned'"),
+        # stage moves only, covering what metrics, forecast and --as-of read of them
+        _index(
+            "ix_events_moves", "deal_id", "at", "id", "to_stage_id", where="to_stage_id IS NOT NULL"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deals.id")

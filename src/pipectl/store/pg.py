@@ -4,7 +4,7 @@ The tables and indexes are compiled from the SQLModel models (``store/models.py`
 definition of the schema) into PostgreSQL DDL; the schema version lives in
 ``pipectl_schema``. Opening a pipeline costs one cheap query for the version; creating or
 upgrading it is ``pipectl team init``'s job (run by the database's owner), which also sets up
-the roles and row-level security (``services/team.py``).
+the roles and row-level security (``store/team.py``).
 """
 
 from __future__ import annotations
@@ -12,30 +12,33 @@ from __future__ import annotations
 from pipectl.errors import DatabaseError
 from pipectl.store.engine import PgDatabase, connect_postgres
 
-#: The PostgreSQL schema's version; bump it with a step in ``upgrade`` when models change.
-PG_SCHEMA_VERSION = 1
+#: The PostgreSQL schema's version. Bump it when the models change: ``create_schema`` brings an
+#: older database up to date (new tables and indexes, column defaults), and a step in
+#: ``_STEPS`` does whatever ``CREATE … IF NOT EXISTS`` cannot (a new column, say).
+#: 2: the SQLite migrations' indexes (and one on ``deals.owner``), column defaults.
+PG_SCHEMA_VERSION = 2
+
+#: Held (per transaction) while the schema is created or upgraded: two ``team init`` at once
+#: queue instead of racing. 'pipe' in ASCII, like the SQLite file's application id.
+SCHEMA_LOCK = 0x70697065
+
+#: Upgrade steps by the version they lead to, run after the idempotent DDL.
+_STEPS: dict[int, list[str]] = {}
 
 
 def open_pg(url: str) -> PgDatabase:
     db = connect_postgres(url)
     try:
-        row = db.execute(
-            "SELECT version FROM pipectl_schema"
-            " WHERE to_regclass('pipectl_schema') IS NOT NULL"
-        ).fetchone() if _has_schema(db) else None
-        if row is None:
+        version = schema_version(db)
+        if version is None:
             raise DatabaseError(
                 f"{db.label} has no pipectl pipeline yet: run 'pipectl team init' there"
                 " as the database's owner"
             )
-        if row[0] > PG_SCHEMA_VERSION:
+        refuse_newer(db, version)
+        if version < PG_SCHEMA_VERSION:
             raise DatabaseError(
-                f"{db.label} was set up by a newer pipectl (schema {row[0]}; this version "
-                f"knows {PG_SCHEMA_VERSION}): upgrade pipectl to use it"
-            )
-        if row[0] < PG_SCHEMA_VERSION:
-            raise DatabaseError(
-                f"{db.label} has an older pipectl schema ({row[0]}): run 'pipectl team init'"
+                f"{db.label} has an older pipectl schema ({version}): run 'pipectl team init'"
                 " as the database's owner to upgrade it"
             )
         db.user = db.execute("SELECT current_user").fetchone()[0]
@@ -45,37 +48,102 @@ def open_pg(url: str) -> PgDatabase:
     return db
 
 
-def _has_schema(db: PgDatabase) -> bool:
-    return db.execute("SELECT to_regclass('pipectl_schema') IS NOT NULL").fetchone()[0] == 1
+def schema_version(db: PgDatabase) -> int | None:
+    """The pipeline's schema version, or None when the database holds no pipeline."""
+    row = db.execute(
+        "SELECT CASE WHEN to_regclass('pipectl_schema') IS NOT NULL"
+        " THEN has_table_privilege('pipectl_schema', 'SELECT') END"
+    ).fetchone()
+    if row[0] is None:
+        return None
+    if not row[0]:
+        user = db.execute("SELECT current_user").fetchone()[0]
+        raise DatabaseError(
+            f"{user} is not on the team of {db.label}: its owner adds people with"
+            f" 'pipectl team add {user}'"
+        )
+    row = db.execute("SELECT max(version) FROM pipectl_schema").fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def refuse_newer(db: PgDatabase, version: int) -> None:
+    if version > PG_SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{db.label} was set up by a newer pipectl (schema {version}; this version "
+            f"knows {PG_SCHEMA_VERSION}): upgrade pipectl to use it"
+        )
+
+
+def _tables():  # type: ignore[no-untyped-def]
+    from sqlmodel import SQLModel
+
+    from pipectl.store import models  # noqa: F401  (registers the tables)
+
+    return SQLModel.metadata.sorted_tables
+
+
+def _on_postgresql(index) -> bool:  # type: ignore[no-untyped-def]
+    from pipectl.store.models import ENGINES
+
+    return "postgresql" in index.info.get(ENGINES, ("postgresql",))
 
 
 def schema_ddl() -> list[str]:
-    """CREATE TABLE and CREATE INDEX statements for every model, in dependency order."""
+    """CREATE TABLE and CREATE INDEX statements for every model, in dependency order (all
+    ``IF NOT EXISTS``: running them again adds only what is missing)."""
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import CreateIndex, CreateTable
 
-    from pipectl.store import models  # noqa: F401  (registers the tables)
-    from sqlmodel import SQLModel
-
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     out: list[str] = []
-    for table in SQLModel.metadata.sorted_tables:
+    for table in _tables():
         out.append(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
-            out.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
+            if _on_postgresql(index):
+                out.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
+    return out
+
+
+def default_ddl() -> list[str]:
+    """``ALTER COLUMN … SET DEFAULT`` for every column the models give a server default (SQL
+    text; idempotent: brings the defaults of a database made by an older version up to date)."""
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    out = []
+    for table in _tables():
+        for column in table.columns:
+            default = column.server_default
+            if default is None:
+                continue
+            expr = str(default.arg.compile(dialect=dialect))  # type: ignore[attr-defined]
+            out.append(f'ALTER TABLE {table.name} ALTER COLUMN "{column.name}" SET DEFAULT {expr}')
     return out
 
 
 def create_schema(db: PgDatabase) -> bool:
-    """Create the tables, indexes and default stages if missing (in the caller's
-    transaction); returns whether anything was created."""
-    if _has_schema(db):
+    """Create the tables, indexes and default stages if missing, or upgrade an older schema
+    (in the caller's transaction); returns whether anything changed."""
+    db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+    version = schema_version(db)
+    if version == PG_SCHEMA_VERSION:
         return False
+    if version is not None:
+        refuse_newer(db, version)
     for statement in schema_ddl():
         db.execute(statement)
-    db.execute("CREATE TABLE pipectl_schema (version INTEGER NOT NULL)")
-    db.execute("INSERT INTO pipectl_schema (version) VALUES (?)", (PG_SCHEMA_VERSION,))
-    from pipectl.store.migrations import seed_defaults
+    for statement in default_ddl():
+        db.execute(statement)
+    for number in sorted(_STEPS):
+        if version is not None and version < number <= PG_SCHEMA_VERSION:
+            for statement in _STEPS[number]:
+                db.execute(statement)
+    if version is None:
+        db.execute("CREATE TABLE pipectl_schema (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO pipectl_schema (version) VALUES (?)", (PG_SCHEMA_VERSION,))
+        from pipectl.store.migrations import seed_defaults
 
-    seed_defaults(db)
+        seed_defaults(db)
+    else:
+        db.execute("UPDATE pipectl_schema SET version = ?", (PG_SCHEMA_VERSION,))
     return True

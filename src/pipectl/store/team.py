@@ -1,0 +1,585 @@
+"""A team pipeline's permissions on PostgreSQL, and the set-based SQL of ``team upload``.
+
+Permissions belong to the server, not to pipectl: whoever connects (pipectl, ``psql``, a BI
+tool) gets the same rows.
+
+- Two NOLOGIN group roles, ``pipectl_rep`` and ``pipectl_manager`` (cluster-wide names,
+  created if missing); each person is a LOGIN role in one of them (``team add``).
+- ``GRANTS``: what each group may do to each table. Nobody deletes deals or their history
+  through pipectl, so nobody may; events are append-only (no UPDATE); the sales process,
+  settings, targets and the reviews held are the managers' to change.
+- Row-level security, enabled and FORCEd (the tables' owner is bound too) on deals and what
+  hangs off them (activities, follow-ups, events): a row is visible and writable when its deal's
+  ``owner`` is the connected role (``current_user``), or when that role is a manager. WITH
+  CHECK holds a rep to the same rule for new and changed rows, so a rep cannot create a deal for
+  someone else nor hand one over. A superuser (and a BYPASSRLS role) sees everything.
+- ``deals.owner`` defaults to ``current_user``; a trigger fills it in when a client inserts an
+  explicit NULL (the deal services pass every create column).
+
+Statements that name roles are composed with ``psycopg.sql`` (identifiers quoted); names a
+person typed are checked by ``check_name`` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pipectl.errors import InputError
+from pipectl.store.engine import PgDatabase
+
+REP = "pipectl_rep"
+MANAGER = "pipectl_manager"
+#: ``--role`` → group role
+GROUPS = {"rep": REP, "manager": MANAGER}
+ROLE_OF = {v: k for k, v in GROUPS.items()}
+
+_S, _I, _U, _D = "SELECT", "INSERT", "UPDATE", "DELETE"
+#: table → (the reps' privileges, the managers' privileges). ``team init`` makes the grants
+#: exactly these (it also revokes a privilege a group has beyond them).
+GRANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "pipectl_schema": ((_S,), (_S,)),
+    "stages": ((_S,), (_S, _I, _U)),
+    "settings": ((_S,), (_S, _I, _U, _D)),  # config --unset deletes a key
+    "targets": ((_S,), (_S, _I, _U, _D)),  # target --remove deletes one
+    "reviews": ((_S,), (_S, _I)),  # review --done: the team's review is the manager's
+    "deals": ((_S, _I, _U), (_S, _I, _U)),
+    "activities": ((_S, _I, _U), (_S, _I, _U)),
+    "followups": ((_S, _I, _U), (_S, _I, _U)),
+    "events": ((_S, _I), (_S, _I)),  # history is append-only
+    "prune_runs": ((_S, _I, _U), (_S, _I, _U)),  # a rep prunes (and un-prunes) their deals
+}
+
+#: Tables under row-level security, and who may see and change a row: a manager, or the
+#: owner of the row's deal. The manager test comes first and is an InitPlan (evaluated once per
+#: statement), so a manager's query never builds the set of "my deals" at all; a rep's builds
+#: it once per statement (ix_deals_owner serves it when the team is large).
+IS_MANAGER = f"(SELECT pg_has_role(current_user, '{MANAGER}', 'member'))"
+OWN_DEAL = "owner = current_user"
+VIA_DEAL = "deal_id IN (SELECT d.id FROM deals d WHERE d.owner = current_user)"
+OWNED: dict[str, str] = {
+    "deals": f"{IS_MANAGER} OR {OWN_DEAL}",
+    "activities": f"{IS_MANAGER} OR {VIA_DEAL}",
+    "followups": f"{IS_MANAGER} OR {VIA_DEAL}",
+    "events": f"{IS_MANAGER} OR {VIA_DEAL}",
+}
+#: The policy's name on each table. ``team init`` drops other ``pipectl_`` policies there, so
+#: a changed rule ships under a new name (``pipectl_access_2``…) and replaces the old one.
+POLICY = "pipectl_access"
+OWNER_TRIGGER = "pipectl_deal_owner"
+
+#: A team member's name is a database role name: kept to characters that need no thought in a
+#: URL, a shell or ``psql`` (and always quoted as an identifier all the same).
+_NAME = re.compile(r"[a-z_][a-z0-9_.-]{0,62}")
+_RESERVED = {"public", "none", "current_user", "current_role", "session_user", "all", REP, MANAGER}
+
+
+def check_name(name: str) -> str:
+    if not _NAME.fullmatch(name) or name.startswith("pg_") or name in _RESERVED:
+        raise InputError(
+            f"{name!r} cannot be a team member's name: use a database role name of lower-case "
+            "letters, digits, _ . - (up to 63, starting with a letter or _; not pg_…)"
+        )
+    return name
+
+
+def _sql(db: PgDatabase, template: str, *parts: Any) -> str:
+    """A statement with quoted identifiers (``psycopg.sql``), as text for ``db.execute``."""
+    from psycopg import sql
+
+    return sql.SQL(template).format(*parts).as_string(db.raw)
+
+
+def _ident(name: str) -> Any:
+    from psycopg import sql
+
+    return sql.Identifier(name)
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+def access(db: PgDatabase) -> dict[str, Any]:
+    """Who is connected and what they may do: owner of the database, superuser, create roles."""
+    row = db.execute(
+        "SELECT current_user, r.rolsuper, r.rolcreaterole, r.rolbypassrls,"
+        " pg_has_role(current_user, d.datdba, 'MEMBER'), pg_get_userbyid(d.datdba),"
+        " current_database(), current_schema()"
+        " FROM pg_roles r, pg_database d"
+        " WHERE r.rolname = current_user AND d.datname = current_database()"
+    ).fetchone()
+    user, superuser, createrole, bypass, owner, db_owner, database, schema = row
+    return {
+        "user": user,
+        "superuser": bool(superuser),
+        "createrole": bool(createrole),
+        "bypassrls": bool(bypass),
+        "owner": bool(owner),
+        "db_owner": db_owner,
+        "database": database,
+        "schema": schema,
+    }
+
+
+def existing_groups(db: PgDatabase) -> set[str]:
+    rows = db.execute("SELECT rolname FROM pg_roles WHERE rolname IN (?, ?)", (REP, MANAGER))
+    return {r[0] for r in rows}
+
+
+def _create_groups(db: PgDatabase) -> list[str]:
+    done = []
+    have = existing_groups(db)
+    for group in (REP, MANAGER):
+        if group in have:
+            continue
+        # another database's team init may create it at the same moment: that is fine
+        db.execute(
+            f"DO $$ BEGIN CREATE ROLE {group} NOLOGIN;"
+            " EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )
+        done.append(f"created the group role {group}")
+    return done
+
+
+def _acl(db: PgDatabase, role: str) -> dict[str, set[str]]:
+    """The privileges granted to ``role`` itself (not through PUBLIC) on the tables and
+    sequences of the current schema, by name."""
+    out: dict[str, set[str]] = {}
+    for name, priv in db.execute(
+        "SELECT c.relname, a.privilege_type FROM pg_class c, aclexplode(c.relacl) a"
+        " WHERE c.relnamespace = CAST(current_schema() AS regnamespace)"
+        " AND a.grantee = CAST(CAST(? AS text) AS regrole)",
+        (role,),
+    ):
+        out.setdefault(name, set()).add(priv)
+    return out
+
+
+def _sequences(db: PgDatabase) -> dict[str, str]:
+    """table → the sequence behind its id column, for the tables of the current schema."""
+    return {
+        table: seq
+        for table, seq in db.execute(
+            "SELECT t.relname, s.relname FROM pg_depend d"
+            " JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'"
+            " JOIN pg_class t ON t.oid = d.refobjid"
+            " WHERE d.classid = CAST('pg_class' AS regclass) AND d.deptype IN ('a', 'i')"
+            " AND t.relnamespace = CAST(current_schema() AS regnamespace)"
+        )
+    }
+
+
+def _grant_tables(db: PgDatabase) -> tuple[int, int]:
+    """Make each group's table and sequence privileges exactly ``GRANTS``; returns how many
+    privileges were granted and revoked."""
+    granted = revoked = 0
+    sequences = _sequences(db)
+    for index, group in enumerate((REP, MANAGER)):
+        have = _acl(db, group)
+        for table, privileges in GRANTS.items():
+            want = set(privileges[index])
+            wanted_seq = {"USAGE", "SELECT"} if _I in want else set()
+            plan = [(table, "TABLE", want)]
+            if table in sequences:
+                plan.append((sequences[table], "SEQUENCE", wanted_seq))
+            for name, kind, wanted in plan:
+                got = have.get(name, set())
+                for verb, privs, to in (
+                    ("GRANT", wanted - got, "TO"),
+                    ("REVOKE", got - wanted, "FROM"),
+                ):
+                    if not privs:
+                        continue
+                    db.execute(
+                        _sql(
+                            db,
+                            f"{verb} {', '.join(sorted(privs))} ON {kind} {{}} {to} {{}}",
+                            _ident(name),
+                            _ident(group),
+                        )
+                    )
+                    if verb == "GRANT":
+                        granted += len(privs)
+                    else:
+                        revoked += len(privs)
+    return granted, revoked
+
+
+_ACCESS = (
+    # (object kind, its ACL by name, the privileges each group needs)
+    ("DATABASE", "SELECT datacl FROM pg_database WHERE datname = ?", ("CONNECT", "TEMPORARY")),
+    ("SCHEMA", "SELECT nspacl FROM pg_namespace WHERE nspname = ?", ("USAGE",)),
+)
+
+
+def _grant_access(db: PgDatabase, database: str, schema: str) -> int:
+    """CONNECT and TEMPORARY (the commands' scratch tables) on the database, USAGE on the
+    schema, for both groups, granted to them rather than left to PUBLIC."""
+    done = 0
+    for group in (REP, MANAGER):
+        for (kind, acl, privileges), name in zip(_ACCESS, (database, schema), strict=True):
+            got = {
+                r[0]
+                for r in db.execute(
+                    f"SELECT a.privilege_type FROM ({acl}) x(acl), aclexplode(x.acl) a"
+                    " WHERE a.grantee = CAST(CAST(? AS text) AS regrole)",
+                    (name, group),
+                )
+            }
+            missing = [p for p in privileges if p not in got]
+            if missing:
+                db.execute(
+                    _sql(
+                        db,
+                        f"GRANT {', '.join(missing)} ON {kind} {{}} TO {{}}",
+                        _ident(name),
+                        _ident(group),
+                    )
+                )
+                done += len(missing)
+    return done
+
+
+def _row_security(db: PgDatabase) -> list[str]:
+    done = []
+    state = {
+        name: (bool(enabled), bool(forced))
+        for name, enabled, forced in db.execute(
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class"
+            " WHERE relnamespace = CAST(current_schema() AS regnamespace) AND relkind = 'r'"
+        )
+    }
+    switched = []
+    for table in OWNED:
+        enabled, forced = state.get(table, (False, False))
+        if not enabled:
+            db.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        if not forced:
+            db.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        if not (enabled and forced):
+            switched.append(table)
+    if switched:
+        done.append(f"enabled row-level security on {', '.join(switched)}")
+    policies = {
+        (t, p)
+        for t, p in db.execute(
+            "SELECT tablename, policyname FROM pg_policies WHERE schemaname = current_schema()"
+            " AND starts_with(policyname, 'pipectl_')"
+        )
+    }
+    created = dropped = 0
+    for table, rule in OWNED.items():
+        for t, name in sorted(policies):
+            if t == table and name != POLICY:
+                db.execute(f"DROP POLICY {name} ON {table}")
+                dropped += 1
+        if (table, POLICY) not in policies:
+            db.execute(
+                f"CREATE POLICY {POLICY} ON {table} FOR ALL USING ({rule}) WITH CHECK ({rule})"
+            )
+            created += 1
+    if created:
+        done.append(f"created the row-level security policy of {created} tables")
+    if dropped:
+        done.append(f"dropped {dropped} policies of an older pipectl")
+    return done
+
+
+def _owner_default(db: PgDatabase) -> list[str]:
+    done = []
+    default = db.execute(
+        "SELECT column_default FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = 'deals'"
+        " AND column_name = 'owner'"
+    ).fetchone()
+    if default is None or (default[0] or "").upper() != "CURRENT_USER":
+        db.execute("ALTER TABLE deals ALTER COLUMN owner SET DEFAULT current_user")
+        done.append("new deals belong to whoever creates them (deals.owner default)")
+    if not db.execute(
+        "SELECT 1 FROM pg_trigger WHERE tgrelid = CAST('deals' AS regclass) AND tgname = ?",
+        (OWNER_TRIGGER,),
+    ).fetchone():
+        db.execute(
+            f"CREATE OR REPLACE FUNCTION {OWNER_TRIGGER}() RETURNS trigger"
+            " LANGUAGE plpgsql AS $$ BEGIN"
+            " IF NEW.owner IS NULL THEN NEW.owner := current_user; END IF;"
+            " RETURN NEW; END $$"
+        )
+        db.execute(
+            f"CREATE TRIGGER {OWNER_TRIGGER} BEFORE INSERT ON deals"
+            f" FOR EACH ROW EXECUTE FUNCTION {OWNER_TRIGGER}()"
+        )
+        done.append("a deal created without an owner gets its creator (trigger)")
+    return done
+
+
+def setup(db: PgDatabase, database: str, schema: str) -> list[str]:
+    """Groups, grants, row-level security and owner defaults, each only if missing (in the
+    caller's transaction, after the schema exists); returns what was changed."""
+    done = _create_groups(db)
+    granted, revoked = _grant_tables(db)
+    granted += _grant_access(db, database, schema)
+    if granted:
+        done.append(f"granted {granted} privileges to {REP} and {MANAGER}")
+    if revoked:
+        done.append(f"revoked {revoked} privileges beyond what the groups need")
+    done += _row_security(db)
+    done += _owner_default(db)
+    return done
+
+
+# --- members --------------------------------------------------------------------------------
+
+
+def role(db: PgDatabase, name: str) -> tuple[bool, list[str]] | None:
+    """A role's LOGIN attribute and its pipectl groups (``rep``/``manager``), or None when
+    there is no such role."""
+    row = db.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = ?", (name,)).fetchone()
+    if row is None:
+        return None
+    groups = [
+        ROLE_OF[g]
+        for (g,) in db.execute(
+            "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member"
+            " JOIN pg_roles g ON g.oid = m.roleid WHERE r.rolname = ? AND g.rolname IN (?, ?)"
+            " ORDER BY g.rolname DESC",
+            (name, REP, MANAGER),
+        )
+    ]
+    return bool(row[0]), groups
+
+
+def create_login(db: PgDatabase, name: str, password: str | None) -> None:
+    secret = _verifier(db, name, password) if password is not None else None
+    if secret is None:
+        db.execute(_sql(db, "CREATE ROLE {} LOGIN", _ident(name)))
+    else:
+        db.execute(_sql(db, "CREATE ROLE {} LOGIN PASSWORD {}", _ident(name), _literal(secret)))
+
+
+def set_password(db: PgDatabase, name: str, password: str) -> None:
+    secret = _verifier(db, name, password)
+    db.execute(_sql(db, "ALTER ROLE {} PASSWORD {}", _ident(name), _literal(secret)))
+
+
+def _literal(value: str) -> Any:
+    from psycopg import sql
+
+    return sql.Literal(value)
+
+
+def _verifier(db: PgDatabase, name: str, password: str) -> str:
+    """The password hashed on this side as the server stores it (SCRAM), so that it never
+    travels nor lands in a server log in clear (libpq's PQencryptPasswordConn)."""
+    return bytes(db.raw.pgconn.encrypt_password(password.encode(), name.encode(), None)).decode()
+
+
+def grant_group(db: PgDatabase, name: str, role_name: str) -> None:
+    db.execute(_sql(db, "GRANT {} TO {}", _ident(GROUPS[role_name]), _ident(name)))
+
+
+def revoke_group(db: PgDatabase, name: str, role_name: str) -> None:
+    db.execute(_sql(db, "REVOKE {} FROM {}", _ident(GROUPS[role_name]), _ident(name)))
+
+
+def members(db: PgDatabase) -> list[tuple[str, str, bool]]:
+    """(name, rep|manager, can log in) of every direct member of the groups, by name."""
+    return [
+        (name, ROLE_OF[group], bool(login))
+        for name, group, login in db.execute(
+            "SELECT r.rolname, g.rolname, r.rolcanlogin FROM pg_auth_members m"
+            " JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid"
+            " WHERE g.rolname IN (?, ?) ORDER BY r.rolname, g.rolname",
+            (REP, MANAGER),
+        )
+    ]
+
+
+def sees_all(db: PgDatabase) -> bool:
+    """Does the connected role see every deal (a manager, a superuser, BYPASSRLS)?"""
+    row = db.execute(
+        f"SELECT {IS_MANAGER} OR rolsuper OR rolbypassrls FROM pg_roles"
+        " WHERE rolname = current_user"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def deals_by_owner(db: PgDatabase) -> dict[str | None, int]:
+    """Deals per owner, of those the connected role may see."""
+    return {o: int(n) for o, n in db.execute("SELECT owner, count(*) FROM deals GROUP BY owner")}
+
+
+# --- upload ---------------------------------------------------------------------------------
+
+
+def may(db: PgDatabase, table: str, privilege: str) -> bool:
+    row = db.execute("SELECT has_table_privilege(current_user, ?, ?)", (table, privilege))
+    return bool(row.fetchone()[0])
+
+
+def stage_ids(db: PgDatabase) -> dict[str, int]:
+    """The team's stages: lower-cased name → id."""
+    return {name.lower(): i for i, name in db.execute("SELECT id, name FROM stages")}
+
+
+def add_stages(db: PgDatabase, rows: Sequence[tuple[str, int, int | None, str, str]]) -> None:
+    """New stages (name, probability, stale_days, kind, exit_questions), in the given order:
+    open ones after the last open stage (the won and lost stages move down), others last."""
+    new_open = [r for r in rows if r[3] == "open"]
+    if new_open:
+        last_open = db.execute(
+            "SELECT coalesce(max(position), 0) FROM stages WHERE kind = 'open'"
+        ).fetchone()[0]
+        db.execute(
+            "UPDATE stages SET position = position + ? WHERE position > ?",
+            (len(new_open), last_open),
+        )
+        db.executemany(
+            "INSERT INTO stages (name, position, probability, stale_days, kind, exit_questions)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(r[0], last_open + i + 1, *r[1:]) for i, r in enumerate(new_open)],
+        )
+    others = [r for r in rows if r[3] != "open"]
+    if others:
+        last = db.execute("SELECT coalesce(max(position), 0) FROM stages").fetchone()[0]
+        db.executemany(
+            "INSERT INTO stages (name, position, probability, stale_days, kind, exit_questions)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(r[0], last + i + 1, *r[1:]) for i, r in enumerate(others)],
+        )
+
+
+def visible_keys(db: PgDatabase, keys: Sequence[str]) -> set[str]:
+    """Which of these external ids the connected role can see on a deal."""
+    if not keys:
+        return set()
+    rows = db.execute(
+        "SELECT external_id FROM deals WHERE external_id = ANY(CAST(? AS text[]))", (list(keys),)
+    )
+    return {r[0] for r in rows}
+
+
+#: The deal columns an upload copies (owner: the connected role; id: the server's).
+DEAL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("external_id", "text"),
+    ("title", "text"),
+    ("account", "text"),
+    ("contact_name", "text"),
+    ("contact_email", "text"),
+    ("contact_phone", "text"),
+    ("value_minor", "bigint"),
+    ("currency", "text"),
+    ("stage_id", "integer"),
+    ("status", "text"),
+    ("expected_close", "date"),
+    ("source", "text"),
+    ("tags", "text"),
+    ("lost_reason", "text"),
+    ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
+    ("closed_at", "timestamptz"),
+    ("stage_entered_at", "timestamptz"),
+    ("last_touch_at", "timestamptz"),
+    ("blocker", "text"),
+    ("blocker_owner", "text"),
+    ("version", "integer"),
+)
+ACTIVITY_COLUMNS = (
+    ("deal_id", "integer"),
+    ("kind", "text"),
+    ("at", "timestamptz"),
+    ("text", "text"),
+    ("created_at", "timestamptz"),
+)
+FOLLOWUP_COLUMNS = (
+    ("deal_id", "integer"),
+    ("due", "date"),
+    ("what", "text"),
+    ("created_at", "timestamptz"),
+    ("done_at", "timestamptz"),
+    ("outcome", "text"),
+    ("every", "text"),
+)
+EVENT_COLUMNS = (
+    ("deal_id", "integer"),
+    ("at", "timestamptz"),
+    ("kind", "text"),
+    ("field", "text"),
+    ("old_value", "text"),
+    ("new_value", "text"),
+    ("from_stage_id", "integer"),
+    ("to_stage_id", "integer"),
+    ("note", "text"),
+)
+TARGET_COLUMNS = (
+    ("period", "text"),
+    ("value_minor", "bigint"),
+    ("currency", "text"),
+    ("set_at", "timestamptz"),
+)
+
+
+def _arrays(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    arrays: list[list[Any]] = [[] for _ in columns]
+    for row in rows:
+        for i, value in enumerate(row):
+            arrays[i].append(value)
+    return arrays
+
+
+def _insert(
+    db: PgDatabase,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Iterable[Sequence[Any]],
+    *,
+    extra: tuple[str, str] | None = None,
+    tail: str = "",
+) -> Any:
+    """One INSERT … SELECT FROM unnest(arrays): every row in one statement and one round trip
+    (``extra``: a column and the SQL expression that fills it)."""
+    names = [c for c, _ in columns]
+    unnest = ", ".join(f"CAST(? AS {t}[])" for _, t in columns)
+    select = ", ".join(f"u.{c}" for c in names)
+    if extra:
+        names = [extra[0], *names]
+        select = f"{extra[1]}, {select}"
+    return db.execute(
+        f"INSERT INTO {table} ({', '.join(names)}) SELECT {select}"
+        f" FROM unnest({unnest}) AS u({', '.join(c for c, _ in columns)}){tail}",
+        _arrays(columns, rows),
+    )
+
+
+def insert_deals(db: PgDatabase, rows: Sequence[Sequence[Any]]) -> dict[str, int]:
+    """Deals (``DEAL_COLUMNS`` order) owned by the connected role; one whose external id is
+    already taken (by a deal this role may not see, say) is left out. Returns external id →
+    new id of those inserted."""
+    if not rows:
+        return {}
+    cur = _insert(
+        db,
+        "deals",
+        DEAL_COLUMNS,
+        rows,
+        extra=("owner", "current_user"),
+        tail=" ON CONFLICT (external_id) DO NOTHING RETURNING external_id, id",
+    )
+    return {key: int(i) for key, i in cur.fetchall()}
+
+
+def insert_rows(
+    db: PgDatabase, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+) -> int:
+    if not rows:
+        return 0
+    return int(_insert(db, table, columns, rows).rowcount)
+
+
+def insert_targets(db: PgDatabase, rows: Sequence[Sequence[Any]]) -> int:
+    """Targets for periods the team has none for (a team's own target is never replaced)."""
+    if not rows:
+        return 0
+    cur = _insert(db, "targets", TARGET_COLUMNS, rows, tail=" ON CONFLICT (period) DO NOTHING")
+    return int(cur.rowcount)
