@@ -183,6 +183,13 @@ def _v6_deal_version(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE deals ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
 
 
+def _v7_run_owners(conn: sqlite3.Connection) -> None:
+    # who ran a prune or held a review: on a team pipeline each rep's undo and review see
+    # their own (the server fills it in); a file has no roles, so it stays empty here
+    conn.execute("ALTER TABLE prune_runs ADD COLUMN owner VARCHAR")
+    conn.execute("ALTER TABLE reviews ADD COLUMN owner VARCHAR")
+
+
 #: Applied in order; the schema version is the number of steps applied.
 MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
@@ -191,6 +198,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("sales targets; an index of stage moves", _v4_targets),
     ("blockers and pipeline reviews", _v5_blockers_and_reviews),
     ("deal versions, for concurrent writers", _v6_deal_version),
+    ("who ran each prune and held each review", _v7_run_owners),
 ]
 
 

@@ -188,6 +188,7 @@ class PruneRun(SQLModel, table=True):
     reason: str
     deals: int
     undone_at: datetime | None = _ts(default=None)
+    owner: str | None = None  # who ran it (a team's database role; empty in a file)
 
 
 class Target(SQLModel, table=True):
@@ -209,3 +210,4 @@ class Review(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _ts()
     since: datetime = _ts()
+    owner: str | None = None  # who held it (a team's database role; empty in a file)
