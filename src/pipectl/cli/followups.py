@@ -1,8 +1,8 @@
 """Follow-up commands and the morning agenda: ``followup`` (schedule, list, done, snooze,
 cancel, export) and ``due``. Thin: parse, call one service or query, render.
 
-``due`` and ``followup list`` read through sqlite3 (``store/agenda.py``) and never import the
-ORM; the writes use the ORM session in one transaction.
+``due`` and ``followup list`` read through ``store/agenda.py``; the writes go through
+``store/deals.py`` in one transaction. None of them imports the ORM.
 """
 
 from __future__ import annotations

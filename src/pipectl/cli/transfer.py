@@ -1,7 +1,8 @@
 """Spreadsheets in and out: ``import`` (CSV, XLSX) and ``export`` (CSV, JSON, XLSX).
 
 An import is checked in full before anything is written, then written in one transaction:
-all or nothing, even if the process is killed half-way. Reads and writes go through sqlite3.
+all or nothing, even if the process is killed half-way. Every change goes through
+``store/deals.py``, the path ``move`` and ``edit`` take.
 """
 
 from __future__ import annotations
