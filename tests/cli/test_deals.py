@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.conftest import Cli
 
@@ -12,7 +15,7 @@ def _add(cli: Cli, *args: str) -> int:
     return int(cli.ok("add", *args, "--quiet").stdout.strip())
 
 
-def test_add_prints_the_new_id_and_stores_exact_money(cli: Cli, db_path: Path) -> None:
+def test_add_prints_the_new_id_and_stores_exact_money(cli: Cli, pipeline_db: Any) -> None:
     out = cli.ok(
         "add",
         "Acme renewal",
@@ -36,11 +39,9 @@ def test_add_prints_the_new_id_and_stores_exact_money(cli: Cli, db_path: Path) -
     assert deal["contact_name"] == "Jane Doe" and deal["contact_email"] == "jane@acme.com"
     assert deal["expected_close"] == "2026-12-31"  # eoq from the frozen 2026-11-24
     assert deal["tags"] == ["enterprise"]
-    conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT value_minor, typeof(value_minor) FROM deals").fetchone() == (
-        1_200_000,
-        "integer",
-    )
+    # stored exactly, as an integer of minor units, on either engine
+    stored = pipeline_db.execute("SELECT value_minor FROM deals").fetchone()[0]
+    assert stored == 1_200_000 and type(stored) is int
 
 
 def test_add_json_is_an_object_with_id(cli: Cli) -> None:
@@ -265,6 +266,7 @@ def test_unwritable_and_foreign_databases(cli: Cli, tmp_path: Path) -> None:
     cli.fails("--db", str(tmp_path), "list", code=5)  # a directory
 
 
+@pytest.mark.sqlite_only  # corrupts the file's bytes
 def test_corrupt_database_is_refused(cli: Cli, db_path: Path) -> None:
     _add(cli, "Acme renewal", "12k")
     data = bytearray(db_path.read_bytes())

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.conftest import Cli
 
@@ -76,15 +79,20 @@ def test_a_future_followup_protects_an_overdue_one_does_not(cli: Cli) -> None:
     assert [f["status"] for f in closed] == ["closed"]
 
 
-def test_dry_run_changes_nothing(cli: Cli, db_path: Path) -> None:
+def test_dry_run_changes_nothing(cli: Cli, pipeline_db: Any) -> None:
     _deal(_at("2026-08-01"), "Old", "5k")
     _deal(_at("2026-08-02"), "Older value", "€7,000")
-    before = sqlite3.connect(db_path).execute("SELECT * FROM deals").fetchall()
-    events = sqlite3.connect(db_path).execute("SELECT count(*) FROM events").fetchone()
+
+    def snapshot() -> tuple:
+        return tuple(
+            pipeline_db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+            for t in ("deals", "events", "followups", "prune_runs")
+        )
+
+    before = snapshot()
     out = cli.ok("prune", "--stale", "60d", "--dry-run").stdout
     assert "would prune 2 deals worth €7,000 + $5,000" in out and "dry run" in out
-    assert sqlite3.connect(db_path).execute("SELECT * FROM deals").fetchall() == before
-    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM events").fetchone() == events
+    assert snapshot() == before
     j = cli.json("prune", "--stale", "60d", "--dry-run")
     assert j["dry_run"] is True and j["run_id"] is None and j["count"] == 2
     assert j["value"] == {"EUR": 7000, "USD": 5000}
@@ -164,6 +172,7 @@ def test_undo_last_revives_the_last_run_only_where_unchanged(cli: Cli) -> None:
     cli.fails("prune", "--undo-last", "--stale", "60d", code=2)
 
 
+@pytest.mark.sqlite_only  # a team's server is backed up with pg_dump (docs/team.md)
 def test_backup_is_a_working_copy(cli: Cli, db_path: Path, tmp_path: Path) -> None:
     _deal(cli, "Acme renewal")
     out = cli.json("backup", str(tmp_path / "copy.db"))

@@ -15,6 +15,10 @@ import pytest
 from tests.bench.bench import build
 from tests.e2e.test_installed import _pipectl
 
+# slow: ~10-50 s each (4,000 deals built, a dozen processes). SQLite only: they test the
+# file's locking (busy timeout, BEGIN IMMEDIATE) and its online backup, through sqlite3.
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
+
 WRITERS = 3
 PER_WRITER = 3
 

@@ -1,8 +1,10 @@
-"""Opening the pipeline file: creation, permissions, WAL, refusing files that are not ours,
-and upgrading an old schema in place after a backup."""
+"""Opening the pipeline: a SQLite file (creation, permissions, WAL, refusing files that are
+not ours, upgrading an old schema in place after a backup) or a PostgreSQL URL (refusing a
+database without a pipeline or with a newer one, a clear line when the server is away)."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import stat
 from pathlib import Path
@@ -12,8 +14,10 @@ import pytest
 from pipectl.errors import DatabaseError
 from pipectl.store import db, migrations
 from pipectl.store.db import APPLICATION_ID, open_db
+from tests.pg_server import Server
 
 
+@pytest.mark.sqlite_only
 def test_new_file_is_private_wal_and_seeded(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "p.db"
     conn = open_db(path)
@@ -29,6 +33,7 @@ def test_new_file_is_private_wal_and_seeded(tmp_path: Path) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only
 def test_default_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("PIPECTL_DB", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
@@ -37,6 +42,7 @@ def test_default_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert db.default_path() == tmp_path / "x.db"
 
 
+@pytest.mark.sqlite_only
 def test_text_file_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("dear diary\n")
@@ -45,6 +51,7 @@ def test_text_file_is_refused_untouched(tmp_path: Path) -> None:
     assert path.read_text() == "dear diary\n"
 
 
+@pytest.mark.sqlite_only
 def test_foreign_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
     other = sqlite3.connect(path)
@@ -57,6 +64,7 @@ def test_foreign_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
+@pytest.mark.sqlite_only
 def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "p.db"
     open_db(path).close()
@@ -69,6 +77,7 @@ def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
+@pytest.mark.sqlite_only
 def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     locked = tmp_path / "ro"
     locked.mkdir(mode=0o500)
@@ -105,6 +114,7 @@ def _v1_database(path: Path) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only
 def test_first_schema_upgrades_to_the_latest(tmp_path: Path) -> None:
     path = tmp_path / "p.db"
     _v1_database(path)
@@ -119,6 +129,7 @@ def test_first_schema_upgrades_to_the_latest(tmp_path: Path) -> None:
     db.notices.clear()
 
 
+@pytest.mark.sqlite_only
 def test_upgrade_takes_a_backup_and_keeps_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,6 +154,7 @@ def test_upgrade_takes_a_backup_and_keeps_data(
     db.notices.clear()
 
 
+@pytest.mark.sqlite_only
 def test_failed_upgrade_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "p.db"
     _v1_database(path)
@@ -160,3 +172,40 @@ def test_failed_upgrade_changes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     assert "half" not in cols
     assert "outcome" not in [r[1] for r in conn.execute("PRAGMA table_info(followups)")]
     db.notices.clear()
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_database_without_a_pipeline_is_refused_untouched(pg_server: Server) -> None:
+    schema = pg_server.new_schema(pipeline=False)
+    with pytest.raises(DatabaseError, match="team init"):
+        open_db(pg_server.url_for(schema))
+    tables = pg_server.admin.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ?", (schema,)
+    ).fetchone()
+    assert tables == (0,)
+
+
+@pytest.mark.postgres
+def test_newer_pg_schema_is_refused(pg_server: Server) -> None:
+    from pipectl.store import pg
+
+    url = pg_server.url_for(pg_server.new_schema())
+    conn = open_db(url)
+    assert conn.user  # the connected role: a deal's owner on a team
+    conn.execute("UPDATE pipectl_schema SET version = ?", (pg.PG_SCHEMA_VERSION + 5,))
+    conn.close()
+    with pytest.raises(DatabaseError, match="newer pipectl"):
+        open_db(url)
+
+
+def test_unreachable_server_is_one_clear_error_without_the_password() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(DatabaseError, match="cannot connect") as caught:
+        open_db(f"postgresql://rep:s3cret@127.0.0.1:{port}/team")
+    assert "s3cret" not in str(caught.value)
+    assert f"127.0.0.1:{port}" in str(caught.value)

@@ -7,6 +7,7 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlmodel import SQLModel
 
 import pipectl.store.models  # noqa: F401  (registers the tables)
@@ -30,6 +31,7 @@ def _sql_type(column) -> str:  # type: ignore[no-untyped-def]
     return _AFFINITY.get(compiled.split("(")[0], compiled)
 
 
+@pytest.mark.sqlite_only  # the SQLite migrations; the PostgreSQL DDL is compiled from the models
 def test_migrated_schema_matches_models(tmp_path: Path) -> None:
     conn = open_db(tmp_path / "p.db")
     for table in SQLModel.metadata.sorted_tables:
@@ -57,6 +59,7 @@ def _plan(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> str:
     return " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
 
 
+@pytest.mark.sqlite_only  # SQLite's EXPLAIN QUERY PLAN
 def test_hot_queries_use_indexes(tmp_path: Path) -> None:
     conn = open_db(tmp_path / "p.db")
     assert "ix_deals_status" in _plan(conn, "SELECT count(*) FROM deals WHERE status = 'open'")
