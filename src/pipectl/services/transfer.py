@@ -85,7 +85,8 @@ def apply(
             )
         if d.external_id:
             seen.add(d.external_id)
-        if d.external_id and d.external_id in known:
+        new = not (d.external_id and d.external_id in known)  # nothing on it to repeat yet
+        if not new:
             deal_id = known[d.external_id][0]
             if _update(conn, known[d.external_id], d, now, by_id):
                 result.updated += 1
@@ -97,7 +98,7 @@ def apply(
         if (
             d.next_followup
             and d.status == Status.OPEN
-            and not q.has_open_followup(conn, deal_id, d.next_followup)
+            and (new or not q.has_open_followup(conn, deal_id, d.next_followup))
         ):
             what = d.followup_note or "follow up"
             due = d.next_followup.isoformat()
@@ -105,7 +106,7 @@ def apply(
                 conn, deal_id, d.next_followup, what, now, note=f"{what} (due {due}; imported)"
             )
             result.followups += 1
-        if d.notes and not q.has_note(conn, deal_id, d.notes):
+        if d.notes and (new or not q.has_note(conn, deal_id, d.notes)):
             when = min(_utc(d.created_at) or now, now)
             store.log_activity(conn, deal_id, "note", d.notes, when, now)
             result.notes += 1
