@@ -71,6 +71,34 @@ def test_fast_paths_never_import_the_orm(
         assert "psycopg" not in mods  # only a PostgreSQL pipeline pays for the driver
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("add", "Initech pilot", "5k", "--close", "eoq", "-q"),
+        ("edit", "1", "--source", "web"),
+        ("move", "1", "proposal", "--yes"),
+        ("log", "1", "call", "walked through the proposal", "--no-followup"),
+        ("followup", "1", "+3d", "send the contract"),
+        ("followup", "done", "1"),
+    ],
+)
+def test_interactive_writes_never_import_the_orm(
+    env: dict[str, str], args: tuple[str, ...], engine: str
+) -> None:
+    """Capture is what a rep does all day: a write starts as fast as a read."""
+    if args[0] != "add":
+        assert _run("add", "Acme renewal", "12k", "-q", env=env).returncode == 0
+    if args[:2] == ("followup", "done"):
+        assert _run("followup", "1", "+3d", "call back", env=env).returncode == 0
+    r = _run(*args, env=env, importtime=True)
+    assert r.returncode == 0, r.stderr[-500:]
+    mods = _imported(r.stderr)
+    assert "typer" in mods and "pipectl" in mods
+    assert not {"sqlalchemy", "sqlmodel"} & mods
+    if engine == "sqlite":
+        assert "psycopg" not in mods
+
+
 def test_capture_move_and_read_back(env: dict[str, str], db_path: Path) -> None:
     r = _run("add", "Acme renewal", "$12,000", "--account", "Acme", "-q", env=env)
     assert (r.returncode, r.stdout.strip(), r.stderr) == (0, "1", "")
