@@ -1,7 +1,12 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipectl.core.priority import priority, sort_key
+from pipectl.core.priority import idle_days, is_stalled, priority, sort_key, stale_cutoff
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def test_formula_examples() -> None:
@@ -25,3 +30,21 @@ def test_more_late_or_more_idle_never_ranks_lower(
     assert priority(value, 2, prob, late, idle + 1, 14).score >= base.score
     assert priority(value + 1, 2, prob, late, idle, 14).score >= base.score
     assert sort_key(base, idle, 1) < sort_key(base, idle, 2)  # ties: oldest deal first
+
+
+@pytest.mark.parametrize("stale_days", [0, 1, 14])
+def test_stalled_rule_at_its_edge(stale_days: int) -> None:
+    """Idle whole days > stale_days: the cut-off instant is the last stalled touch."""
+    cut = stale_cutoff(NOW, stale_days)
+    assert idle_days(cut, NOW) == stale_days + 1 and is_stalled(cut, NOW, stale_days)
+    later = cut + timedelta(microseconds=1)
+    assert idle_days(later, NOW) == stale_days and not is_stalled(later, NOW, stale_days)
+    assert not is_stalled(cut, NOW, None)
+    assert idle_days(NOW + timedelta(hours=3), NOW) == 0  # a touch "from the future"
+
+
+@given(st.integers(-(10**12), 400 * 86_400 * 10**6), st.one_of(st.none(), st.integers(0, 365)))
+def test_stalled_is_idle_days_past_the_limit(micros_idle: int, stale_days: int | None) -> None:
+    touch = NOW - timedelta(microseconds=micros_idle)
+    expected = stale_days is not None and idle_days(touch, NOW) > stale_days
+    assert is_stalled(touch, NOW, stale_days) == expected

@@ -1,4 +1,5 @@
-"""The agenda's SQL ranking agrees with core.priority, and its queries use the indexes."""
+"""The agenda's SQL ranking agrees with core.priority on either engine, the SQL forms of the
+stalled rule and of whole days agree with core, and the queries use the indexes (SQLite)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import SQLModel
 
 import pipectl.store.models  # noqa: F401  (registers the tables)
 from pipectl.core.money import exponent
-from pipectl.core.priority import priority, sort_key
+from pipectl.core.priority import idle_days, is_stalled, priority, sort_key, stale_cutoff
 from pipectl.store import agenda as agenda_mod
-from pipectl.store.agenda import QUERIES, agenda, julian_day
+from pipectl.store import review as review_mod
+from pipectl.store import rules
+from pipectl.store.agenda import SECTIONS, agenda, queries
 from pipectl.store.db import open_db
 from pipectl.store.queries import ts
 
@@ -23,7 +27,11 @@ TODAY = date(2026, 11, 24)
 
 def _fill(conn, seed: int) -> None:  # type: ignore[no-untyped-def]
     rng = random.Random(seed)
-    conn.execute("BEGIN")
+    with conn.transaction():
+        _insert(conn, rng)
+
+
+def _insert(conn, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
     for i in range(300):
         touch = NOW - timedelta(days=rng.randrange(0, 90), hours=rng.randrange(0, 24))
         conn.execute(
@@ -52,7 +60,6 @@ def _fill(conn, seed: int) -> None:  # type: ignore[no-untyped-def]
                 None if rng.random() < 0.6 else ts(NOW),
             ),
         )
-    conn.execute("COMMIT")
 
 
 def _expected(conn, section: str) -> list[tuple]:  # type: ignore[no-untyped-def]
@@ -96,46 +103,82 @@ def _expected(conn, section: str) -> list[tuple]:  # type: ignore[no-untyped-def
             add(None, deal_id, None)
         if section == "stalled" and stale[stage] is not None and idle > stale[stage]:
             add(None, deal_id, None)
-    items.sort(key=lambda x: (x[0], x[1]))
+    items.sort(key=lambda x: (x[0], x[1], x[2] or 0))
     return [(fid, key[3]) for _, key, fid in items]
 
 
-def test_sql_ranking_matches_core_priority(tmp_path: Path) -> None:
-    conn = open_db(tmp_path / "p.db")
+def test_sql_ranking_matches_core_priority(pipeline_db) -> None:  # type: ignore[no-untyped-def]
+    conn = pipeline_db
     _fill(conn, seed=3)
+    touch = {
+        i: datetime.fromisoformat(t).replace(tzinfo=UTC)
+        for i, t in conn.execute("SELECT id, last_touch_at FROM deals")
+    }
     result = agenda(conn, NOW, TODAY, 7, None)
-    for section in QUERIES:
+    for section in SECTIONS:
         got = [(i.followup_id, i.deal_id) for i in result.sections[section]]
         want = _expected(conn, section)
         assert len(want) > 5, section  # the fixture exercises every section
         assert got == want, section
         assert result.counts[section] == len(want)
+        for item in result.sections[section]:
+            assert item.idle_days == idle_days(touch[item.deal_id], NOW)
+    limited = agenda(conn, NOW, TODAY, 7, 3)
+    for section in SECTIONS:
+        assert limited.sections[section] == result.sections[section][:3]
+        assert limited.counts[section] == result.counts[section]
 
 
-def test_julian_day_matches_sqlite(tmp_path: Path) -> None:
-    conn = open_db(tmp_path / "p.db")
-    for instant in (NOW, datetime(2027, 3, 14, 7, 30, tzinfo=UTC)):
-        sql = conn.execute("SELECT julianday(?)", (ts(instant),)).fetchone()[0]
-        assert abs(sql - julian_day(instant)) < 1e-6
+def test_stalled_and_whole_days_in_sql_agree_with_core(pipeline_db) -> None:  # type: ignore[no-untyped-def]
+    conn = pipeline_db
+    limits = [1, 14, 21]
+    cond, params = rules.stalled(limits, NOW, ":touch", "CAST(:stale AS INTEGER)")
+    for n in limits:
+        cut = stale_cutoff(NOW, n)
+        for touch in (cut, cut + timedelta(microseconds=1), cut - timedelta(microseconds=1)):
+            for stale in [*limits, None]:
+                got = conn.execute(
+                    f"SELECT CASE WHEN {cond} THEN 1 ELSE 0 END",
+                    {**params, "touch": touch, "stale": stale},
+                ).fetchone()[0]
+                assert bool(got) == is_stalled(touch, NOW, stale), (touch, stale)
+    assert rules.stalled([], NOW) == ("1 = 0", {})
+    positional, values = rules.stalled_positional(limits, NOW, "?", "CAST(? AS INTEGER)")
+    for touch in (stale_cutoff(NOW, 14), stale_cutoff(NOW, 14) + timedelta(microseconds=1)):
+        got = conn.execute(
+            f"SELECT CASE WHEN {positional} THEN 1 ELSE 0 END", [touch, 14, *values]
+        ).fetchone()[0]
+        assert bool(got) == is_stalled(touch, NOW, 14)
+    # whole days, floored, to the millisecond SQLite keeps
+    days = rules.whole_days(conn, ":touch", ":now")
+    for delta in (
+        timedelta(0), timedelta(hours=5), timedelta(days=3), timedelta(days=3, milliseconds=-1),
+        timedelta(days=3, milliseconds=1), timedelta(hours=-5), timedelta(days=-2, hours=-1),
+    ):  # fmt: skip
+        got = conn.execute(f"SELECT {days}", {"touch": NOW - delta, "now": NOW}).fetchone()[0]
+        assert got == delta.days, delta
 
 
+@pytest.mark.sqlite_only
 def test_agenda_queries_use_indexes(tmp_path: Path) -> None:
     conn = open_db(tmp_path / "p.db")
-    params = {"now_jd": 0.0, "today_jd": 0.0, "today": "", "horizon": "", "limit": 10}
+    sql, params = queries(conn, [14, 21], NOW)
+    params |= {"today_at": NOW, "today": "", "horizon": "", "limit": 10}
 
     def plan(sql: str) -> str:
         return " | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
 
     for section in ("overdue", "today", "upcoming"):
-        p = plan(QUERIES[section])
+        p = plan(sql[section])
         assert "ix_followups_open_" in p and "SCAN f" not in p, (section, p)
     # the NOT EXISTS probes the partial index per deal (without it: quadratic)
-    assert "SEARCH f USING INDEX ix_followups_open_deal" in plan(QUERIES["no_next_step"])
+    assert "SEARCH f USING INDEX ix_followups_open_deal" in plan(sql["no_next_step"])
 
 
-def test_agenda_read_path_names_only_model_columns() -> None:
+@pytest.mark.parametrize("module", [agenda_mod, review_mod])
+def test_read_path_names_only_model_columns(module) -> None:  # type: ignore[no-untyped-def]
     tables = {t.name: {c.name for c in t.columns} for t in SQLModel.metadata.sorted_tables}
-    source = Path(agenda_mod.__file__).read_text()
+    source = Path(module.__file__).read_text()
     for alias, table in (("d", "deals"), ("s", "stages"), ("f", "followups")):
         used = set(re.findall(rf"\b{alias}\.(\w+)", source))
         assert used, alias

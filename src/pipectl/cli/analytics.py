@@ -1,5 +1,6 @@
-"""Metrics, forecast and sales targets. Read-only commands on sqlite3 (no ORM); ``target``
-writes one row in one transaction."""
+"""Metrics, forecast and sales targets, on either engine (no ORM, no SQL here: services and
+``store/analytics.py``). ``metrics`` and ``forecast`` only read; ``target`` writes one row in
+one transaction."""
 
 from __future__ import annotations
 
@@ -117,19 +118,13 @@ def target_set(
     """Set (or replace) the target of a period."""
     from pipectl.core.metrics import parse_period
     from pipectl.render import output
-    from pipectl.store.db import transaction
-    from pipectl.store.queries import ts
+    from pipectl.store.analytics import set_target
 
     p = parse_period(period)
     now = common.now()
-    with common.reading() as conn, transaction(conn):
+    with common.reading() as conn, conn.transaction():
         money = common.value_of(conn, value)
-        conn.execute(
-            "INSERT INTO targets (period, value_minor, currency, set_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (period) DO UPDATE SET value_minor = excluded.value_minor,"
-            " currency = excluded.currency, set_at = excluded.set_at",
-            (p.label, money.minor, money.currency, ts(now)),
-        )
+        set_target(conn, p.label, money.minor, money.currency, now)
     from pipectl.render.views import money as fmt
 
     output.emit(f"target {p.label}: {fmt(money.minor, money.currency)}")
@@ -162,11 +157,11 @@ def target_remove(period: str = typer.Argument(..., help="2026-Q4 or 2026-11."))
     from pipectl.core.metrics import parse_period
     from pipectl.errors import NotFound
     from pipectl.render import output
-    from pipectl.store.db import transaction
+    from pipectl.store.analytics import remove_target
 
     p = parse_period(period)
-    with common.reading() as conn, transaction(conn):
-        if not conn.execute("DELETE FROM targets WHERE period = ?", (p.label,)).rowcount:
+    with common.reading() as conn, conn.transaction():
+        if not remove_target(conn, p.label):
             raise NotFound(f"no target for {p.label}")
     output.emit(f"target {p.label} removed")
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import typer
 
 from pipectl import clock
 from pipectl.core.dates import parse_date
 from pipectl.core.money import Money, parse_money
+
+if TYPE_CHECKING:
+    from pipectl.store.engine import Database
 
 #: Set by the top-level callback from ``--db``; None means PIPECTL_DB or the data directory.
 DB_PATH: str | None = None
@@ -45,8 +48,9 @@ def now() -> datetime:
 
 
 @contextlib.contextmanager
-def reading() -> Iterator[sqlite3.Connection]:
-    """An open pipeline for a read-only command (sqlite3; no ORM)."""
+def reading() -> Iterator[Database]:
+    """An open pipeline (a SQLite file or a PostgreSQL server: ``store.engine.Database``),
+    closed after the command; no ORM. Commands that write open their transaction on it."""
     from pipectl.store.db import open_db
 
     conn = open_db(DB_PATH)
@@ -66,14 +70,14 @@ def interactive() -> bool:
         return False
 
 
-def value_of(conn: sqlite3.Connection, text: str, currency: str | None = None) -> Money:
+def value_of(conn: Database, text: str, currency: str | None = None) -> Money:
     from pipectl.store.queries import settings
 
     default = currency or settings(conn).get("currency", "USD")
     return parse_money(text, default)
 
 
-def date_of(conn: sqlite3.Connection, text: str, now_utc: datetime) -> date:
+def date_of(conn: Database, text: str, now_utc: datetime) -> date:
     from pipectl.store.queries import settings
 
     dayfirst = settings(conn).get("date_order") == "dmy"
@@ -81,26 +85,18 @@ def date_of(conn: sqlite3.Connection, text: str, now_utc: datetime) -> date:
 
 
 def complete_deal(incomplete: str) -> list[tuple[str, str]]:
-    """Shell completion of deal references on sqlite3 (no ORM): typed digits complete to ids
+    """Shell completion of deal references (no ORM): typed digits complete to ids
     (with the title as help), typed letters to titles (with the id as help). Typer keeps only
     values that start with what was typed, so each value extends the typed text."""
     try:
         with reading() as conn:
-            from pipectl.store.queries import complete_deals
+            from pipectl.store.queries import complete_deals, complete_ids
 
             if incomplete.isdigit():
-                return [(str(i), t) for i, t in _by_id(conn, incomplete)]
+                return [(str(i), t) for i, t in complete_ids(conn, incomplete)]
             return [(t, f"#{i}") for i, t in complete_deals(conn, incomplete)]
     except Exception:
         return []
-
-
-def _by_id(conn: sqlite3.Connection, prefix: str) -> list[tuple[int, str]]:
-    return conn.execute(
-        "SELECT id, title FROM deals WHERE status = 'open' AND CAST(id AS TEXT) LIKE ?"
-        " ORDER BY id LIMIT 50",
-        (prefix + "%",),
-    ).fetchall()
 
 
 def complete_stage(incomplete: str) -> list[str]:

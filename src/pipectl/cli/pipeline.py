@@ -24,10 +24,11 @@ StageArg = typer.Argument(..., help="Stage name (or unique prefix).", autocomple
 def _show_stages(mode: str) -> None:
     from pipectl.render import views
     from pipectl.store import queries
+    from pipectl.store.settings import deals_per_stage
 
     with common.reading() as conn:
         rows = queries.stages(conn)
-        counts = queries.deals_per_stage(conn)
+        counts = deals_per_stage(conn)
     views.stage_list(rows, counts, mode)
 
 

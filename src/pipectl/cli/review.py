@@ -1,5 +1,6 @@
 """The weekly pipeline review: ``block``, ``unblock`` and ``review`` (with ``--html``/``--md``
-reports). sqlite3 throughout; matplotlib only for ``--html``."""
+reports), on either engine. No SQL here (``services/review.py`` over ``store/review.py``);
+matplotlib only for ``--html``."""
 
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def review(
         result = compute(conn, start, now)
         data = None
         if html_file or md_file:
-            from pipectl.render.report import chart_data
+            from pipectl.services.review import chart_data
 
             data = chart_data(conn, now)
         if done:

@@ -12,11 +12,35 @@
   needs to be very late to outrank it.
 Ties break on days overdue, then idle days, then the deal id (oldest first). Documented in
 docs/followups.md; ``pipectl due --explain`` shows each factor.
+
+Idle days and "stalled" are defined here once (``idle_days``, ``stale_cutoff``,
+``is_stalled``): a deal is stalled when it is open, its stage has a stale limit, and it sat
+idle more whole days than that limit. The SQL forms (``store/rules.py``) compare the last
+touch with ``stale_cutoff``, computed here, so both engines apply exactly this rule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+def idle_days(last_touch_at: datetime, now: datetime) -> int:
+    """Whole days since the last touch (a touch later than ``now`` counts as 0)."""
+    return max(0, (now - last_touch_at).days)
+
+
+def stale_cutoff(now: datetime, stale_days: int) -> datetime:
+    """The latest last touch at which a deal in a stage stalling after ``stale_days`` idle
+    days is stalled at ``now``: idle whole days > stale_days, i.e. last touch at or before
+    ``now - (stale_days + 1) days``."""
+    return now - timedelta(days=stale_days + 1)
+
+
+def is_stalled(last_touch_at: datetime, now: datetime, stale_days: int | None) -> bool:
+    """Idle longer than the stage's stale limit (a stage without one never stalls). Whether
+    the deal is open is the caller's condition."""
+    return stale_days is not None and last_touch_at <= stale_cutoff(now, stale_days)
 
 
 @dataclass(frozen=True)

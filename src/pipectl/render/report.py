@@ -1,6 +1,7 @@
 """The review as a report to share: one self-contained HTML page (inline CSS, charts drawn by
 matplotlib as inline SVG — nothing is fetched when it opens, and it prints cleanly) or Markdown
-for an email or a wiki (charts as text bars)."""
+for an email or a wiki (charts as text bars). Draws what ``services.review.review`` and
+``services.review.chart_data`` computed; queries nothing."""
 
 from __future__ import annotations
 
@@ -27,44 +28,6 @@ figure svg { width: 100%; height: auto; }
 @media print { body { margin: 0; max-width: none; } .charts { grid-template-columns: 1fr 1fr; }
                h2 { break-after: avoid; } table, figure { break-inside: avoid; } }
 """
-
-
-def chart_data(conn: Any, now: Any) -> dict[str, Any]:
-    """What the charts draw: pipeline by stage, forecast against target, the weekly trend."""
-    from datetime import timedelta
-
-    from pipectl.clock import local_today
-    from pipectl.services.analytics import Window, forecast, metrics
-    from pipectl.store.queries import DealFilter, stage_totals
-
-    totals = stage_totals(conn, DealFilter(), now)
-    currencies: dict[str, int] = {}
-    for t in totals:
-        for c, v in t.totals.items():
-            currencies[c] = currencies.get(c, 0) + v
-    cur = max(currencies, key=lambda c: currencies[c]) if currencies else "USD"
-    from pipectl.core.money import exponent
-
-    div = 10 ** exponent(cur)
-    today = local_today(now)
-    trend = metrics(conn, Window(today - timedelta(days=83), today, None), now, by="week")
-    fc = forecast(conn, now, kind="quarter", horizon=2)
-    return {
-        "currency": cur,
-        "other_currencies": sorted(c for c in currencies if c != cur),
-        "stages": [
-            (t.stage.name, t.totals.get(cur, 0) / div, t.weighted.get(cur, 0) / div) for t in totals
-        ],
-        "forecast": [
-            (p["period"], p["expected"], p["range"]["p10"], p["range"]["p90"], p["target"])
-            for p in fc["periods"]
-            if p["currency"] == cur
-        ],
-        "trend": [
-            (p["period"], p["won_value"].get(cur, 0), p["created"])
-            for p in trend["trend"]["periods"]
-        ],
-    }
 
 
 def _svg(fig: Any) -> str:

@@ -1,10 +1,10 @@
 """Metrics and forecast: the store's set-based reads combined with core's formulas into plain
-data (dicts) for the renderers and ``--json``. Read-only; no ORM."""
+data (dicts) for the renderers and ``--json``. Read-only; no ORM, no SQL (``store/analytics``
+holds it), the same on either engine."""
 
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -14,6 +14,7 @@ from pipectl.clock import from_local_date, local_today
 from pipectl.core import metrics as m
 from pipectl.core.money import exponent
 from pipectl.store import analytics as q
+from pipectl.store.engine import Database
 from pipectl.store.queries import stages, ts
 
 
@@ -40,7 +41,7 @@ def _snapshot(asof: datetime | None) -> q.Snapshot:
     return q.Snapshot(ts(asof) if asof else None)
 
 
-def pipeline_now(conn: sqlite3.Connection, snap: q.Snapshot) -> dict[str, Any]:
+def pipeline_now(conn: Database, snap: q.Snapshot) -> dict[str, Any]:
     """Open deals, pipeline value and weighted value (Σ value × stage probability)."""
     probs = {s.id: s.probability for s in stages(conn)}
     count, unknown = 0, 0
@@ -56,9 +57,7 @@ def pipeline_now(conn: sqlite3.Connection, snap: q.Snapshot) -> dict[str, Any]:
     return {"open": count, "unknown": unknown, "value": value, "weighted": weighted}
 
 
-def metrics(
-    conn: sqlite3.Connection, window: Window, now: datetime, by: str = "month"
-) -> dict[str, Any]:
+def metrics(conn: Database, window: Window, now: datetime, by: str = "month") -> dict[str, Any]:
     asof = window.asof or now
     snap = _snapshot(window.asof)
     since, until = window.bounds()
@@ -71,9 +70,18 @@ def metrics(
     reasons: Counter[str] = Counter()
     groups: dict[str, dict[str, dict[str, Any]]] = {"source": {}, "owner": {}}
     trend: dict[str, dict[str, Any]] = {}
-    for status, value, cur, cycle, day, source, owner, reason, n_touch in q.closed_in_window(
-        conn, snap, since, until
-    ):
+    for (
+        status,
+        value,
+        cur,
+        created,
+        closed,
+        day,
+        source,
+        owner,
+        reason,
+        n_touch,
+    ) in q.closed_in_window(conn, snap, since, until):
         label = m.period_containing(date.fromisoformat(day), by).label
         t = _get_trend(trend, label)
         touches[status][0] += n_touch
@@ -84,6 +92,7 @@ def metrics(
         if status == "won":
             won += 1
             t["won"] += 1
+            cycle = q.days(created, closed)
             cycles.append(cycle)
             t["cycles"].append(cycle)
             if value is not None:
@@ -203,16 +212,14 @@ def _groups(groups: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _open_count_by_currency(conn: sqlite3.Connection, snap: q.Snapshot) -> dict[str, int]:
+def _open_count_by_currency(conn: Database, snap: q.Snapshot) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for _stage, currency, n, _total, _nulls in q.open_by_stage(conn, snap):
         counts[currency] += n
     return dict(counts)
 
 
-def _stage_flows(
-    conn: sqlite3.Connection, asof: str, since: str | None, until: str
-) -> list[m.StageFlow]:
+def _stage_flows(conn: Database, asof: str, since: str | None, until: str) -> list[m.StageFlow]:
     rows = {r[0]: r for r in q.stage_flow(conn, asof, since, until)}
     out = []
     for s in stages(conn):
@@ -227,7 +234,7 @@ def _stage_flows(
 
 
 def forecast(
-    conn: sqlite3.Connection,
+    conn: Database,
     now: datetime,
     *,
     kind: str = "quarter",
@@ -372,12 +379,8 @@ def _summary(b: dict[str, Any], cur: str) -> dict[str, Any]:
     }
 
 
-def _win_rate_all(conn: sqlite3.Connection, snap: q.Snapshot) -> float | None:
-    row = conn.execute(
-        snap.cte() + " SELECT sum(status = 'won'), sum(status = 'lost') FROM snap",
-        snap.params(),
-    ).fetchone()
-    return m.win_rate(row[0] or 0, row[1] or 0)
+def _win_rate_all(conn: Database, snap: q.Snapshot) -> float | None:
+    return m.win_rate(*q.closed_counts(conn, snap))
 
 
 def _against_target(

@@ -1,15 +1,16 @@
-"""Pipeline settings and the stage process: small writes on sqlite3, one transaction each."""
+"""Pipeline settings and the stage process: small writes, one transaction each, on either
+engine (the SQL is ``store/settings.py``'s)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from pipectl.core.money import normalize_currency
 from pipectl.core.stages import validate_probability, validate_stale_days
 from pipectl.errors import InputError, NotFound
 from pipectl.store import queries
-from pipectl.store.db import transaction
+from pipectl.store import settings as q
+from pipectl.store.engine import Database
 
 # --- settings ----------------------------------------------------------------------------
 
@@ -51,20 +52,17 @@ def _check_setting(key: str, value: str) -> str:
     return v
 
 
-def set_setting(conn: sqlite3.Connection, key: str, value: str | None) -> None:
+def set_setting(conn: Database, key: str, value: str | None) -> None:
     if key not in SETTINGS:
         raise NotFound(f"no setting {key!r} (settings: {', '.join(SETTINGS)})")
-    with transaction(conn):
-        if value is None:
-            if key == "currency":
-                raise InputError("the default currency cannot be removed, only changed")
-            conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+    if value is None and key == "currency":
+        raise InputError("the default currency cannot be removed, only changed")
+    checked = None if value is None else _check_setting(key, value)
+    with conn.transaction():
+        if checked is None:
+            q.delete_setting(conn, key)
         else:
-            conn.execute(
-                "INSERT INTO settings (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, _check_setting(key, value)),
-            )
+            q.put_setting(conn, key, checked)
 
 
 # --- stages ------------------------------------------------------------------------------
@@ -79,20 +77,10 @@ def _name(name: str) -> str:
     return n
 
 
-def _check_unique(conn: sqlite3.Connection, name: str, except_id: int | None = None) -> None:
-    row = conn.execute(
-        "SELECT id, name FROM stages WHERE lower(name) = lower(?)", (name,)
-    ).fetchone()
+def _check_unique(conn: Database, name: str, except_id: int | None = None) -> None:
+    row = q.stage_named(conn, name)
     if row and row[0] != except_id:
         raise InputError(f"there is already a stage {row[1]!r}")
-
-
-def _renumber(conn: sqlite3.Connection, ordered_ids: list[int]) -> None:
-    # Positions stay 1..n in the order given; closed stages (won, lost) always come last.
-    conn.executemany(
-        "UPDATE stages SET position = ? WHERE id = ?",
-        [(i + 1, sid) for i, sid in enumerate(ordered_ids)],
-    )
 
 
 def _place(stages: list[queries.StageRow], moving: int | None, position: int) -> list[int]:
@@ -106,7 +94,7 @@ def _place(stages: list[queries.StageRow], moving: int | None, position: int) ->
 
 
 def add_stage(
-    conn: sqlite3.Connection,
+    conn: Database,
     name: str,
     probability: int,
     stale_days: int | None,
@@ -118,12 +106,12 @@ def add_stage(
     """Add an open stage (in its own transaction, or the caller's with ``in_transaction``)."""
     if in_transaction:
         return _add_stage(conn, name, probability, stale_days, after, questions)
-    with transaction(conn):
+    with conn.transaction():
         return _add_stage(conn, name, probability, stale_days, after, questions)
 
 
 def _add_stage(
-    conn: sqlite3.Connection,
+    conn: Database,
     name: str,
     probability: int,
     stale_days: int | None,
@@ -142,14 +130,10 @@ def _add_stage(
         if ref.kind != "open":
             raise InputError("new stages go among the open stages, before won and lost")
         position = open_stages.index(ref) + 2
-    cur = conn.execute(
-        "INSERT INTO stages (name, position, probability, stale_days, kind, exit_questions)"
-        " VALUES (?, 0, ?, ?, 'open', ?)",
-        (name, probability, stale_days, json.dumps(_questions(questions or []))),
+    new_id = q.insert_stage(
+        conn, name, probability, stale_days, json.dumps(_questions(questions or []))
     )
-    new_id = cur.lastrowid
-    assert new_id is not None
-    _renumber(conn, _place(stages, new_id, position))
+    q.renumber(conn, _place(stages, new_id, position))
     return queries.find_stage(conn, name)
 
 
@@ -160,26 +144,26 @@ def _questions(questions: list[str]) -> list[str]:
     return out
 
 
-def rename_stage(conn: sqlite3.Connection, old: str, new: str) -> queries.StageRow:
+def rename_stage(conn: Database, old: str, new: str) -> queries.StageRow:
     new = _name(new)
-    with transaction(conn):
+    with conn.transaction():
         stage = queries.find_stage(conn, old)
         _check_unique(conn, new, stage.id)
-        conn.execute("UPDATE stages SET name = ? WHERE id = ?", (new, stage.id))
+        q.rename_stage(conn, stage.id, new)
     return queries.find_stage(conn, new)
 
 
-def reorder_stage(conn: sqlite3.Connection, name: str, position: int) -> queries.StageRow:
-    with transaction(conn):
+def reorder_stage(conn: Database, name: str, position: int) -> queries.StageRow:
+    with conn.transaction():
         stage = queries.find_stage(conn, name)
         if stage.kind != "open":
             raise InputError(f"{stage.name} is a closing stage; it stays at the end")
-        _renumber(conn, _place(queries.stages(conn), stage.id, position))
+        q.renumber(conn, _place(queries.stages(conn), stage.id, position))
     return queries.find_stage(conn, stage.name)
 
 
 def set_stage(
-    conn: sqlite3.Connection,
+    conn: Database,
     name: str,
     *,
     probability: int | None = None,
@@ -187,7 +171,7 @@ def set_stage(
     clear_stale: bool = False,
     questions: list[str] | None = None,
 ) -> queries.StageRow:
-    with transaction(conn):
+    with conn.transaction():
         stage = queries.find_stage(conn, name)
         if probability is not None:
             validate_probability(probability)
@@ -195,16 +179,10 @@ def set_stage(
                 stage.kind == "lost" and probability
             ):
                 raise InputError(f"{stage.name} is a closing stage; its probability is fixed")
-            conn.execute("UPDATE stages SET probability = ? WHERE id = ?", (probability, stage.id))
+            q.set_probability(conn, stage.id, probability)
         if stale_days is not None or clear_stale:
             validate_stale_days(stale_days)
-            conn.execute(
-                "UPDATE stages SET stale_days = ? WHERE id = ?",
-                (None if clear_stale else stale_days, stage.id),
-            )
+            q.set_stale_days(conn, stage.id, None if clear_stale else stale_days)
         if questions is not None:
-            conn.execute(
-                "UPDATE stages SET exit_questions = ? WHERE id = ?",
-                (json.dumps(_questions(questions)), stage.id),
-            )
+            q.set_exit_questions(conn, stage.id, json.dumps(_questions(questions)))
     return queries.find_stage(conn, stage.name)

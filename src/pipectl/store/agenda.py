@@ -1,49 +1,60 @@
-"""The read path of ``pipectl due`` and ``pipectl followup list``: standard-library sqlite3 only.
+"""The read path of ``pipectl due`` and ``pipectl followup list``, on either engine.
 
 ``due`` runs every morning from a shell alias, so it must not pay for the ORM (importing
 SQLAlchemy alone costs more than the whole command). Each section is one indexed query that
-returns a few numbers per candidate row; the priority score (``core/priority.py``) ranks them
-in Python; only the rows shown are then read in full. The tables are defined by
-``store/models.py``; ``tests/store/test_schema.py`` checks every column named here.
+returns a few numbers per candidate row, ranked in SQL by ``core/priority.py``'s score (the
+same floating-point operations in the same order, so SQLite, PostgreSQL and Python agree);
+only the rows shown are then read in full. The statements are written once for both engines:
+"now" and today's date are parameters, whole days go through ``store/rules.py``. The tables
+are defined by ``store/models.py``; ``tests/store/test_schema.py`` checks every column named
+here.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from pipectl.core.money import EXPONENTS, exponent
-from pipectl.core.priority import Priority, priority
-from pipectl.store.queries import parse_day
+from pipectl.core.priority import Priority, idle_days, priority
+from pipectl.store import rules
+from pipectl.store.engine import Database
+from pipectl.store.queries import parse_day, parse_ts
 
 SECTIONS = ("overdue", "today", "upcoming", "no_next_step", "stalled")
 
-# days idle as a whole number, the same rule as DealRow.idle_days
-# (:now_jd and :today_jd are Julian day numbers computed once in Python, not per row)
-_IDLE = "CAST(:now_jd - julianday(d.last_touch_at) AS INTEGER)"
-_LATE = "CAST(:today_jd - julianday(f.due) AS INTEGER)"
+#: ``LIMIT`` when every row is wanted (``LIMIT -1`` is SQLite's own spelling).
+NO_LIMIT = 1 << 62
+
 # minor units per major unit of the row's currency (core.money.exponent, in SQL)
 _DIVISOR = (
     "CASE currency "
     + " ".join(f"WHEN '{c}' THEN {10**e}" for c, e in sorted(EXPONENTS.items()))
     + " ELSE 100 END"
 )
+# core.priority's score, operation for operation in double precision: weighted value
+# (value / divisor × probability / 100) × lateness × staleness
+_SCORE = (
+    f"CAST(COALESCE(value_minor, 0) AS DOUBLE PRECISION) / ({_DIVISOR}) * probability / 100"
+    " * (1 + CAST(CASE WHEN late > 0 THEN late ELSE 0 END AS DOUBLE PRECISION) / 7)"
+    " * (1 + CAST(CASE WHEN stale_days IS NOT NULL AND idle > stale_days"
+    " THEN idle - stale_days ELSE 0 END AS DOUBLE PRECISION) / 14)"
+)
 
 
 def _ranked(columns: str, from_where: str, late: str, order_first: str = "") -> str:
-    """Rank candidates by ``core.priority``'s score, computed in SQL so that SQLite sorts the
-    thousands and returns only the top ones (``tests/store/test_agenda.py`` checks that the
-    two agree); ``count(*) OVER ()`` counts the whole section in the same pass."""
-    score = (
-        f"(COALESCE(value_minor, 0) * probability / 100.0 / {_DIVISOR})"
-        " * (1 + max(0, late) / 7.0)"
-        " * (1 + max(0, idle - COALESCE(stale_days, idle)) / 14.0)"
-    )
+    """Rank candidates by ``core.priority``'s score, computed in SQL so that the engine sorts
+    the thousands and returns only the top ones (``tests/store/test_agenda.py`` checks that
+    the two agree); ``count(*) OVER ()`` counts the whole section in the same pass. The
+    inner ``LIMIT`` keeps PostgreSQL from flattening the subquery, which would compute the
+    whole days once per mention instead of once per row (SQLite runs it as a co-routine
+    either way)."""
     return (
         "SELECT f_id, deal_id, due, value_minor, currency, probability, idle, stale_days,"
-        f" count(*) OVER () FROM (SELECT {columns.format(idle=_IDLE)}, {late} AS late"
-        f" {from_where}) ORDER BY {order_first}{score} DESC, late DESC, idle DESC, deal_id"
+        f" count(*) OVER () FROM (SELECT {columns}, {late} AS late {from_where}"
+        f" LIMIT {NO_LIMIT}) AS c"
+        f" ORDER BY {order_first}{_SCORE} DESC, late DESC,"
+        " CASE WHEN idle > 0 THEN idle ELSE 0 END DESC, deal_id, f_id"
         " LIMIT :limit"
     )
 
@@ -65,29 +76,40 @@ _DEAL_FROM = """
   JOIN stages s ON s.id = d.stage_id
  WHERE d.status = 'open' AND """
 
-QUERIES = {
-    "overdue": _ranked(_FOLLOWUP_COLUMNS, _FOLLOWUP_FROM + "f.due < :today", _LATE),
-    "today": _ranked(_FOLLOWUP_COLUMNS, _FOLLOWUP_FROM + "f.due = :today", _LATE),
-    # coming up: by day first (what is next), then by priority within the day
-    "upcoming": _ranked(
-        _FOLLOWUP_COLUMNS,
-        _FOLLOWUP_FROM + "f.due > :today AND f.due <= :horizon",
-        "0",
-        order_first="due, ",
-    ),
-    "no_next_step": _ranked(
-        _DEAL_COLUMNS,
-        _DEAL_FROM
-        + "NOT EXISTS (SELECT 1 FROM followups f WHERE f.deal_id = d.id AND f.done_at IS NULL)",
-        "0",
-    ),
-    "stalled": _ranked(
-        _DEAL_COLUMNS,
-        _DEAL_FROM + "s.stale_days IS NOT NULL"
-        " AND :now_jd - julianday(d.last_touch_at) >= s.stale_days + 1",
-        "0",
-    ),
-}
+
+def queries(conn: Database, stale_limits: list[int], now: datetime) -> tuple[dict[str, str], dict]:
+    """The five sections' statements, and the parameters they share besides ``:today``,
+    ``:today_at`` (today's midnight as a datetime), ``:horizon`` and ``:limit``."""
+    # whole days idle (core.priority.idle_days) and overdue (today - due)
+    idle = rules.whole_days(conn, "d.last_touch_at", ":now")
+    late = rules.whole_days(conn, "f.due", ":today_at")
+    fcols = _FOLLOWUP_COLUMNS.format(idle=idle)
+    dcols = _DEAL_COLUMNS.format(idle=idle)
+    stalled, params = rules.stalled(stale_limits, now)
+    sql = {
+        "overdue": _ranked(fcols, _FOLLOWUP_FROM + "f.due < :today", late),
+        "today": _ranked(fcols, _FOLLOWUP_FROM + "f.due = :today", "0"),
+        # coming up: by day first (what is next), then by priority within the day
+        "upcoming": _ranked(
+            fcols, _FOLLOWUP_FROM + "f.due > :today AND f.due <= :horizon", "0", "due, "
+        ),
+        "no_next_step": _ranked(
+            dcols,
+            _DEAL_FROM + "NOT EXISTS (SELECT 1 FROM followups f"
+            " WHERE f.deal_id = d.id AND f.done_at IS NULL)",
+            "0",
+        ),
+        # CROSS JOIN keeps SQLite from looping over the stages first (it would then read
+        # every deal touched before a cut-off once per stage)
+        "stalled": _ranked(
+            dcols,
+            _DEAL_FROM.replace("JOIN stages s ON s.id = d.stage_id", "CROSS JOIN stages s")
+            + "s.id = d.stage_id AND s.stale_days IS NOT NULL AND "
+            + stalled,
+            "0",
+        ),
+    }
+    return sql, {"now": now, **params}
 
 
 @dataclass(frozen=True)
@@ -124,28 +146,35 @@ class Agenda:
 Candidate = tuple[int | None, int, str | None, int | None, str, int, int, int | None]
 
 
-def _priority(r: Candidate, today: date) -> Priority:
-    late = (today - date.fromisoformat(r[2])).days if r[2] else 0
-    return priority(r[3], exponent(r[4]), r[5], late, r[6], r[7])
+#: Ids per ``IN (...)`` list: under both engines' limits on parameters per statement.
+_CHUNK = 5000
+
+
+def _chunks(ids: set[int]) -> list[tuple[str, list[int]]]:
+    """``(placeholders, ids)`` for each batch of the ids, in order."""
+    ordered = sorted(ids)
+    return [
+        (",".join("?" * len(part)), part)
+        for part in (ordered[i : i + _CHUNK] for i in range(0, len(ordered), _CHUNK))
+    ]
 
 
 def _details(
-    conn: sqlite3.Connection, deal_ids: set[int], followup_ids: set[int]
+    conn: Database, deal_ids: set[int], followup_ids: set[int]
 ) -> tuple[dict[int, tuple], dict[int, tuple], dict[int, int], dict[int, tuple]]:
     deals: dict[int, tuple] = {}
     touches: dict[int, int] = {}
     followups: dict[int, tuple] = {}
     next_step: dict[int, tuple] = {}
-    if deal_ids:
-        marks = ",".join("?" * len(deal_ids))
-        ids = sorted(deal_ids)
+    for marks, ids in _chunks(deal_ids):
         for row in conn.execute(
-            f"SELECT d.id, d.title, d.account, s.name, d.blocker, d.blocker_owner FROM deals d"
-            f" JOIN stages s ON s.id = d.stage_id WHERE d.id IN ({marks})",
+            "SELECT d.id, d.title, d.account, s.name, d.blocker, d.blocker_owner,"
+            f" d.last_touch_at FROM deals d JOIN stages s ON s.id = d.stage_id"
+            f" WHERE d.id IN ({marks})",
             ids,
         ):
             deals[row[0]] = row[1:]
-        touches = dict(
+        touches.update(
             conn.execute(
                 f"SELECT deal_id, count(*) FROM activities WHERE deal_id IN ({marks})"
                 " GROUP BY deal_id",
@@ -154,51 +183,54 @@ def _details(
         )
         # the next open follow-up of each shown deal (for the stalled section)
         for deal_id, due, what in conn.execute(
-            f"SELECT deal_id, min(due), what FROM followups WHERE done_at IS NULL"
-            f" AND deal_id IN ({marks}) GROUP BY deal_id",
+            "SELECT deal_id, due, what FROM (SELECT deal_id, due, what, row_number() OVER"
+            " (PARTITION BY deal_id ORDER BY due, id) AS rn FROM followups"
+            f" WHERE done_at IS NULL AND deal_id IN ({marks})) AS n WHERE rn = 1",
             ids,
         ):
             next_step[deal_id] = (due, what)
-    if followup_ids:
-        marks = ",".join("?" * len(followup_ids))
+    for marks, ids in _chunks(followup_ids):
         for row in conn.execute(
-            f"SELECT id, what, every FROM followups WHERE id IN ({marks})", sorted(followup_ids)
+            f"SELECT id, what, every FROM followups WHERE id IN ({marks})", ids
         ):
             followups[row[0]] = row[1:]
     return deals, followups, touches, next_step
 
 
-def agenda(
-    conn: sqlite3.Connection, now: datetime, today: date, days: int, limit: int | None
-) -> Agenda:
+def agenda(conn: Database, now: datetime, today: date, days: int, limit: int | None) -> Agenda:
     """The morning agenda at ``now`` (``today`` is the local calendar date at ``now``)."""
     horizon = today + timedelta(days=days)
-    params = {
-        "now_jd": julian_day(now),
-        "today_jd": julian_day(datetime(today.year, today.month, today.day, tzinfo=UTC)),
+    sql, params = queries(conn, rules.stale_limits(conn), now)
+    params |= {
         "today": today.isoformat(),
+        "today_at": datetime(today.year, today.month, today.day, tzinfo=UTC),
         "horizon": horizon.isoformat(),
-        "limit": limit if limit else -1,
+        "limit": limit if limit else NO_LIMIT,
     }
     out = Agenda(today=today, horizon=horizon)
-    chosen: dict[str, list[tuple[Candidate, Priority]]] = {}
+    chosen: dict[str, list[Candidate]] = {}
     for name in SECTIONS:
-        rows = conn.execute(QUERIES[name], params).fetchall()
+        rows = conn.execute(sql[name], params).fetchall()
         out.counts[name] = rows[0][8] if rows else 0
-        chosen[name] = [(r[:8], _priority(r[:8], today)) for r in rows]
-    deal_ids = {r[1] for rows in chosen.values() for r, _ in rows}
-    followup_ids = {r[0] for rows in chosen.values() for r, _ in rows if r[0] is not None}
+        chosen[name] = [tuple(r[:8]) for r in rows]  # type: ignore[misc]
+    deal_ids = {r[1] for rows in chosen.values() for r in rows}
+    followup_ids = {r[0] for rows in chosen.values() for r in rows if r[0] is not None}
     deals, followups, touches, next_step = _details(conn, deal_ids, followup_ids)
     for name, rows in chosen.items():
         items = []
-        for r, p in rows:
-            title, account, stage, blocker, blocker_owner = deals[r[1]]
+        for r in rows:
+            title, account, stage, blocker, blocker_owner, touched = deals[r[1]]
             if r[0] is not None:
                 what, every = followups[r[0]]
                 due = parse_day(r[2])
             else:
                 due_text, what = next_step.get(r[1], (None, None))
                 due, every = parse_day(due_text), None
+            # idle days exactly as core defines them (the SQL's ranking agrees to the
+            # millisecond SQLite keeps)
+            idle = idle_days(parse_ts(touched), now)  # type: ignore[arg-type]
+            late = (today - due).days if r[0] is not None and due is not None else 0
+            p = priority(r[3], exponent(r[4]), r[5], late, idle, r[7])
             items.append(
                 AgendaItem(
                     deal_id=r[1],
@@ -213,7 +245,7 @@ def agenda(
                     what=what,
                     every=every,
                     days_overdue=p.days_overdue,
-                    idle_days=r[6],
+                    idle_days=idle,
                     stale_days=r[7],
                     touches=touches.get(r[1], 0),
                     priority=p,
@@ -223,11 +255,6 @@ def agenda(
             )
         out.sections[name] = items
     return out
-
-
-def julian_day(instant: datetime) -> float:
-    """SQLite's ``julianday()`` of an aware instant (UTC), computed once per command."""
-    return instant.timestamp() / 86400 + 2440587.5
 
 
 # --- follow-up list ------------------------------------------------------------------------
@@ -248,7 +275,7 @@ class FollowUpRow:
 
 
 def list_followups(
-    conn: sqlite3.Connection,
+    conn: Database,
     *,
     deal_id: int | None = None,
     include_closed: bool = False,
@@ -282,7 +309,7 @@ def list_followups(
     return rows, total
 
 
-def open_followups_of(conn: sqlite3.Connection, deal_id: int) -> list[tuple[int, str, str]]:
+def open_followups_of(conn: Database, deal_id: int) -> list[tuple[int, str, str]]:
     return conn.execute(
         "SELECT id, due, what FROM followups WHERE deal_id = ? AND done_at IS NULL ORDER BY due",
         (deal_id,),

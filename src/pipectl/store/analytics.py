@@ -1,17 +1,38 @@
-"""Set-based reads for ``metrics`` and ``forecast``: standard-library sqlite3, streaming tuples.
+"""Set-based reads for ``metrics`` and ``forecast`` (and the targets they compare with), on
+either engine, streaming tuples.
 
 Everything is computed from a *snapshot*: the state of every deal at an instant. For "now" it is
 the deals table; for ``--as-of T`` it is rebuilt from the append-only event history (the last
 stage event at or before T gives the stage and status; a field's value at T is the old value of
 its first change after T, else the current one). Aggregates run in SQL or over streamed rows,
 never over ORM objects. Column names are checked against the models by a test.
+
+Each statement is written once for SQLite and PostgreSQL: instants are parameters (stored
+text, cast by context on PostgreSQL), local dates go through ``Database.local_date``. Durations
+between two instants are computed in Python from the instants both engines return as the same
+text (exact to the microsecond), not in SQL: SQLite's date functions keep milliseconds, so a
+duration computed there could differ from PostgreSQL's in its last digits.
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pipectl.store.engine import Database
+
+_DAY = timedelta(days=1)
+_ZERO = timedelta()
+_parse = datetime.fromisoformat
+
+
+def days(start: str, end: str) -> float:
+    """Days from one stored instant to another (their text as both engines return it)."""
+    return (_parse(end) - _parse(start)) / _DAY
+
 
 #: The events that put a deal into a stage — created, stage, reopened, pruned — are exactly
 #: those with a ``to_stage_id``; ix_events_moves covers them (deal_id, at, id, to_stage_id).
@@ -48,11 +69,11 @@ last_move AS (
 ),
 snap AS (
   SELECT d.id AS id, e.to_stage_id AS stage_id, sg.kind AS status,
-         {_at_t("value_minor", "CAST({} AS INTEGER)", "d.value_minor")} AS value_minor,
+         {_at_t("value_minor", "CAST({} AS BIGINT)", "d.value_minor")} AS value_minor,
          {_at_t("currency", "{}", "d.currency")} AS currency,
          d.created_at AS created_at,
          CASE WHEN sg.kind != 'open' THEN e.at END AS closed_at,
-         {_at_t("expected_close", "{}", "d.expected_close")} AS expected_close,
+         {_at_t("expected_close", "{}", "CAST(d.expected_close AS VARCHAR)")} AS expected_close,
          {_at_t("source", "{}", "d.source")} AS source,
          {_at_t("owner", "{}", "d.owner")} AS owner,
          CASE WHEN sg.kind = 'lost' THEN e.note END AS lost_reason
@@ -76,24 +97,23 @@ class Snapshot:
         return {"asof": self.asof, **extra}
 
 
-def open_by_stage(conn: sqlite3.Connection, snap: Snapshot) -> list[tuple]:
+def open_by_stage(conn: Database, snap: Snapshot) -> list[tuple]:
     """(stage_id, currency, count, value, unknown_value_count) of the open deals."""
     return conn.execute(
         snap.cte() + " SELECT stage_id, currency, count(*), sum(value_minor),"
-        " sum(value_minor IS NULL) FROM snap WHERE status = 'open' GROUP BY 1, 2",
+        " count(CASE WHEN value_minor IS NULL THEN 1 END) FROM snap WHERE status = 'open'"
+        " GROUP BY stage_id, currency",
         snap.params(),
     ).fetchall()
 
 
-def closed_in_window(
-    conn: sqlite3.Connection, snap: Snapshot, since: str | None, until: str
-) -> Iterator[tuple]:
-    """Stream the deals closed in [since, until): status, value, currency, cycle days,
-    local close date, source, owner, lost reason, touches (activities up to the close)."""
+def closed_in_window(conn: Database, snap: Snapshot, since: str | None, until: str) -> Any:
+    """Stream the deals closed in [since, until): status, value, currency, created at,
+    closed at (stored text: ``days`` gives the cycle), local close date, source, owner, lost
+    reason, touches (activities up to the close)."""
     sql = (
-        snap.cte() + " SELECT s.status, s.value_minor, s.currency,"
-        " julianday(s.closed_at) - julianday(s.created_at), date(s.closed_at, 'localtime'),"
-        " s.source, s.owner, s.lost_reason,"
+        snap.cte() + " SELECT s.status, s.value_minor, s.currency, s.created_at, s.closed_at,"
+        f" {conn.local_date('s.closed_at')}, s.source, s.owner, s.lost_reason,"
         " (SELECT count(*) FROM activities a WHERE a.deal_id = s.id AND a.at <= s.closed_at)"
         " FROM snap s WHERE s.status IN ('won', 'lost') AND s.closed_at < :until"
         + (" AND s.closed_at >= :since" if since else "")
@@ -102,22 +122,28 @@ def closed_in_window(
 
 
 def created_by_day(
-    conn: sqlite3.Connection, snap: Snapshot, since: str | None, until: str
+    conn: Database, snap: Snapshot, since: str | None, until: str
 ) -> list[tuple[str, int]]:
     """(local date, deals created) in [since, until)."""
+    day = conn.local_date("created_at")
     return conn.execute(
-        snap.cte() + " SELECT date(created_at, 'localtime'), count(*) FROM snap"
-        " WHERE created_at < :until"
+        snap.cte()
+        + f" SELECT {day}, count(*) FROM snap WHERE created_at < :until"
         + (" AND created_at >= :since" if since else "")
-        + " GROUP BY 1",
+        + f" GROUP BY {day}",
         snap.params(since=since, until=until),
     ).fetchall()
 
 
-def stage_flow(conn: sqlite3.Connection, asof: str, since: str | None, until: str) -> list[tuple]:
+def stage_flow(
+    conn: Database, asof: str, since: str | None, until: str
+) -> list[tuple[int, int, int, float]]:
     """Per open stage entered in [since, until): (stage_id, deals that reached it, deals whose
     next move went forward — a later open stage or won —, mean days in it, counting a stay
-    still going on up to ``asof``). From the event history, known at ``asof``."""
+    still going on up to ``asof``). From the event history, known at ``asof``.
+
+    The window of entries is chosen and paired with the next move in SQL; the stays are
+    streamed and summed here, exactly (``days``), whatever the engine or the row order."""
     window = (" AND x.at >= :since" if since else "") + " AND x.at < :until"
     # a deal that moved on or after :since was touched on or after it (every move touches,
     # and last_touch_at only grows): a window needs only those deals' histories
@@ -127,7 +153,7 @@ def stage_flow(conn: sqlite3.Connection, asof: str, since: str | None, until: st
         if since
         else ""
     )
-    return conn.execute(
+    rows = conn.execute(
         f"""
         WITH entries AS (
           SELECT e.deal_id AS deal_id, e.at AS at, e.to_stage_id AS stage_id,
@@ -136,23 +162,33 @@ def stage_flow(conn: sqlite3.Connection, asof: str, since: str | None, until: st
            WHERE {MOVES} AND e.at <= :asof{recent}
           WINDOW w AS (PARTITION BY e.deal_id ORDER BY e.at, e.id)
         )
-        SELECT x.stage_id, count(DISTINCT x.deal_id),
-               count(DISTINCT CASE WHEN n.kind = 'won'
-                   OR (n.kind = 'open' AND n.position > s.position) THEN x.deal_id END),
-               -- whole milliseconds summed as integers: exact, whatever the row order
-               sum(CAST(round((julianday(COALESCE(x.left_at, :asof)) - julianday(x.at))
-                              * 86400000) AS INTEGER)) / 86400000.0 / count(*)
+        SELECT x.stage_id, x.deal_id,
+               CASE WHEN n.kind = 'won' OR (n.kind = 'open' AND n.position > s.position)
+                    THEN 1 ELSE 0 END,
+               x.at, COALESCE(x.left_at, :asof)
           FROM entries x
           JOIN stages s ON s.id = x.stage_id
           LEFT JOIN stages n ON n.id = x.next_id
          WHERE s.kind = 'open' {window}
-         GROUP BY x.stage_id
         """,
         {"asof": asof, "since": since, "until": until},
-    ).fetchall()
+    )
+    reached: dict[int, set[int]] = defaultdict(set)
+    went_on: dict[int, set[int]] = defaultdict(set)
+    stays: dict[int, list[timedelta]] = defaultdict(list)
+    parse = _parse
+    for stage_id, deal_id, forward, entered, left in rows:
+        reached[stage_id].add(deal_id)
+        if forward:
+            went_on[stage_id].add(deal_id)
+        stays[stage_id].append(parse(left) - parse(entered))
+    return [
+        (sid, len(deals), len(went_on[sid]), sum(stays[sid], _ZERO) / (_DAY * len(stays[sid])))
+        for sid, deals in reached.items()
+    ]
 
 
-def stage_history_outcomes(conn: sqlite3.Connection, snap: Snapshot, asof: str) -> list[tuple]:
+def stage_history_outcomes(conn: Database, snap: Snapshot, asof: str) -> list[tuple]:
     """Per stage: (stage_id, closed deals that were ever in it, of which won), as known at
     ``asof`` — the pipeline's own history of how deals in each stage ended."""
     return conn.execute(
@@ -160,7 +196,7 @@ def stage_history_outcomes(conn: sqlite3.Connection, snap: Snapshot, asof: str) 
         + f""",
         visits AS (SELECT DISTINCT e.deal_id, e.to_stage_id FROM events e
                     WHERE {MOVES} AND e.at <= :asof2)
-        SELECT v.to_stage_id, count(*), sum(s.status = 'won')
+        SELECT v.to_stage_id, count(*), count(CASE WHEN s.status = 'won' THEN 1 END)
           FROM visits v JOIN snap s ON s.id = v.deal_id
          WHERE s.status IN ('won', 'lost')
          GROUP BY v.to_stage_id""",
@@ -168,7 +204,7 @@ def stage_history_outcomes(conn: sqlite3.Connection, snap: Snapshot, asof: str) 
     ).fetchall()
 
 
-def open_deals_for_forecast(conn: sqlite3.Connection, snap: Snapshot) -> Iterator[tuple]:
+def open_deals_for_forecast(conn: Database, snap: Snapshot) -> Iterator[tuple]:
     """Stream the open deals: (value_minor, currency, stage_id, expected_close)."""
     return conn.execute(
         snap.cte() + " SELECT value_minor, currency, stage_id, expected_close FROM snap"
@@ -178,18 +214,47 @@ def open_deals_for_forecast(conn: sqlite3.Connection, snap: Snapshot) -> Iterato
 
 
 def won_by_day(
-    conn: sqlite3.Connection, snap: Snapshot, since: str, until: str
+    conn: Database, snap: Snapshot, since: str, until: str
 ) -> list[tuple[str, str, int, int]]:
     """(local close date, currency, won deals, won value) in [since, until)."""
+    day = conn.local_date("closed_at")
     return conn.execute(
-        snap.cte() + " SELECT date(closed_at, 'localtime'), currency, count(*),"
-        " COALESCE(sum(value_minor), 0) FROM snap WHERE status = 'won'"
-        " AND closed_at >= :since AND closed_at < :until GROUP BY 1, 2",
+        snap.cte() + f" SELECT {day}, currency, count(*), COALESCE(sum(value_minor), 0)"
+        " FROM snap WHERE status = 'won' AND closed_at >= :since AND closed_at < :until"
+        f" GROUP BY {day}, currency",
         snap.params(since=since, until=until),
     ).fetchall()
 
 
-def targets(conn: sqlite3.Connection) -> list[tuple[str, int, str]]:
+def closed_counts(conn: Database, snap: Snapshot) -> tuple[int, int]:
+    """(won, lost) deals in the snapshot: the overall win rate's counts."""
+    row = conn.execute(
+        snap.cte() + " SELECT count(CASE WHEN status = 'won' THEN 1 END),"
+        " count(CASE WHEN status = 'lost' THEN 1 END) FROM snap",
+        snap.params(),
+    ).fetchone()
+    return row[0], row[1]
+
+
+# --- targets --------------------------------------------------------------------------------
+
+
+def targets(conn: Database) -> list[tuple[str, int, str]]:
     return conn.execute(
         "SELECT period, value_minor, currency FROM targets ORDER BY period"
     ).fetchall()
+
+
+def set_target(conn: Database, period: str, value_minor: int, currency: str, at: datetime) -> None:
+    """Set or replace a period's target (in the caller's transaction)."""
+    conn.execute(
+        "INSERT INTO targets (period, value_minor, currency, set_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (period) DO UPDATE SET value_minor = excluded.value_minor,"
+        " currency = excluded.currency, set_at = excluded.set_at",
+        (period, value_minor, currency, at),
+    )
+
+
+def remove_target(conn: Database, period: str) -> bool:
+    """Remove a period's target (in the caller's transaction); whether there was one."""
+    return conn.execute("DELETE FROM targets WHERE period = ?", (period,)).rowcount > 0

@@ -16,6 +16,7 @@ from typing import Any
 from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.stages import match_stage
 from pipectl.errors import Ambiguous, InputError, NotFound
+from pipectl.store import rules
 from pipectl.store.engine import Database
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DATETIME on SQLite
@@ -151,10 +152,6 @@ def count_deals(conn: Database) -> int:
     return int(conn.execute("SELECT count(*) FROM deals").fetchone()[0])
 
 
-def deals_per_stage(conn: Database) -> dict[int, int]:
-    return dict(conn.execute("SELECT stage_id, count(*) FROM deals GROUP BY stage_id").fetchall())
-
-
 def deal_by_external_id(conn: Database, external_id: str) -> int | None:
     row = conn.execute("SELECT id FROM deals WHERE external_id = ?", (external_id,)).fetchone()
     return None if row is None else int(row[0])
@@ -223,15 +220,6 @@ _SORTS = {
 SORT_KEYS = tuple(_SORTS)
 
 
-def stalled_sql(conn: Database) -> str:
-    """SQL true when an open deal is idle past its stage's limit (``DealRow.is_stalled``):
-    whole idle days > stale_days; the parameter is now."""
-    return (
-        "s.stale_days IS NOT NULL"
-        f" AND {conn.days_between('d.last_touch_at', '?')} >= s.stale_days + 1"
-    )
-
-
 def _where(conn: Database, f: DealFilter, now: datetime) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -250,8 +238,9 @@ def _where(conn: Database, f: DealFilter, now: datetime) -> tuple[str, list[Any]
             params.append("%" + value.replace("%", "\\%").replace("_", "\\_") + "%")
     if f.stale_only:
         # idle longer than the stage's threshold, computed in SQL (no row loop)
-        clauses.append(f"d.status = 'open' AND {stalled_sql(conn)}")
-        params.append(now)
+        stalled, cuts = rules.stalled_positional(rules.stale_limits(conn), now)
+        clauses.append(f"d.status = 'open' AND {stalled}")
+        params += cuts
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -292,15 +281,18 @@ class StageTotals:
 def stage_totals(conn: Database, f: DealFilter, now: datetime) -> list[StageTotals]:
     """Per open stage: count, value and weighted value per currency, stalled count (in SQL)."""
     where, params = _where(conn, f, now)
+    stalled, cuts = rules.stalled_positional(rules.stale_limits(conn), now)
     rows = conn.execute(
         "SELECT d.stage_id, d.currency, count(*), sum(d.value_minor),"
         " sum(d.value_minor * s.probability / 100),"
         " count(*) FILTER (WHERE d.value_minor IS NULL),"
-        f" count(*) FILTER (WHERE {stalled_sql(conn)})"
-        + DEAL_FROM
-        + where
+        f" count(*) FILTER (WHERE {stalled})"
+        # CROSS JOIN keeps SQLite from looping over the stages first (the stalled condition
+        # would otherwise make it re-read the open deals once per stage)
+        " FROM deals d CROSS JOIN stages s WHERE s.id = d.stage_id"
+        + where.replace(" WHERE ", " AND ", 1)
         + " GROUP BY d.stage_id, d.currency",
-        [now, *params],
+        [*cuts, *params],
     ).fetchall()
     by_stage: dict[int, list[tuple[Any, ...]]] = {}
     for r in rows:
@@ -378,6 +370,17 @@ def timeline(conn: Database, deal_id: int) -> list[dict[str, Any]]:
         )
     items.sort(key=lambda i: i["at"])
     return items
+
+
+def complete_ids(conn: Database, prefix: str, limit: int = 50) -> list[tuple[int, str]]:
+    """Shell completion: (id, title) of open deals whose id starts with the digits typed."""
+    if not prefix.isdigit():
+        return []
+    return conn.execute(
+        "SELECT id, title FROM deals WHERE status = 'open' AND CAST(id AS VARCHAR) LIKE ?"
+        " ORDER BY id LIMIT ?",
+        (prefix + "%", limit),
+    ).fetchall()
 
 
 def complete_deals(conn: Database, prefix: str, limit: int = 50) -> list[tuple[int, str]]:
