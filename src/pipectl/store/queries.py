@@ -13,6 +13,7 @@ from dataclasses import dataclass, make_dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pipectl.core import priority
 from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.stages import match_stage
 from pipectl.errors import Ambiguous, InputError, NotFound
@@ -97,17 +98,15 @@ class _DealBehaviour:
     probability: int
 
     def idle_days(self, now: datetime) -> int:
-        return max(0, (now - self.last_touch_at).days)
+        return priority.idle_days(self.last_touch_at, now)
 
     def days_in_stage(self, now: datetime) -> int:
         end = self.closed_at or now
         return max(0, (end - self.stage_entered_at).days)
 
     def is_stalled(self, now: datetime) -> bool:
-        return (
-            self.status == "open"
-            and self.stale_days is not None
-            and self.idle_days(now) > self.stale_days
+        return self.status == "open" and priority.is_stalled(
+            self.last_touch_at, now, self.stale_days
         )
 
     def weighted_minor(self) -> int | None:
