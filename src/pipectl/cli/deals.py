@@ -8,6 +8,7 @@ import typer
 
 from pipectl.cli import common
 from pipectl.cli.common import JsonOpt, LimitOpt, complete_deal, complete_stage
+from pipectl.core.states import Status
 from pipectl.errors import InputError
 
 DealArg = typer.Argument(
@@ -69,7 +70,7 @@ def add(
         if stage:
             st = queries.find_stage(db, stage)
         else:
-            st = next(s for s in queries.stages(db) if s.kind == "open")
+            st = next(s for s in queries.stages(db) if s.kind == Status.OPEN)
         new = NewDeal(
             title=title,
             value=money,
@@ -285,7 +286,7 @@ def move(
     from pipectl.services.deals import exit_questions, move_deal
     from pipectl.store.db import writing
 
-    if target.kind == "lost" and not reason and common.interactive():
+    if target.kind == Status.LOST and not reason and common.interactive():
         reason = typer.prompt("Why was it lost?").strip() or None
     questions = exit_questions(deal, target, all_stages)
     if questions and not yes and common.interactive():
@@ -343,7 +344,7 @@ def log(
         if (
             next_due is None
             and not no_followup
-            and deal.status == "open"
+            and deal.status == Status.OPEN
             and not open_followups_of(conn, deal_id)
             and common.interactive()
         ):

@@ -13,6 +13,7 @@ import typer
 
 from pipectl.cli import common
 from pipectl.cli.common import JsonOpt
+from pipectl.core.states import Status
 from pipectl.errors import InputError
 
 
@@ -70,7 +71,7 @@ def import_(
         all_stages = queries.stages(conn)
         for theirs, ours in stages_given.items():
             stages_given[theirs] = queries.find_stage(conn, ours).name  # ours must exist
-        open_stages = [(s.id, s.name) for s in all_stages if s.kind == "open"]
+        open_stages = [(s.id, s.name) for s in all_stages if s.kind == Status.OPEN]
         col = mapping.columns.get("stage")
         names = [r[col] for r in rows if col is not None and col < len(r)]
         unknown = unknown_stage_names(names, open_stages, stages_given)

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pipectl.core.contacts import normalize_tags, parse_contact
 from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.money import Money, format_money, normalize_currency, parse_money
+from pipectl.core.states import Status
 from pipectl.errors import InputError
 
 #: What a row may carry besides the deal's own fields: its next step and a note.
@@ -211,8 +212,8 @@ def read_rows(
     report.rows = len(data)
     col = mapping.columns
     orders = _date_orders(headers, data, col, ctx.dayfirst)
-    open_stages = [(i, n) for i, n, k in ctx.stages if k == "open"]
-    by_kind = {k: i for i, _n, k in ctx.stages if k != "open"}
+    open_stages = [(i, n) for i, n, k in ctx.stages if k == Status.OPEN]
+    by_kind = {k: i for i, _n, k in ctx.stages if k != Status.OPEN}
     for n, raw in enumerate(data, start=2):
         cells = {f: (raw[i] if i < len(raw) else "") for f, i in col.items()}
         extra = {f: (raw[i] if i < len(raw) else "") for f, i in mapping.extra.items()}
@@ -322,7 +323,7 @@ def _row(
             raise _Rejected("status", f"not a status: {get('status')!r} (open, won or lost)")
         status = "open"
     deal.status = status
-    if status == "open":
+    if status == Status.OPEN:
         if not stage_word:
             deal.stage_id = open_stages[0][0]
             deal.stage_given = False
@@ -362,7 +363,7 @@ def _row(
         deal.currency = deal.value.currency
     else:
         deal.value_given = False
-        if status == "lost":
+        if status == Status.LOST:
             deal.value = Money(0, currency)  # a new lost deal without an amount: worth nothing
     # tags
     try:
@@ -381,11 +382,11 @@ def _row(
             setattr(deal, f, when)
         else:
             setattr(deal, f, when.date())
-    if deal.closed_at and status == "open":
+    if deal.closed_at and status == Status.OPEN:
         raise _Rejected("closed_at", "a close date on an open deal (is its status won or lost?)")
     if deal.created_at and deal.closed_at and deal.closed_at < deal.created_at:
         raise _Rejected("closed_at", "closed before it was created")
-    if deal.next_followup and status != "open":
+    if deal.next_followup and status != Status.OPEN:
         report.warnings.append((n, "next_followup", "ignored: the deal is closed"))
         deal.next_followup = None
     return deal

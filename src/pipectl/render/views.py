@@ -12,6 +12,7 @@ from typing import Any
 from pipectl.clock import to_local
 from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.money import Money, format_money, format_short, format_totals, major_number
+from pipectl.core.states import EventKind, Status
 from pipectl.render.output import JSON, PLAIN, console, emit, emit_json, table
 from pipectl.store.queries import DealRow, StageRow, StageTotals
 
@@ -70,7 +71,7 @@ def deal_list(deals: list[DealRow], total: int, now: datetime, mode: str) -> Non
         return
     rows, styles = [], []
     for d in deals:
-        status = d.stage if d.status == "open" else d.status
+        status = d.stage if d.status == Status.OPEN else d.status
         close = d.expected_close.isoformat() if d.expected_close else ""
         rows.append(
             [
@@ -83,7 +84,9 @@ def deal_list(deals: list[DealRow], total: int, now: datetime, mode: str) -> Non
                 f"{d.idle_days(now)}d",
             ]
         )
-        styles.append("yellow" if d.is_stalled(now) else ("dim" if d.status != "open" else None))
+        styles.append(
+            "yellow" if d.is_stalled(now) else ("dim" if d.status != Status.OPEN else None)
+        )
     table(
         ["ID", "Deal", "Account", "Value", "Stage", "Close", "Idle"],
         rows,
@@ -146,16 +149,16 @@ def describe(item: dict[str, Any], currency: str) -> str:
         state = f"done {local(item['done_at'])}" if item["done_at"] else "open"
         return f"follow-up due {item['due']}: {item['what']} ({state})"
     kind = item["kind"]
-    if kind == "created":
+    if kind == EventKind.CREATED:
         return f"created in {item.get('to_stage')}"
-    if kind in ("stage", "reopened"):
+    if kind in (EventKind.STAGE, EventKind.REOPENED):
         text = f"{item.get('from_stage')} → {item.get('to_stage')}"
-        if kind == "reopened":
+        if kind == EventKind.REOPENED:
             text = "reopened: " + text
         return text + (f" ({item['note']})" if item.get("note") else "")
-    if kind == "pruned":
+    if kind == EventKind.PRUNED:
         return f"pruned: {item.get('from_stage')} → {item.get('to_stage')} ({item.get('note')})"
-    if kind == "field":
+    if kind == EventKind.FIELD:
         old, new = item.get("old"), item.get("new")
         field = item["field"]
         if field == "value_minor":

@@ -131,7 +131,11 @@ def exit_questions(
 ) -> tuple[str, ...]:
     """The questions to answer before ``deal`` moves to ``target``: the current stage's exit
     criteria, asked only on a forward move between open stages."""
-    if deal.status != "open" or target.kind != "open" or target.position <= deal.stage_position:
+    if (
+        deal.status != Status.OPEN
+        or target.kind != Status.OPEN
+        or target.position <= deal.stage_position
+    ):
         return ()
     return next((s.exit_questions for s in stages if s.id == deal.stage_id), ())
 

@@ -7,6 +7,7 @@ import random
 from datetime import datetime, timedelta
 
 from pipectl.core.money import Money
+from pipectl.core.states import Status
 from pipectl.services.deals import NewDeal, add_deal, log_activity, move_deal
 from pipectl.store import queries
 from pipectl.store.engine import Database
@@ -53,9 +54,9 @@ def fill(db: Database, now: datetime, *, deals: int = 40, seed: int = 7) -> int:
     """Add ``deals`` sample deals with six months of history ending at ``now``."""
     rng = random.Random(seed)
     stage_rows = queries.stages(db)
-    open_stages = [s for s in stage_rows if s.kind == "open"]
-    won = next(s for s in stage_rows if s.kind == "won")
-    lost = next(s for s in stage_rows if s.kind == "lost")
+    open_stages = [s for s in stage_rows if s.kind == Status.OPEN]
+    won = next(s for s in stage_rows if s.kind == Status.WON)
+    lost = next(s for s in stage_rows if s.kind == Status.LOST)
     currency = queries.settings(db).get("currency", "USD")
     for i in range(deals):
         account, person, email = ACCOUNTS[i % len(ACCOUNTS)]

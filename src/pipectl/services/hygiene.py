@@ -80,7 +80,11 @@ def revive(conn: Database, deal_id: int, now: datetime) -> tuple[str, str]:
             raise NotFound(f"no deal #{deal_id}")
         status, stage_id, stage_name = row
         if status != Status.LOST:
-            hint = " (use 'pipectl move ID STAGE' to reopen a won deal)" if status == "won" else ""
+            hint = (
+                " (use 'pipectl move ID STAGE' to reopen a won deal)"
+                if status == Status.WON
+                else ""
+            )
             raise PipectlError(
                 f"deal #{deal_id} is {status}, not lost: nothing to revive{hint}", exit_code=1
             )

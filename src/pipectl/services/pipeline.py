@@ -7,6 +7,7 @@ import json
 
 from pipectl.core.money import normalize_currency
 from pipectl.core.stages import validate_probability, validate_stale_days
+from pipectl.core.states import Status
 from pipectl.errors import InputError, NotFound
 from pipectl.store import queries
 from pipectl.store import settings as q
@@ -84,8 +85,8 @@ def _check_unique(conn: Database, name: str, except_id: int | None = None) -> No
 
 
 def _place(stages: list[queries.StageRow], moving: int | None, position: int) -> list[int]:
-    open_ids = [s.id for s in stages if s.kind == "open" and s.id != moving]
-    closed_ids = [s.id for s in stages if s.kind != "open"]
+    open_ids = [s.id for s in stages if s.kind == Status.OPEN and s.id != moving]
+    closed_ids = [s.id for s in stages if s.kind != Status.OPEN]
     if not 1 <= position <= len(open_ids) + 1:
         raise InputError(f"position must be from 1 to {len(open_ids) + 1}")
     if moving is not None:
@@ -123,11 +124,11 @@ def _add_stage(
     validate_stale_days(stale_days)
     _check_unique(conn, name)
     stages = queries.stages(conn)
-    open_stages = [s for s in stages if s.kind == "open"]
+    open_stages = [s for s in stages if s.kind == Status.OPEN]
     position = len(open_stages) + 1
     if after:
         ref = queries.find_stage(conn, after)
-        if ref.kind != "open":
+        if ref.kind != Status.OPEN:
             raise InputError("new stages go among the open stages, before won and lost")
         position = open_stages.index(ref) + 2
     new_id = q.insert_stage(
@@ -156,7 +157,7 @@ def rename_stage(conn: Database, old: str, new: str) -> queries.StageRow:
 def reorder_stage(conn: Database, name: str, position: int) -> queries.StageRow:
     with conn.transaction():
         stage = queries.find_stage(conn, name)
-        if stage.kind != "open":
+        if stage.kind != Status.OPEN:
             raise InputError(f"{stage.name} is a closing stage; it stays at the end")
         q.renumber(conn, _place(queries.stages(conn), stage.id, position))
     return queries.find_stage(conn, stage.name)
@@ -175,8 +176,8 @@ def set_stage(
         stage = queries.find_stage(conn, name)
         if probability is not None:
             validate_probability(probability)
-            if (stage.kind == "won" and probability != 100) or (
-                stage.kind == "lost" and probability
+            if (stage.kind == Status.WON and probability != 100) or (
+                stage.kind == Status.LOST and probability
             ):
                 raise InputError(f"{stage.name} is a closing stage; its probability is fixed")
             q.set_probability(conn, stage.id, probability)

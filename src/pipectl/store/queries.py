@@ -16,6 +16,7 @@ from typing import Any
 from pipectl.core import priority
 from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.stages import match_stage
+from pipectl.core.states import Status
 from pipectl.errors import Ambiguous, InputError, NotFound
 from pipectl.store import rules
 from pipectl.store.engine import Database
@@ -105,7 +106,7 @@ class _DealBehaviour:
         return max(0, (end - self.stage_entered_at).days)
 
     def is_stalled(self, now: datetime) -> bool:
-        return self.status == "open" and priority.is_stalled(
+        return self.status == Status.OPEN and priority.is_stalled(
             self.last_touch_at, now, self.stale_days
         )
 
@@ -298,7 +299,7 @@ def stage_totals(conn: Database, f: DealFilter, now: datetime) -> list[StageTota
         by_stage.setdefault(r[0], []).append(r)
     out = []
     for st in stages(conn):
-        if st.kind != "open":
+        if st.kind != Status.OPEN:
             continue
         parts = by_stage.get(st.id, [])
         out.append(
