@@ -3,6 +3,7 @@
     python tests/bench/bench.py        # 10k open deals, 50k activities, 30k follow-ups
     python tests/bench/bench.py --deals 2000 --rounds 5 --commands due list
     python tests/bench/bench.py --prune --deals 100000 --rounds 3   # a real prune, timed
+    python tests/bench/bench.py --pg postgresql://admin@localhost/db --pg-role ann   # as a rep
 
 With --prune, each round copies the built pipeline and runs ``pipectl prune --stale 60d`` on
 the copy (it writes), reporting its wall time and how many deals it pruned.
@@ -98,6 +99,26 @@ def to_postgres(src: Path, url: str, schema: str = "pipectl_bench") -> str:
     db.close()
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def as_rep(url: str, name: str) -> str:
+    """Make the copy at ``url`` (``to_postgres``'s) a team pipeline whose deals all belong to
+    the rep ``name`` (``team init``, ``team add``, run as the URL's role: the database's owner
+    or a superuser); returns the URL that connects as ``name``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from pipectl.store.engine import connect_postgres
+
+    db = connect_postgres(url)  # before team init: no row-level security yet
+    db.execute("UPDATE deals SET owner = ?", (name,))
+    db.execute("VACUUM ANALYZE deals")  # as autovacuum leaves it: no dead rows, all visible
+    db.close()
+    pipectl = [sys.executable, "-m", "pipectl"]
+    for cmd in (["team", "init"], ["team", "add", name, "--role", "rep"]):
+        subprocess.run([*pipectl, *cmd], env={**os.environ, "PIPECTL_DB": url}, check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{name}@{parts.netloc.rsplit('@', 1)[-1]}"))
 
 
 def build(
@@ -246,6 +267,11 @@ def main() -> None:
         "--pg", metavar="URL", help="run on a copy in a PostgreSQL server (schema pipectl_bench)"
     )
     ap.add_argument(
+        "--pg-role",
+        metavar="NAME",
+        help="with --pg: team init, add NAME as a rep owning every deal, run as NAME",
+    )
+    ap.add_argument(
         "--writers", type=int, default=0, help="N processes writing at once (counts errors)"
     )
     ap.add_argument("--prune", action="store_true", help="time a real prune on copies")
@@ -303,6 +329,13 @@ def main() -> None:
             check=True, capture_output=True, text=True, cwd=HERE.parent.parent,
         ).stdout.strip()  # fmt: skip
         print(f"copied to PostgreSQL in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        if args.pg_role:
+            target = subprocess.run(
+                [sys.executable, "-c", "import sys; from tests.bench.bench import as_rep;"
+                 " print(as_rep(sys.argv[1], sys.argv[2]))", target, args.pg_role],
+                check=True, capture_output=True, text=True, cwd=HERE.parent.parent,
+            ).stdout.strip()  # fmt: skip
+            print(f"running as {args.pg_role}, a rep owning every deal", file=sys.stderr)
     env = {**os.environ, "PIPECTL_DB": target, "NO_COLOR": "1"}
     env.pop("PIPECTL_NOW", None)
     if args.writers:

@@ -239,17 +239,17 @@ def test_init_is_idempotent(fresh_team: Team) -> None:
     t = fresh_team
     acl = _acl(t)
     out = t.cli.ok("team", "init", env=t.env()).stdout
-    assert out.strip() == f"{t.admin}: already set up (schema 2)"
+    assert out.strip() == f"{t.admin}: already set up (schema 3)"
     assert t.as_(None, "team", "init") == {
         "database": t.admin,
         "user": t.as_(None, "team", "init")["user"],
-        "schema_version": 2,
+        "schema_version": 3,
         "changed": False,
         "changes": [],
     }
     assert _acl(t) == acl
     secured = {r[0] for r in acl if r[2] and r[3]}
-    assert secured == {"deals", "activities", "followups", "events"}
+    assert secured == {"deals", "activities", "followups", "events", "prune_runs", "reviews"}
 
 
 @pytest.mark.postgres
@@ -265,7 +265,7 @@ def test_first_init_says_what_it_did(tmp_path: Path) -> None:
         r = Cli(now=NOW).json("team", "init", env={"PIPECTL_DB": _url(base, dbname=name)})
         assert r["changed"] is True
         text = "\n".join(r["changes"])
-        assert "created the pipeline schema (version 2)" in text
+        assert "created the pipeline schema (version 3)" in text
         assert "row-level security" in text
     finally:
         with psycopg.connect(base, autocommit=True) as admin:
@@ -386,6 +386,25 @@ def test_a_manager_sees_the_whole_team_and_may_narrow_it(team: Team) -> None:
     )
     only = team.as_("mia", "list", "--limit", "0", "--owner", ann)
     assert only and {d["owner"] for d in only} == {ann}
+
+
+def _plan(conn: Any, sql: str) -> str:
+    return "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql))
+
+
+@pytest.mark.postgres
+def test_the_policies_cost_a_manager_nothing_and_a_rep_an_index_condition(team: Team) -> None:
+    """Which policies apply is settled when a statement is planned: a manager's carries no
+    filter at all; a rep's owner test can use the index on deals (owner, id) (it cannot when
+    ``owner`` is compared with ``current_user`` as it is: a name, collated "C")."""
+    joined = "SELECT count(*) FROM activities a JOIN deals d ON d.id = a.deal_id"
+    with team.sql("mia") as conn:
+        plan = _plan(conn, joined)
+        assert "SubPlan" not in plan and "owner" not in plan and "Filter" not in plan
+    with team.sql("ann") as conn:
+        conn.execute("SET enable_seqscan = off")
+        assert "Index Cond: (owner = " in _plan(conn, "SELECT id FROM deals")
+        assert "owner = " in _plan(conn, joined)
 
 
 @pytest.mark.postgres
@@ -640,3 +659,167 @@ def test_pruned_deals_go_up_without_their_local_prune_run(fresh_team: Team, tmp_
     # so the team's `prune --undo-last` has nothing of the file's to revive
     r = t.cli.fails("prune", "--undo-last", code=1, env=t.env("fay"))
     assert "no prune run to undo" in r.stderr
+
+
+# --- prune runs and reviews are their owner's ---------------------------------------------------
+
+
+def _two_reps_with_stale_deals(t: Team, tmp_path: Path) -> tuple[str, str]:
+    ann, bob = t.add("ann"), t.add("bob")
+    t.add("mia", "manager")
+    for who, seed in (("ann", 7), ("bob", 8)):
+        path = local_pipeline(tmp_path / f"{who}.db", seed=seed, deals=30, closed=0)
+        t.as_(who, "team", "upload", str(path))
+    return ann, bob
+
+
+def _lost(t: Team, who: str) -> int:
+    return len(t.as_(who, "list", "--status", "lost", "--limit", "0"))
+
+
+@pytest.mark.postgres
+def test_a_reps_undo_last_undoes_their_own_prune_never_anothers(
+    fresh_team: Team, tmp_path: Path
+) -> None:
+    t = fresh_team
+    ann, bob = _two_reps_with_stale_deals(t, tmp_path)
+    anns = t.as_("ann", "prune", "--stale", "30d")["count"]
+    bobs = t.as_("bob", "prune", "--stale", "30d")["count"]  # the latest run on the team
+    assert anns and bobs
+    with t.sql("mia") as conn:
+        runs = conn.execute("SELECT id, owner FROM prune_runs ORDER BY id").fetchall()
+    assert [o for _i, o in runs] == [ann, bob]  # the server filled in who ran each
+    (ann_run, _), (bob_run, _) = runs
+    # ann's undo takes her own last run, not bob's later one
+    undone = t.as_("ann", "prune", "--undo-last")
+    assert (undone["run_id"], undone["revived"]) == (ann_run, anns)
+    assert _lost(t, "ann") == 0 and _lost(t, "bob") == bobs
+    # she has nothing left to undo; bob's run is still his to undo
+    r = t.cli.fails("prune", "--undo-last", code=1, env=t.env("ann"))
+    assert "no prune run to undo" in r.stderr
+    assert t.as_("bob", "prune", "--undo-last")["run_id"] == bob_run
+    with t.sql("ann") as conn:
+        assert conn.execute("SELECT owner FROM prune_runs").fetchall() == [(ann,)]
+
+
+@pytest.mark.postgres
+def test_a_reps_review_starts_from_their_own_last_review(fresh_team: Team, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from tests.conftest import Cli
+
+    t = fresh_team
+    ann, _bob = _two_reps_with_stale_deals(t, tmp_path)
+    held = datetime.fromisoformat(NOW) + timedelta(hours=1)
+    after = held + timedelta(hours=2)
+    later = Cli(now=after.isoformat())
+    done = Cli(now=held.isoformat()).json("review", "--done", env=t.env("ann"))
+    assert done["until"] == f"{held:%Y-%m-%dT%H:%M:%SZ}"
+    # ann's next review starts from hers; bob has held none: the last 7 days, not from ann's
+    assert later.json("review", env=t.env("ann"))["since"] == done["until"]
+    week = after - timedelta(days=7)
+    assert later.json("review", env=t.env("bob"))["since"] == f"{week:%Y-%m-%dT%H:%M:%SZ}"
+    with t.sql("mia") as conn:
+        assert conn.execute("SELECT owner FROM reviews").fetchall() == [(ann,)]
+    with t.sql("bob") as conn:
+        assert conn.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
+
+
+@pytest.mark.postgres
+def test_a_rep_cannot_see_or_write_anothers_runs_and_reviews(
+    fresh_team: Team, tmp_path: Path
+) -> None:
+    import psycopg
+
+    t = fresh_team
+    ann, _bob = _two_reps_with_stale_deals(t, tmp_path)
+    t.as_("ann", "prune", "--stale", "30d")
+    with t.sql("ann") as conn:
+        conn.execute("INSERT INTO reviews (at, since) VALUES (now(), now())")
+        run = conn.execute("SELECT id FROM prune_runs").fetchone()[0]
+    with t.sql("bob") as conn:
+        for table in ("prune_runs", "reviews"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+        assert (
+            conn.execute("UPDATE prune_runs SET undone_at = now() WHERE id = %s", (run,)).rowcount
+            == 0
+        )
+        for statement in (
+            "INSERT INTO reviews (at, since, owner) VALUES (now(), now(), %s)",
+            "INSERT INTO prune_runs (at, stale_days, reason, deals, owner)"
+            " VALUES (now(), 30, 'x', 0, %s)",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement, (ann,))
+    with t.sql("mia") as conn:  # a manager sees them all
+        assert conn.execute("SELECT count(*) FROM prune_runs").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM reviews").fetchone()[0] == 1
+
+
+# --- upgrading a team pipeline of schema 2 ------------------------------------------------------
+
+#: What schema 2's `team init` made that schema 3 changes.
+_V2_MANAGER = "(SELECT pg_has_role(current_user, 'pipectl_manager', 'member'))"
+_V2_VIA_DEAL = "deal_id IN (SELECT d.id FROM deals d WHERE d.owner = current_user)"
+
+
+def _policies(conn: Any) -> set[tuple[str, str, str]]:
+    return {
+        (t, p, ",".join(sorted(r)))
+        for t, p, r in conn.execute(
+            "SELECT tablename, policyname, roles FROM pg_policies"
+            " WHERE schemaname = current_schema()"
+        )
+    }
+
+
+@pytest.mark.postgres
+def test_team_init_upgrades_a_schema_2_pipeline(fresh_team: Team, tmp_path: Path) -> None:
+    t = fresh_team
+    ann, _bob = _two_reps_with_stale_deals(t, tmp_path)
+    with t.sql(None) as conn:
+        now_policies = _policies(conn)
+        conn.execute("SET search_path = public")
+        for table in ("deals", "activities", "followups", "events", "prune_runs", "reviews"):
+            for (name,) in conn.execute(
+                "SELECT policyname FROM pg_policies WHERE tablename = %s", (table,)
+            ).fetchall():
+                conn.execute(f"DROP POLICY {name} ON {table}")
+        for table in ("deals", "activities", "followups", "events"):
+            rule = f"{_V2_MANAGER} OR " + (
+                "owner = current_user" if table == "deals" else _V2_VIA_DEAL
+            )
+            conn.execute(
+                f"CREATE POLICY pipectl_access ON {table} FOR ALL USING ({rule})"
+                f" WITH CHECK ({rule})"
+            )
+        for table in ("prune_runs", "reviews"):
+            conn.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+            conn.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN owner")
+        conn.execute("REVOKE INSERT ON reviews FROM pipectl_rep")
+        conn.execute("REVOKE USAGE, SELECT ON SEQUENCE reviews_id_seq FROM pipectl_rep")
+        for table, name in conn.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'c'"
+            " AND connamespace = current_schema()::regnamespace"
+        ).fetchall():
+            conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        conn.execute("DROP INDEX ix_deals_owner_id")
+        conn.execute("CREATE INDEX ix_deals_owner ON deals (owner)")
+        conn.execute("UPDATE pipectl_schema SET version = 2")
+    r = t.cli.fails("list", code=5, env=t.env("ann"))
+    assert "older pipectl schema (2)" in r.stderr
+    changes = t.as_(None, "team", "init")["changes"]
+    assert changes[0] == "upgraded the schema from version 2 to 3"
+    assert "dropped 4 policies of an older pipectl" in changes
+    assert any(c.startswith("enabled row-level security on prune_runs, reviews") for c in changes)
+    with t.sql(None) as conn:
+        assert _policies(conn) == now_policies
+    assert t.as_(None, "team", "init")["changed"] is False
+    # and the upgraded pipeline works as a new one: ann's deals, her prune run, her review
+    assert {d["owner"] for d in t.as_("ann", "list", "--limit", "0")} == {ann}
+    assert t.as_("ann", "prune", "--stale", "30d")["count"]
+    assert t.as_("ann", "prune", "--undo-last")["revived"]
+    t.cli.ok("review", "--done", env=t.env("ann"))
+    with t.sql("mia") as conn:
+        assert conn.execute("SELECT owner FROM reviews").fetchall() == [(ann,)]

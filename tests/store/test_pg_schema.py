@@ -1,6 +1,7 @@
-"""The models declare every index the SQLite migrations create (same names, columns and
-partial predicates), so the PostgreSQL schema compiled from them has them too; and creating or
-upgrading that schema on a real server is idempotent.
+"""The models declare every index and CHECK constraint the SQLite migrations create (same
+names, columns and partial predicates; the same CHECK expressions), so the PostgreSQL schema
+compiled from them has them too; and creating or upgrading that schema on a real server is
+idempotent.
 
 The PostgreSQL tests create their own database ``team_<random>`` on the server named by
 ``PIPECTL_TEST_DATABASE_URL`` and drop it afterwards; without the variable they are skipped.
@@ -20,6 +21,7 @@ import pytest
 from sqlmodel import SQLModel
 
 import pipectl.store.models  # noqa: F401  (registers the tables)
+from pipectl.errors import PipectlError
 from pipectl.store.db import open_db
 from pipectl.store.models import ENGINES
 
@@ -81,15 +83,100 @@ def test_models_declare_the_indexes_the_migrations_create(tmp_path: Path) -> Non
         conn.close()
 
 
+# name -> (table, normalised expression)
+Checks = dict[str, tuple[str, str]]
+
+
+def _norm_check(expr: str) -> str:
+    """A CHECK expression in one spelling: lower case, single spaces, none inside brackets or
+    before commas, without brackets around the whole."""
+    e = " ".join(expr.split()).lower()
+    e = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", re.sub(r"\s+,", ",", e)))
+    while e.startswith("(") and _closing(e, 0) == len(e) - 1:
+        e = e[1:-1].strip()
+    return e
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the bracket closing the one at ``start`` (quoted text skipped)."""
+    depth, quoted = 0, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError(f"unbalanced brackets in {text!r}")
+
+
+def sqlite_checks(conn: Any) -> set[tuple[str, str]]:
+    """(table, normalised expression) of every CHECK in a migrated file's CREATE TABLE
+    statements (the migrations write them unnamed, on the column)."""
+    out = set()
+    for table, sql in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"):
+        for m in re.finditer(r"\bCHECK\s*\(", sql, re.IGNORECASE):
+            start = m.end() - 1
+            out.add((table, _norm_check(sql[start : _closing(sql, start) + 1])))
+    return out
+
+
+def model_checks() -> Checks:
+    from sqlalchemy import CheckConstraint
+
+    return {
+        str(c.name): (table.name, _norm_check(str(c.sqltext)))
+        for table in SQLModel.metadata.sorted_tables
+        for c in table.constraints
+        if isinstance(c, CheckConstraint)
+    }
+
+
+def test_check_expressions_are_normalised_alike() -> None:
+    assert _norm_check("( value_minor IS NULL OR value_minor >= 0 )") == (
+        "value_minor is null or value_minor >= 0"
+    )
+    assert _norm_check("(kind IN ( 'open' ,  'won', 'lost'))") == "kind in ('open', 'won', 'lost')"
+    assert _norm_check("(a > 0) AND (b > 0)") == "(a > 0) and (b > 0)"  # not one bracket
+
+
+@pytest.mark.sqlite_only  # the SQLite migrations; PostgreSQL's constraints are checked below
+def test_models_declare_the_checks_the_migrations_create(tmp_path: Path) -> None:
+    conn = open_db(tmp_path / "p.db")
+    try:
+        found = sqlite_checks(conn)
+    finally:
+        conn.close()
+    declared = model_checks()
+    assert found == set(declared.values())
+    assert len(found) == len(declared) == 5
+    for name, (table, _expr) in declared.items():
+        assert name.startswith(f"ck_{table}_"), name  # named, so an upgrade can find them
+
+
 def test_postgresql_gets_every_index_plus_the_owner_index() -> None:
     from pipectl.store.pg import schema_ddl
 
     pg = model_indexes("postgresql")
-    assert set(pg) - set(model_indexes("sqlite")) == {"ix_deals_owner"}
+    assert set(pg) - set(model_indexes("sqlite")) == {"ix_deals_owner_id"}
     ddl = "\n".join(schema_ddl())
     for name, (table, columns, _unique, where) in pg.items():
         statement = f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})"
         assert statement + (f" WHERE {where}" if where else "") in ddl, name
+
+
+def test_postgresql_gets_every_check() -> None:
+    from pipectl.store.pg import check_ddl, schema_ddl
+
+    ddl = "\n".join(schema_ddl())
+    upgrades = check_ddl()
+    assert set(upgrades) == set(model_checks())
+    for name, (table, _expr) in model_checks().items():
+        assert f"CONSTRAINT {name} CHECK (" in ddl, name  # a new table has it
+        assert upgrades[name].startswith(f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK (")
 
 
 # --- on a real server -------------------------------------------------------------------------
@@ -141,6 +228,21 @@ def pg_indexes(db: Any) -> Indexes:
     return out
 
 
+def pg_checks(db: Any) -> set[tuple[str, str]]:
+    """(table, name) of the CHECK constraints of the current schema."""
+    return {
+        (table, name)
+        for table, name in db.execute(
+            "SELECT CAST(CAST(conrelid AS regclass) AS text), conname FROM pg_constraint"
+            " WHERE contype = 'c' AND connamespace = CAST(current_schema() AS regnamespace)"
+        )
+    }
+
+
+def _model_check_names() -> set[tuple[str, str]]:
+    return {(table, name) for name, (table, _expr) in model_checks().items()}
+
+
 def _shape(indexes: Indexes) -> dict[str, tuple[str, tuple[str, ...], bool, bool]]:
     """Partial predicates as 'has one': PostgreSQL spells them its own way."""
     return {n: (t, c, u, w is not None) for n, (t, c, u, w) in indexes.items()}
@@ -158,6 +260,7 @@ def test_pg_schema_has_the_models_indexes_and_defaults(pg_url: str) -> None:
         with db.transaction():
             assert pg.create_schema(db) is False  # nothing left to do
         assert _shape(pg_indexes(db)) == _shape(model_indexes("postgresql"))
+        assert pg_checks(db) == _model_check_names()
         # a row inserted without the defaulted columns gets what SQLite gives it
         stage = db.execute("SELECT id FROM stages ORDER BY position LIMIT 1").fetchone()[0]
         row = db.execute(
@@ -167,12 +270,56 @@ def test_pg_schema_has_the_models_indexes_and_defaults(pg_url: str) -> None:
             (stage,),
         ).fetchone()
         assert tuple(row) == ("open", "", 0)
+        # and the server refuses what the file refuses
+        for statement in (
+            "UPDATE stages SET probability = 101 WHERE id = ?",
+            "UPDATE stages SET kind = 'maybe' WHERE id = ?",
+            "UPDATE deals SET value_minor = -1 WHERE stage_id = ?",
+            "UPDATE deals SET status = 'gone' WHERE stage_id = ?",
+        ):
+            with pytest.raises(PipectlError, match=r"refused by the database: .*ck_"):
+                db.execute(statement, (stage,))
+        with pytest.raises(PipectlError, match="ck_targets_value_minor"):
+            db.execute(
+                "INSERT INTO targets (period, value_minor, currency, set_at)"
+                " VALUES ('2026-Q4', -5, 'USD', now())"
+            )
     finally:
         db.close()
 
 
+def _make_older(db: Any, version: int) -> None:
+    """Turn a current schema into what ``version`` made (what the upgrade steps undo)."""
+    # version 2 lacked: the owners of prune runs and reviews, the CHECK constraints, and the
+    # owner index had no id
+    db.execute("ALTER TABLE prune_runs DROP COLUMN owner")
+    db.execute("ALTER TABLE reviews DROP COLUMN owner")
+    for table, name in sorted(pg_checks(db)):
+        db.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    db.execute("DROP INDEX ix_deals_owner_id")
+    db.execute("CREATE INDEX ix_deals_owner ON deals (owner)")
+    if version < 2:
+        # version 1 also lacked the migrations' indexes and the column defaults
+        db.execute("DROP INDEX ix_events_moves")
+        db.execute("DROP INDEX ix_deals_owner")
+        db.execute("ALTER TABLE deals ALTER COLUMN version DROP DEFAULT")
+    db.execute("UPDATE pipectl_schema SET version = ?", (version,))
+
+
+def _columns(db: Any, table: str) -> set[str]:
+    return {
+        r[0]
+        for r in db.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+    }
+
+
 @pytest.mark.postgres
-def test_older_pg_schema_is_upgraded_in_place(pg_url: str) -> None:
+@pytest.mark.parametrize("older", [1, 2])
+def test_older_pg_schema_is_upgraded_in_place(pg_url: str, older: int) -> None:
     from pipectl.errors import DatabaseError
     from pipectl.store import pg
     from pipectl.store.engine import connect_postgres
@@ -181,17 +328,19 @@ def test_older_pg_schema_is_upgraded_in_place(pg_url: str) -> None:
     try:
         with db.transaction():
             pg.create_schema(db)
-        # what version 1 lacked: the migrations' indexes and the column defaults
-        db.execute("DROP INDEX ix_events_moves")
-        db.execute("DROP INDEX ix_deals_owner")
-        db.execute("ALTER TABLE deals ALTER COLUMN version DROP DEFAULT")
-        db.execute("UPDATE pipectl_schema SET version = 1")
+        _make_older(db, older)
+        assert "owner" not in _columns(db, "prune_runs")
         with pytest.raises(DatabaseError, match="older pipectl schema"):
             pg.open_pg(pg_url)
         with db.transaction():
             assert pg.create_schema(db) is True
         assert pg.schema_version(db) == pg.PG_SCHEMA_VERSION
-        assert {"ix_events_moves", "ix_deals_owner"} <= set(pg_indexes(db))
+        indexes = set(pg_indexes(db))
+        assert {"ix_events_moves", "ix_deals_owner_id"} <= indexes
+        assert "ix_deals_owner" not in indexes  # the one with the id replaces it
+        assert _shape(pg_indexes(db)) == _shape(model_indexes("postgresql"))
+        assert pg_checks(db) == _model_check_names()
+        assert "owner" in _columns(db, "prune_runs") and "owner" in _columns(db, "reviews")
         default = db.execute(
             "SELECT column_default FROM information_schema.columns"
             " WHERE table_name = 'deals' AND column_name = 'version'"
@@ -199,5 +348,35 @@ def test_older_pg_schema_is_upgraded_in_place(pg_url: str) -> None:
         assert default == "0"
         assert db.execute("SELECT count(*) FROM stages").fetchone()[0] == 7  # not seeded twice
         pg.open_pg(pg_url).close()
+        with db.transaction():
+            assert pg.create_schema(db) is False
+    finally:
+        db.close()
+
+
+@pytest.mark.postgres
+def test_an_upgrade_a_row_breaks_changes_nothing(pg_url: str) -> None:
+    """A row the new CHECK constraints refuse (written while the server had none): the
+    upgrade stops with the constraint's name, and the schema stays as it was."""
+    from pipectl.store import pg
+    from pipectl.store.engine import connect_postgres
+
+    db = connect_postgres(pg_url)
+    try:
+        with db.transaction():
+            pg.create_schema(db)
+        _make_older(db, 2)
+        db.execute(
+            "INSERT INTO targets (period, value_minor, currency, set_at)"
+            " VALUES ('2026-Q4', -5, 'USD', now())"
+        )
+        with pytest.raises(PipectlError, match="ck_targets_value_minor"), db.transaction():
+            pg.create_schema(db)
+        assert pg.schema_version(db) == 2
+        assert "owner" not in _columns(db, "prune_runs") and not pg_checks(db)
+        db.execute("UPDATE targets SET value_minor = 5")
+        with db.transaction():
+            assert pg.create_schema(db) is True
+        assert pg_checks(db) == _model_check_names()
     finally:
         db.close()

@@ -88,9 +88,12 @@ def revive_one(db: Database, deal_id: int, stage_id: int, now: datetime) -> None
 
 
 def last_run(db: Database) -> tuple[int, str, int] | None:
-    """(id, at, deals) of the latest prune run not yet undone."""
+    """(id, at, deals) of the latest prune run not yet undone: one's own on a team (a
+    manager sees every rep's runs, but undoes their own); any in a file (no owners)."""
     return db.execute(
-        "SELECT id, at, deals FROM prune_runs WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1"
+        "SELECT id, at, deals FROM prune_runs WHERE undone_at IS NULL"
+        " AND (owner = ? OR owner IS NULL) ORDER BY id DESC LIMIT 1",
+        (db.user,),
     ).fetchone()
 
 

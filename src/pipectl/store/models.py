@@ -14,8 +14,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, text, types
+from sqlalchemy import BigInteger, CheckConstraint, Index, text, types
 from sqlmodel import Field, SQLModel
+
+from pipectl.core.states import Status
 
 #: ``Index.info`` key: the engines an index exists on, when not both (a PostgreSQL-only index
 #: is compiled by ``store.pg.schema_ddl`` and absent from the SQLite migrations).
@@ -62,8 +64,22 @@ def _index(name: str, *columns: str, where: str | None = None, pg_only: bool = F
     return Index(name, *columns, info=info, **kw)
 
 
+def _check(name: str, sql: str) -> CheckConstraint:
+    """A CHECK constraint, written as the SQLite migrations write it (there inline on the
+    column, unnamed; ``tests/store/test_pg_schema.py`` compares the expressions)."""
+    return CheckConstraint(text(sql), name=name)
+
+
+#: ``kind IN ('open', 'won', 'lost')``: a stage's kind and a deal's status take these values
+_KINDS = ", ".join(f"'{s.value}'" for s in Status)
+
+
 class Stage(SQLModel, table=True):
     __tablename__ = "stages"
+    __table_args__ = (
+        _check("ck_stages_probability", "probability BETWEEN 0 AND 100"),
+        _check("ck_stages_kind", f"kind IN ({_KINDS})"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
@@ -81,8 +97,12 @@ class Deal(SQLModel, table=True):
         _index("ix_deals_status_stage", "status", "stage_id"),
         _index("ix_deals_status_touch", "status", "last_touch_at"),
         _index("ix_deals_closed_at", "closed_at"),
-        # row-level security on a team pipeline filters every read by owner
-        _index("ix_deals_owner", "owner", pg_only=True),
+        # row-level security on a team pipeline filters every read by owner; with the id, a
+        # rep's deal ids (what the policies of activities, follow-ups and events look up)
+        # come from the index alone
+        _index("ix_deals_owner_id", "owner", "id", pg_only=True),
+        _check("ck_deals_value_minor", "value_minor IS NULL OR value_minor >= 0"),
+        _check("ck_deals_status", f"status IN ({_KINDS})"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -195,6 +215,7 @@ class Target(SQLModel, table=True):
     """A sales target for a period (``2026-Q4`` or ``2026-11``), in one currency."""
 
     __tablename__ = "targets"
+    __table_args__ = (_check("ck_targets_value_minor", "value_minor >= 0"),)
 
     period: str = Field(primary_key=True)
     value_minor: int = Field(sa_type=BigInteger)

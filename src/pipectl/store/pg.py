@@ -13,17 +13,26 @@ from pipectl.errors import DatabaseError
 from pipectl.store.engine import PgDatabase, connect_postgres
 
 #: The PostgreSQL schema's version. Bump it when the models change: ``create_schema`` brings an
-#: older database up to date (new tables and indexes, column defaults), and a step in
-#: ``_STEPS`` does whatever ``CREATE … IF NOT EXISTS`` cannot (a new column, say).
+#: older database up to date (new tables, indexes, column defaults and CHECK constraints), and
+#: a step in ``_STEPS`` does whatever ``CREATE … IF NOT EXISTS`` cannot (a new column, say).
 #: 2: the SQLite migrations' indexes (and one on ``deals.owner``), column defaults.
-PG_SCHEMA_VERSION = 2
+#: 3: who ran each prune and held each review (``owner``, as SQLite's schema 7); the SQLite
+#: migrations' CHECK constraints; ``deals (owner, id)`` instead of ``deals (owner)``.
+PG_SCHEMA_VERSION = 3
 
 #: Held (per transaction) while the schema is created or upgraded: two ``team init`` at once
 #: queue instead of racing. 'pipe' in ASCII, like the SQLite file's application id.
 SCHEMA_LOCK = 0x70697065
 
-#: Upgrade steps by the version they lead to, run after the idempotent DDL.
-_STEPS: dict[int, list[str]] = {}
+#: Upgrade steps by the version they lead to: run after the tables are created and before
+#: their indexes, defaults and constraints (which may name the columns a step adds).
+_STEPS: dict[int, list[str]] = {
+    3: [
+        "ALTER TABLE prune_runs ADD COLUMN IF NOT EXISTS owner VARCHAR",
+        "ALTER TABLE reviews ADD COLUMN IF NOT EXISTS owner VARCHAR",
+        "DROP INDEX IF EXISTS ix_deals_owner",  # ix_deals_owner_id serves what it did
+    ],
+}
 
 
 def open_pg(url: str) -> PgDatabase:
@@ -104,6 +113,23 @@ def schema_ddl() -> list[str]:
     return out
 
 
+def check_ddl() -> dict[str, str]:
+    """``ALTER TABLE … ADD CONSTRAINT … CHECK`` by constraint name, for every CHECK the
+    models declare (a new table gets them from its CREATE TABLE; an older one from these)."""
+    from sqlalchemy import CheckConstraint
+    from sqlalchemy.dialects import postgresql
+
+    # not sqlalchemy's AddConstraint: making one takes the constraint out of CREATE TABLE
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return {
+        str(c.name): f"ALTER TABLE {table.name} ADD CONSTRAINT {c.name}"
+        f" CHECK ({c.sqltext.compile(dialect=dialect)})"
+        for table in _tables()
+        for c in sorted(table.constraints, key=lambda c: str(c.name))
+        if isinstance(c, CheckConstraint)
+    }
+
+
 def default_ddl() -> list[str]:
     """``ALTER COLUMN … SET DEFAULT`` for every column the models give a server default (SQL
     text; idempotent: brings the defaults of a database made by an older version up to date)."""
@@ -130,13 +156,29 @@ def create_schema(db: PgDatabase) -> bool:
         return False
     if version is not None:
         refuse_newer(db, version)
-    for statement in schema_ddl():
-        db.execute(statement)
-    for statement in default_ddl():
+    ddl = schema_ddl()
+    tables = [s for s in ddl if s.lstrip().startswith("CREATE TABLE")]
+    for statement in tables:
         db.execute(statement)
     for number in sorted(_STEPS):
         if version is not None and version < number <= PG_SCHEMA_VERSION:
             for statement in _STEPS[number]:
+                db.execute(statement)
+    for statement in ddl:
+        if statement not in tables:
+            db.execute(statement)
+    for statement in default_ddl():
+        db.execute(statement)
+    if version is not None:
+        have = {
+            r[0]
+            for r in db.execute(
+                "SELECT conname FROM pg_constraint WHERE contype = 'c'"
+                " AND connamespace = CAST(current_schema() AS regnamespace)"
+            )
+        }
+        for name, statement in check_ddl().items():
+            if name not in have:  # refused if a row breaks it: nothing is changed then
                 db.execute(statement)
     if version is None:
         db.execute("CREATE TABLE pipectl_schema (version INTEGER NOT NULL)")

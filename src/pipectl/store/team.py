@@ -7,14 +7,17 @@ tool) gets the same rows.
   created if missing); each person is a LOGIN role in one of them (``team add``).
 - ``GRANTS``: what each group may do to each table. Nobody deletes deals or their history
   through pipectl, so nobody may; events are append-only (no UPDATE); the sales process,
-  settings, targets and the reviews held are the managers' to change.
+  settings and targets are the managers' to change; everyone prunes and holds reviews (their
+  own: row-level security below).
 - Row-level security, enabled and FORCEd (the tables' owner is bound too) on deals and what
-  hangs off them (activities, follow-ups, events): a row is visible and writable when its deal's
-  ``owner`` is the connected role (``current_user``), or when that role is a manager. WITH
-  CHECK holds a rep to the same rule for new and changed rows, so a rep cannot create a deal for
-  someone else nor hand one over. A superuser (and a BYPASSRLS role) sees everything.
-- ``deals.owner`` defaults to ``current_user``; a trigger fills it in when a client inserts an
-  explicit NULL (the deal services pass every create column).
+  hangs off them (activities, follow-ups, events), and on prune runs and reviews held: a row is
+  visible and writable when its ``owner`` (for what hangs off a deal: its deal's) is the
+  connected role (``current_user``), or when that role is a manager. WITH CHECK holds a rep to
+  the same rule for new and changed rows, so a rep cannot create a deal for someone else nor
+  hand one over. A superuser (and a BYPASSRLS role) sees everything.
+- ``deals.owner``, ``prune_runs.owner`` and ``reviews.owner`` default to ``current_user``; a
+  trigger fills in a deal's when a client inserts an explicit NULL (the deal services pass
+  every create column; prune and review name no owner).
 
 Statements that name roles are composed with ``psycopg.sql`` (identifiers quoted); names a
 person typed are checked by ``check_name`` first.
@@ -43,7 +46,7 @@ GRANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "stages": ((_S,), (_S, _I, _U)),
     "settings": ((_S,), (_S, _I, _U, _D)),  # config --unset deletes a key
     "targets": ((_S,), (_S, _I, _U, _D)),  # target --remove deletes one
-    "reviews": ((_S,), (_S, _I)),  # review --done: the team's review is the manager's
+    "reviews": ((_S, _I), (_S, _I)),  # review --done: each holds their own
     "deals": ((_S, _I, _U), (_S, _I, _U)),
     "activities": ((_S, _I, _U), (_S, _I, _U)),
     "followups": ((_S, _I, _U), (_S, _I, _U)),
@@ -51,23 +54,43 @@ GRANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "prune_runs": ((_S, _I, _U), (_S, _I, _U)),  # a rep prunes (and un-prunes) their deals
 }
 
-#: Tables under row-level security, and who may see and change a row: a manager, or the
-#: owner of the row's deal. The manager test comes first and is an InitPlan (evaluated once per
-#: statement), so a manager's query never builds the set of "my deals" at all; a rep's builds
-#: it once per statement (ix_deals_owner serves it when the team is large).
+#: Is the connected role a manager? (``team list`` and ``team remove`` ask; the policies
+#: below decide it when a statement is planned instead.)
 IS_MANAGER = f"(SELECT pg_has_role(current_user, '{MANAGER}', 'member'))"
-OWN_DEAL = "owner = current_user"
-VIA_DEAL = "deal_id IN (SELECT d.id FROM deals d WHERE d.owner = current_user)"
+#: The connected role, evaluated once per statement (an InitPlan), as text in the database's
+#: collation: only then can ``owner = ME`` be an index condition (on ix_deals_owner_id).
+#: ``current_user`` is a ``name``, whose collation is "C": compared with ``owner`` as it is,
+#: or merely cast to text (still "C"), the collations differ and the server can only filter
+#: row by row, which is what schema 2's policies did.
+ME = '(SELECT CAST(current_user AS text) COLLATE "default")'
+OWN_ROW = f"owner = {ME}"
+# EXISTS rather than IN: the planner may probe the row's deal (a few rows: ``due``'s details,
+# ``show``) or hash the rep's deal ids, read from ix_deals_owner_id alone (many rows)
+VIA_DEAL = f"EXISTS (SELECT 1 FROM deals d WHERE d.id = deal_id AND d.owner = {ME})"
+#: Tables under row-level security, and which of their rows a role sees and writes as its own.
 OWNED: dict[str, str] = {
-    "deals": f"{IS_MANAGER} OR {OWN_DEAL}",
-    "activities": f"{IS_MANAGER} OR {VIA_DEAL}",
-    "followups": f"{IS_MANAGER} OR {VIA_DEAL}",
-    "events": f"{IS_MANAGER} OR {VIA_DEAL}",
+    "deals": OWN_ROW,
+    "activities": VIA_DEAL,
+    "followups": VIA_DEAL,
+    "events": VIA_DEAL,
+    "prune_runs": OWN_ROW,
+    "reviews": OWN_ROW,
 }
-#: The policy's name on each table. ``team init`` drops other ``pipectl_`` policies there, so
-#: a changed rule ships under a new name (``pipectl_access_2``…) and replaces the old one.
-POLICY = "pipectl_access"
+#: The policies on each table in ``OWNED``: name → (the roles it applies to, its rule).
+#: Permissive policies add up: everyone (a rep, the database's owner) has their own rows; a
+#: manager also has every row. Which policies apply is settled when a statement is planned,
+#: from the role's groups: a manager's statements carry no filter at all, a rep's only the
+#: owner test (a manager test evaluated per statement and OR'd with it, as schema 2 had, keeps
+#: the planner from using the owner index). ``team init`` drops any other ``pipectl_`` policy
+#: on these tables, so a changed rule ships under a new name (``pipectl_own_2``…) and replaces
+#: the old one (schema 2's was ``pipectl_access``).
+POLICIES: dict[str, tuple[str, str | None]] = {
+    "pipectl_own": ("PUBLIC", None),  # None: the table's rule in OWNED
+    "pipectl_team": (MANAGER, "true"),
+}
 OWNER_TRIGGER = "pipectl_deal_owner"
+#: Tables whose ``owner`` column defaults to the connected role.
+OWNER_DEFAULTS = ("deals", "prune_runs", "reviews")
 
 #: A team member's name is a database role name: kept to characters that need no thought in a
 #: URL, a shell or ``psql`` (and always quoted as an identifier all the same).
@@ -269,18 +292,23 @@ def _row_security(db: PgDatabase) -> list[str]:
         )
     }
     created = dropped = 0
-    for table, rule in OWNED.items():
+    for table, own in OWNED.items():
         for t, name in sorted(policies):
-            if t == table and name != POLICY:
+            if t == table and name not in POLICIES:
                 db.execute(f"DROP POLICY {name} ON {table}")
                 dropped += 1
-        if (table, POLICY) not in policies:
-            db.execute(
-                f"CREATE POLICY {POLICY} ON {table} FOR ALL USING ({rule}) WITH CHECK ({rule})"
-            )
-            created += 1
+        made = False
+        for name, (to, rule) in POLICIES.items():
+            if (table, name) not in policies:
+                rule = rule or own
+                db.execute(
+                    f"CREATE POLICY {name} ON {table} FOR ALL TO {to}"
+                    f" USING ({rule}) WITH CHECK ({rule})"
+                )
+                made = True
+        created += made
     if created:
-        done.append(f"created the row-level security policy of {created} tables")
+        done.append(f"created the row-level security policies of {created} tables")
     if dropped:
         done.append(f"dropped {dropped} policies of an older pipectl")
     return done
@@ -288,14 +316,22 @@ def _row_security(db: PgDatabase) -> list[str]:
 
 def _owner_default(db: PgDatabase) -> list[str]:
     done = []
-    default = db.execute(
-        "SELECT column_default FROM information_schema.columns"
-        " WHERE table_schema = current_schema() AND table_name = 'deals'"
-        " AND column_name = 'owner'"
-    ).fetchone()
-    if default is None or (default[0] or "").upper() != "CURRENT_USER":
-        db.execute("ALTER TABLE deals ALTER COLUMN owner SET DEFAULT current_user")
+    defaults = dict(
+        db.execute(
+            "SELECT table_name, column_default FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND column_name = 'owner'"
+        ).fetchall()
+    )
+    missing = [t for t in OWNER_DEFAULTS if (defaults.get(t) or "").upper() != "CURRENT_USER"]
+    for table in missing:
+        db.execute(f"ALTER TABLE {table} ALTER COLUMN owner SET DEFAULT current_user")
+    if "deals" in missing:
         done.append("new deals belong to whoever creates them (deals.owner default)")
+    if set(missing) - {"deals"}:
+        done.append(
+            "prune runs and reviews belong to whoever runs or holds them"
+            " (prune_runs.owner and reviews.owner default)"
+        )
     if not db.execute(
         "SELECT 1 FROM pg_trigger WHERE tgrelid = CAST('deals' AS regclass) AND tgname = ?",
         (OWNER_TRIGGER,),
