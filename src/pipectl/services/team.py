@@ -44,7 +44,7 @@ def init(url: str) -> InitResult:
     try:
         with db.transaction():
             # two inits at once queue here: the second finds the work done
-            db.execute("SELECT pg_advisory_xact_lock(?)", (pg.SCHEMA_LOCK,))
+            pg.lock_schema(db)
             who = team.access(db)
             if not (who["superuser"] or who["owner"]):
                 raise PipectlError(
@@ -240,8 +240,8 @@ class _Local:
 
 
 def _read_local(path: Path) -> _Local:
+    from pipectl.store import team
     from pipectl.store.db import open_db
-    from pipectl.store.team import DEAL_COLUMNS
 
     if is_url(str(path)):
         raise InputError("team upload copies a local pipeline file; give its path")
@@ -250,36 +250,17 @@ def _read_local(path: Path) -> _Local:
     conn = open_db(path)
     try:
         with conn.transaction(write=False):
-            stages = {
-                r[0]: tuple(r[1:])
-                for r in conn.execute(
-                    "SELECT id, name, probability, stale_days, kind, exit_questions, position"
-                    " FROM stages"
-                )
-            }
-            cols = ", ".join(c for c, _ in DEAL_COLUMNS)
-            deals = []
-            for row in conn.execute(f"SELECT id, {cols} FROM deals ORDER BY id"):
-                row = list(row)
-                if not row[_KEY]:  # no external id: a key of its own
-                    row[_KEY] = upload_key(row[0], row[_CREATED])
-                deals.append(tuple(row))
-            activities = conn.execute(
-                "SELECT deal_id, kind, at, text, created_at FROM activities ORDER BY id"
-            ).fetchall()
-            followups = conn.execute(
-                "SELECT deal_id, due, what, created_at, done_at, outcome, every FROM followups"
-                " ORDER BY id"
-            ).fetchall()
-            events = conn.execute(
-                "SELECT deal_id, at, kind, field, old_value, new_value, from_stage_id,"
-                " to_stage_id, note FROM events ORDER BY id"
-            ).fetchall()
-            targets = conn.execute(
-                "SELECT period, value_minor, currency, set_at FROM targets ORDER BY period"
-            ).fetchall()
+            stages, raw_deals, activities, followups, events, targets = team.read_local(
+                conn, [c for c, _ in team.DEAL_COLUMNS]
+            )
     finally:
         conn.close()
+    deals = []
+    for row in raw_deals:
+        row = list(row)
+        if not row[_KEY]:  # no external id: a key of its own
+            row[_KEY] = upload_key(row[0], row[_CREATED])
+        deals.append(tuple(row))
     return _Local(stages, deals, activities, followups, events, targets)
 
 

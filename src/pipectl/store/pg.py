@@ -57,6 +57,12 @@ def open_pg(url: str) -> PgDatabase:
     return db
 
 
+def lock_schema(db: PgDatabase) -> None:
+    """Take the schema lock for this transaction: two inits or upgrades at once queue here,
+    and the second finds the work done."""
+    db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+
+
 def schema_version(db: PgDatabase) -> int | None:
     """The pipeline's schema version, or None when the database holds no pipeline."""
     row = db.execute(
@@ -150,7 +156,7 @@ def default_ddl() -> list[str]:
 def create_schema(db: PgDatabase) -> bool:
     """Create the tables, indexes and default stages if missing, or upgrade an older schema
     (in the caller's transaction); returns whether anything changed."""
-    db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+    lock_schema(db)
     version = schema_version(db)
     if version == PG_SCHEMA_VERSION:
         return False

@@ -486,6 +486,34 @@ def add_stages(db: PgDatabase, rows: Sequence[tuple[str, int, int | None, str, s
         )
 
 
+def read_local(db: Any, deal_columns: Sequence[str]) -> tuple[Any, ...]:
+    """Everything ``team upload`` copies from a local pipeline (either engine's connection,
+    in the caller's transaction): stages by id (name, probability, stale_days, kind,
+    exit_questions, position), deals (id, then ``deal_columns``), activities, follow-ups,
+    events and targets, each in id order."""
+    stages = {
+        r[0]: tuple(r[1:])
+        for r in db.execute(
+            "SELECT id, name, probability, stale_days, kind, exit_questions, position FROM stages"
+        )
+    }
+    deals = db.execute(f"SELECT id, {', '.join(deal_columns)} FROM deals ORDER BY id").fetchall()
+    activities = db.execute(
+        "SELECT deal_id, kind, at, text, created_at FROM activities ORDER BY id"
+    ).fetchall()
+    followups = db.execute(
+        "SELECT deal_id, due, what, created_at, done_at, outcome, every FROM followups ORDER BY id"
+    ).fetchall()
+    events = db.execute(
+        "SELECT deal_id, at, kind, field, old_value, new_value, from_stage_id, to_stage_id, note"
+        " FROM events ORDER BY id"
+    ).fetchall()
+    targets = db.execute(
+        "SELECT period, value_minor, currency, set_at FROM targets ORDER BY period"
+    ).fetchall()
+    return stages, deals, activities, followups, events, targets
+
+
 def visible_keys(db: PgDatabase, keys: Sequence[str]) -> set[str]:
     """Which of these external ids the connected role can see on a deal."""
     if not keys:
