@@ -129,6 +129,30 @@ def test_sql_ranking_matches_core_priority(pipeline_db) -> None:  # type: ignore
         assert limited.counts[section] == result.counts[section]
 
 
+def test_an_owners_agenda_is_the_agenda_of_their_deals(pipeline_db) -> None:  # type: ignore[no-untyped-def]
+    conn = pipeline_db
+    _fill(conn, seed=3)
+    with conn.transaction():
+        conn.execute("UPDATE deals SET owner = CASE WHEN id % 3 = 0 THEN 'ann' ELSE 'joanne' END")
+    everyone = agenda(conn, NOW, TODAY, 7, None)
+    for name, exact, owners in (("ann", True, {"ann"}), ("ANNE", False, {"joanne"})):
+        owner = rules.owner_filter(conn, name)
+        assert owner == rules.Owner(name, exact)
+        mine = agenda(conn, NOW, TODAY, 7, None, owner)
+        for section in SECTIONS:
+            want = [i for i in everyone.sections[section] if i.owner in owners]
+            assert mine.sections[section] == want, section
+            assert mine.counts[section] == len(want)
+            assert want or section == "today", section  # the fixture exercises each
+
+
+def test_without_an_owner_the_agenda_statements_have_no_owner_condition(pipeline_db) -> None:  # type: ignore[no-untyped-def]
+    plain, params = queries(pipeline_db, [14, 21], NOW)
+    assert not any("owner" in sql for sql in plain.values()) and "owner" not in params
+    owned, params = queries(pipeline_db, [14, 21], NOW, rules.Owner("ann", True))
+    assert all("d.owner = :owner" in sql for sql in owned.values()) and params["owner"] == "ann"
+
+
 def test_stalled_and_whole_days_in_sql_agree_with_core(pipeline_db) -> None:  # type: ignore[no-untyped-def]
     conn = pipeline_db
     limits = [1, 14, 21]

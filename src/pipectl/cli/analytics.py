@@ -7,7 +7,7 @@ from __future__ import annotations
 import typer
 
 from pipectl.cli import common
-from pipectl.cli.common import JsonOpt
+from pipectl.cli.common import JsonOpt, OwnerOpt
 from pipectl.errors import InputError
 
 AsOfOpt = typer.Option(
@@ -38,6 +38,7 @@ def metrics(
     all_: bool = typer.Option(False, "--all", help="The whole history, not a window."),
     by: str = typer.Option("month", "--by", help="Trend periods: week, month or quarter."),
     as_of: str | None = AsOfOpt,
+    owner: str | None = OwnerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Pipeline metrics: win rate, deal size, cycle, velocity, stage conversion, trend."""
@@ -49,6 +50,7 @@ def metrics(
     from pipectl.render import output
     from pipectl.services.analytics import Window
     from pipectl.services.analytics import metrics as compute
+    from pipectl.store.rules import owner_filter
 
     if by not in PERIOD_KINDS:
         raise InputError(f"--by is one of {', '.join(PERIOD_KINDS)}, not {by!r}")
@@ -68,7 +70,7 @@ def metrics(
             raise InputError(f"--since {start} is after --until {end}")
         if asof and end > today:
             raise InputError(f"--until {end} is after --as-of {today}")
-        result = compute(conn, Window(start, end, asof), now, by)
+        result = compute(conn, Window(start, end, asof), now, by, owner_filter(conn, owner))
     view.metrics(result, output.pick_mode(as_json))
 
 
@@ -77,6 +79,7 @@ def forecast(
     horizon: int = typer.Option(2, "--horizon", help="How many periods, from the current one."),
     seed: int = typer.Option(0, "--seed", help="Seed of the range simulation."),
     as_of: str | None = AsOfOpt,
+    owner: str | None = OwnerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Forecast by expected close period: weighted, historical, commit/best case, range,
@@ -85,6 +88,7 @@ def forecast(
     from pipectl.render import output
     from pipectl.services.analytics import forecast as compute
     from pipectl.store.queries import settings
+    from pipectl.store.rules import owner_filter
 
     if period not in ("month", "quarter"):
         raise InputError(f"--period is month or quarter, not {period!r}")
@@ -103,6 +107,7 @@ def forecast(
             seed=seed,
             commit=int(conf.get("forecast_commit", 80)),
             best=int(conf.get("forecast_best", 50)),
+            owner=owner_filter(conn, owner),
         )
     view.forecast(result, output.pick_mode(as_json))
 

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 DB_PATH: str | None = None
 
 JsonOpt = typer.Option(False, "--json", help="Print JSON (keys documented in docs/json.md).")
+OwnerOpt = typer.Option(
+    None,
+    "--owner",
+    help="Only this owner's deals: the exact name when a deal has it, else owners containing it.",
+)
 LimitOpt = typer.Option(
     None,
     "--limit",

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import typer
 
 from pipectl.cli import common
-from pipectl.cli.common import JsonOpt, LimitOpt, complete_deal, complete_stage
+from pipectl.cli.common import JsonOpt, LimitOpt, OwnerOpt, complete_deal, complete_stage
 from pipectl.core.states import Status
 from pipectl.errors import InputError
 
@@ -112,7 +112,7 @@ def list_(
     ),
     tag: list[str] = typer.Option([], "--tag", "-t", help="Only deals with this tag."),
     account: str | None = typer.Option(None, "--account", "-a", help="Account contains…"),
-    owner: str | None = typer.Option(None, "--owner", help="Owner contains…"),
+    owner: str | None = OwnerOpt,
     source: str | None = typer.Option(None, "--source", help="Source contains…"),
     stale: bool = typer.Option(False, "--stale", help="Only deals idle past their stage limit."),
     sort: str = typer.Option(
@@ -125,7 +125,7 @@ def list_(
     """List deals: open ones by default, most valuable first."""
     from pipectl.core.contacts import normalize_tags
     from pipectl.render import output, views
-    from pipectl.store import queries
+    from pipectl.store import queries, rules
 
     statuses: set[str] = set()
     for s in status:
@@ -149,7 +149,7 @@ def list_(
             stage_ids=_stage_ids(conn, stage),
             tags=tuple(normalize_tags(tag)),
             account=account,
-            owner=owner,
+            owner=rules.owner_filter(conn, owner),
             source=source,
             stale_only=stale,
         )
@@ -395,21 +395,24 @@ def log(
 def board(
     tag: list[str] = typer.Option([], "--tag", "-t", help="Only deals with this tag."),
     account: str | None = typer.Option(None, "--account", "-a", help="Account contains…"),
-    owner: str | None = typer.Option(None, "--owner", help="Owner contains…"),
+    owner: str | None = OwnerOpt,
     cards: int = typer.Option(8, "--cards", help="Cards shown per stage (most valuable)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """The pipeline as a kanban board: a column per open stage, with totals."""
     from pipectl.core.contacts import normalize_tags
     from pipectl.render import output, views
-    from pipectl.store import queries
+    from pipectl.store import queries, rules
 
     if cards < 0:
         raise InputError("--cards cannot be negative")
     now = common.now()
     with common.reading() as conn:
         f = queries.DealFilter(
-            statuses=("open",), tags=tuple(normalize_tags(tag)), account=account, owner=owner
+            statuses=("open",),
+            tags=tuple(normalize_tags(tag)),
+            account=account,
+            owner=rules.owner_filter(conn, owner),
         )
         columns = queries.stage_totals(conn, f, now)
         top = queries.top_deals_by_stage(conn, f, now, cards) if cards else {}

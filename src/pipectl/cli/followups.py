@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from pipectl.cli import common
-from pipectl.cli.common import JsonOpt, LimitOpt, complete_deal
+from pipectl.cli.common import JsonOpt, LimitOpt, OwnerOpt, complete_deal
 from pipectl.errors import Ambiguous, InputError
 
 
@@ -205,12 +205,14 @@ def due(
         10, "--limit", "-n", help="Rows per section (0: all); the rest are counted."
     ),
     explain: bool = typer.Option(False, "--explain", help="Show how each row's priority is made."),
+    owner: str | None = OwnerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """The morning agenda: overdue, today, coming up, deals with no next step, stalled deals."""
     from pipectl.render import agenda as view
     from pipectl.render import output
     from pipectl.store.agenda import agenda
+    from pipectl.store.rules import owner_filter
 
     if not 0 <= days <= 366:
         raise InputError("--days must be from 0 to 366")
@@ -218,7 +220,7 @@ def due(
         raise InputError("--limit cannot be negative")
     now, today = _today()
     with common.reading() as conn:
-        result = agenda(conn, now, today, days, limit or None)
+        result = agenda(conn, now, today, days, limit or None, owner_filter(conn, owner))
     view.due(result, output.pick_mode(as_json), explain=explain)
 
 

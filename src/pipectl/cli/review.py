@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from pipectl.cli import common
-from pipectl.cli.common import JsonOpt, complete_deal
+from pipectl.cli.common import JsonOpt, OwnerOpt, complete_deal
 from pipectl.errors import InputError
 
 DealArg = typer.Argument(
@@ -63,10 +63,12 @@ def review(
     done: bool = typer.Option(False, "--done", help="Mark the review held: the next starts now."),
     html_file: Path | None = typer.Option(None, "--html", help="Write a report page to share."),
     md_file: Path | None = typer.Option(None, "--md", help="Write the report as Markdown."),
+    owner: str | None = OwnerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """The weekly pipeline review: what changed, what is stuck, who acts, the figures against
-    the week before, and an agenda that fits 30 minutes."""
+    the week before, and an agenda that fits 30 minutes (with several owners: each one's
+    changes and agenda too)."""
     from datetime import timedelta
 
     from pipectl.clock import from_local_date, local_today
@@ -74,9 +76,11 @@ def review(
     from pipectl.render import review as view
     from pipectl.services.review import last_review, record_review
     from pipectl.services.review import review as compute
+    from pipectl.store.rules import owner_filter
 
     now = common.now()
     with common.reading() as conn:
+        who = owner_filter(conn, owner)
         if since:
             day = common.date_of(conn, since, now)
             if day > local_today(now):
@@ -84,12 +88,12 @@ def review(
             start = from_local_date(day)
         else:
             start = last_review(conn) or now - timedelta(days=7)
-        result = compute(conn, start, now)
+        result = compute(conn, start, now, who)
         data = None
         if html_file or md_file:
             from pipectl.services.review import chart_data
 
-            data = chart_data(conn, now)
+            data = chart_data(conn, now, who)
         if done:
             record_review(conn, start, now)
     view.review(result, output.pick_mode(as_json))

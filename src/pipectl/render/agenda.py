@@ -44,6 +44,7 @@ def _item_json(i: AgendaItem) -> dict[str, Any]:
         "touches": i.touches,
         "blocker": i.blocker,
         "blocker_owner": i.blocker_owner,
+        "owner": i.owner,
         "priority": round(p.score, 2),
         "priority_factors": {
             "weighted_value": round(p.weighted, 2),
@@ -94,7 +95,12 @@ def due(result: Agenda, mode: str, *, explain: bool = False) -> None:
         out["counts"] = result.counts
         emit_json(out)
         return
+    # a team's (or a file's with owners) agenda says whose each row is; one person's does not
+    owners = {i.owner for items in result.sections.values() for i in items}
+    with_owner = len(owners) > 1
     headers = ["Deal", "Account", "Value", "Stage", "To do", "When", "Touches"]
+    if with_owner:
+        headers.insert(1, "Owner")
     if explain:
         headers.append("Priority: weighted × late × stale")
     printed = False
@@ -114,6 +120,8 @@ def due(result: Agenda, mode: str, *, explain: bool = False) -> None:
                 _when(name, i, result.today),
                 str(i.touches),
             ]
+            if with_owner:
+                row.insert(1, i.owner or "—")
             if explain:
                 row.append(_explain(i))
             rows.append(row)

@@ -44,6 +44,8 @@ def metrics(r: dict[str, Any], mode: str) -> None:
     span = f"{w['since'] or 'the beginning'} to {w['until']}"
     if w["as_of"]:
         span += f", as known at {w['as_of']:%Y-%m-%d %H:%M} UTC"
+    if r.get("owner"):
+        span += f" (owner: {r['owner']})"
     rows = [
         ["Open deals", f"{r['open_deals']:,}"],
         ["Pipeline value", _per_cur(r["pipeline_value"])],
@@ -134,6 +136,8 @@ def forecast(r: dict[str, Any], mode: str) -> None:
         emit_json(r)
         return
     when = f"as known at {r['as_of']:%Y-%m-%d %H:%M} UTC" if r["as_of"] else f"on {r['date']}"
+    if r.get("owner"):
+        when += f" (owner: {r['owner']})"
     rows = []
     for p in r["periods"]:
         c = p["currency"]

@@ -89,10 +89,12 @@ def table(
             emit(title)
         emit(plain_table(headers, rows))
         return
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
-    t = Table(title=title, title_justify="left", header_style="bold")
+    # titles are plain text too: they may carry what a user typed (an owner's name)
+    t = Table(title=title and escape(title), title_justify="left", header_style="bold")
     for h in headers:
         t.add_column(h, justify="right" if h in right else "left", overflow="fold")
     for i, r in enumerate(rows):

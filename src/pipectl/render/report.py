@@ -11,7 +11,15 @@ from typing import Any
 
 from pipectl.core.metrics import bar
 from pipectl.render.analytics import _money
-from pipectl.render.review import CHANGE_TITLES, change_detail, figure_rows, local
+from pipectl.render.review import (
+    CHANGE_TITLES,
+    OWNER_HEADERS,
+    change_detail,
+    figure_rows,
+    local,
+    owner_name,
+    owner_rows,
+)
 
 CSS = """
 body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1d2330;
@@ -111,6 +119,19 @@ def _table(headers: list[str], rows: list[list[str]], num: tuple[str, ...] = ())
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _agenda(
+    items: list[dict[str, Any]], *, with_owner: bool = False
+) -> tuple[list[str], list[list[str]], tuple[str, ...]]:
+    headers = ["#", "Deal", "Stage", "Value", "Why it is on the agenda"]
+    rows = [[str(n), d["title"], d["stage"], _money(d["value"], d["currency"]),
+             "; ".join(d["risks"])] for n, d in enumerate(items, start=1)]  # fmt: skip
+    if with_owner:
+        headers.insert(2, "Owner")
+        for row, d in zip(rows, items, strict=True):
+            row.insert(2, owner_name(d["owner"]))
+    return headers, rows, ("#", "Value")
+
+
 def _sections(r: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], tuple[str, ...]]]:
     """(title, headers, rows, numeric columns) of every part of the review, in order."""
     m = r["minutes"]
@@ -118,11 +139,13 @@ def _sections(r: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]], 
             ("This week", "The week before"))]  # fmt: skip
     out.append((
         f"Agenda — {m['figures']} min on the figures, then {m['per_deal']} min a deal",
-        ["#", "Deal", "Stage", "Value", "Why it is on the agenda"],
-        [[str(n), d["title"], d["stage"], _money(d["value"], d["currency"]), "; ".join(d["risks"])]
-         for n, d in enumerate(r["agenda"], start=1)],
-        ("#", "Value"),
+        *_agenda(r["agenda"], with_owner=bool(r["by_owner"])),
     ))  # fmt: skip
+    if r["by_owner"]:
+        out.append(("By owner", OWNER_HEADERS, owner_rows(r["by_owner"]), tuple(OWNER_HEADERS[1:])))
+        for o in r["by_owner"]:
+            if o["agenda"]:
+                out.append((f"Agenda of {owner_name(o['owner'])}", *_agenda(o["agenda"])))
     for key, title in CHANGE_TITLES.items():
         items = r["changes"][key]
         if items:

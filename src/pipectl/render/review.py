@@ -45,6 +45,37 @@ def change_detail(key: str, d: dict[str, Any]) -> str:
     return d["stage"]
 
 
+#: The per-owner table: open deals, the changes counted, the deals on the owner's agenda.
+OWNER_HEADERS = ["Owner", "Open", "New", "Forward", "Back", "Won", "Lost", "Pruned", "Agenda"]
+
+
+def owner_name(name: str | None) -> str:
+    return name if name is not None else "(no owner)"
+
+
+def owner_rows(by_owner: list[dict[str, Any]]) -> list[list[str]]:
+    keys = ("new", "moved_forward", "moved_back", "won", "lost", "pruned")
+    return [
+        [owner_name(o["owner"]), str(o["open_deals"]), *(str(o["changes"][k]) for k in keys),
+         str(len(o["agenda"]))]
+        for o in by_owner
+    ]  # fmt: skip
+
+
+def _agenda_table(
+    items: list[dict[str, Any]], mode: str, *, title: str, with_owner: bool = False
+) -> None:
+    headers = ["#", "Deal", "Stage", "Value", "Why it is on the agenda"]
+    rows = [[str(n), f"#{d['deal_id']} {d['title']}", d["stage"],
+             _money(d["value"], d["currency"]), "; ".join(d["risks"])]
+            for n, d in enumerate(items, start=1)]  # fmt: skip
+    if with_owner:
+        headers.insert(2, "Owner")
+        for row, d in zip(rows, items, strict=True):
+            row.insert(2, owner_name(d["owner"]))
+    table(headers, rows, mode=mode, title=title, right=("#", "Value"))
+
+
 def figure_rows(f: dict[str, Any]) -> list[list[str]]:
     cov_now = ", ".join(f"{c} {v:.1f}x" for c, v in f["target_coverage"]["now"].items() if v)
     cov_prev = ", ".join(f"{c} {v:.1f}x" for c, v in f["target_coverage"]["previous"].items() if v)
@@ -62,26 +93,32 @@ def review(r: dict[str, Any], mode: str) -> None:
     if mode == JSON:
         emit_json(r)
         return
-    emit(f"Pipeline review: changes since {local(r['since'])}")
+    whose = f" (owner: {r['owner']})" if r.get("owner") else ""
+    emit(f"Pipeline review{whose}: changes since {local(r['since'])}")
     emit()
     table(["Figure", "This week", "The week before"], figure_rows(r["figures"]), mode=mode,
           title="Key figures", right=("This week", "The week before"))  # fmt: skip
     emit()
     m = r["minutes"]
     agenda = r["agenda"]
+    with_owner = bool(r["by_owner"])
     if agenda:
-        table(
-            ["#", "Deal", "Stage", "Value", "Why it is on the agenda"],
-            [[str(n), f"#{d['deal_id']} {d['title']}", d["stage"],
-              _money(d["value"], d["currency"]), "; ".join(d["risks"])]
-             for n, d in enumerate(agenda, start=1)],
-            mode=mode,
-            title=f"Agenda: {m['figures']} min on the figures, then {m['per_deal']} min a deal"
-            f" ({m['figures'] + m['per_deal'] * len(agenda)} of {m['meeting']} min)",
-            right=("#", "Value"),
-        )  # fmt: skip
+        used = m["figures"] + m["per_deal"] * len(agenda)
+        title = (
+            f"Agenda: {m['figures']} min on the figures, then {m['per_deal']} min a deal"
+            f" ({used} of {m['meeting']} min)"
+        )
+        _agenda_table(agenda, mode, title=title, with_owner=with_owner)
     else:
         emit("Agenda: no deal at risk this week.")
+    if with_owner:
+        emit()
+        table(OWNER_HEADERS, owner_rows(r["by_owner"]), mode=mode, title="By owner",
+              right=OWNER_HEADERS[1:])  # fmt: skip
+        for o in r["by_owner"]:
+            if o["agenda"]:
+                emit()
+                _agenda_table(o["agenda"], mode, title=f"Agenda of {owner_name(o['owner'])}")
     for key, title in CHANGE_TITLES.items():
         items = r["changes"][key]
         if not items:

@@ -16,6 +16,7 @@ from pipectl.core.money import exponent
 from pipectl.store import analytics as q
 from pipectl.store.engine import Database
 from pipectl.store.queries import stages, ts
+from pipectl.store.rules import Owner
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ def _per_currency(d: dict[str, int | float]) -> dict[str, float]:
     return {c: _major(v, c) for c, v in sorted(d.items())}
 
 
-def _snapshot(asof: datetime | None) -> q.Snapshot:
-    return q.Snapshot(ts(asof) if asof else None)
+def _snapshot(asof: datetime | None, owner: Owner | None = None) -> q.Snapshot:
+    return q.Snapshot(ts(asof) if asof else None, owner)
 
 
 def pipeline_now(conn: Database, snap: q.Snapshot) -> dict[str, Any]:
@@ -57,9 +58,13 @@ def pipeline_now(conn: Database, snap: q.Snapshot) -> dict[str, Any]:
     return {"open": count, "unknown": unknown, "value": value, "weighted": weighted}
 
 
-def metrics(conn: Database, window: Window, now: datetime, by: str = "month") -> dict[str, Any]:
+def metrics(
+    conn: Database, window: Window, now: datetime, by: str = "month", owner: Owner | None = None
+) -> dict[str, Any]:
+    """Every figure of ``pipectl metrics``; with ``owner``, of that owner's deals only (their
+    owner at the window's end: now, or ``--as-of``)."""
     asof = window.asof or now
-    snap = _snapshot(window.asof)
+    snap = _snapshot(window.asof, owner)
     since, until = window.bounds()
     pipe = pipeline_now(conn, snap)
     won = lost = 0
@@ -78,7 +83,7 @@ def metrics(conn: Database, window: Window, now: datetime, by: str = "month") ->
         closed,
         day,
         source,
-        owner,
+        deal_owner,
         reason,
         n_touch,
     ) in q.closed_in_window(conn, snap, since, until):
@@ -86,7 +91,7 @@ def metrics(conn: Database, window: Window, now: datetime, by: str = "month") ->
         t = _get_trend(trend, label)
         touches[status][0] += n_touch
         touches[status][1] += 1
-        for key, name in (("source", source), ("owner", owner)):
+        for key, name in (("source", source), ("owner", deal_owner)):
             g = groups[key].setdefault(name or "(none)", {"won": 0, "lost": 0, "won_value": {}})
             g[status] += 1
         if status == "won":
@@ -99,7 +104,7 @@ def metrics(conn: Database, window: Window, now: datetime, by: str = "month") ->
                 won_value[cur] += value
                 won_count_cur[cur] += 1
                 t["won_value"][cur] = t["won_value"].get(cur, 0) + value
-                for key, name in (("source", source), ("owner", owner)):
+                for key, name in (("source", source), ("owner", deal_owner)):
                     gv = groups[key][name or "(none)"]["won_value"]
                     gv[cur] = gv.get(cur, 0) + value
         else:
@@ -116,13 +121,14 @@ def metrics(conn: Database, window: Window, now: datetime, by: str = "month") ->
     velocity = {
         c: m.velocity(open_by_cur.get(c, 0), avg_size[c], rate, avg_cycle) for c in avg_size
     }
-    flows = _stage_flows(conn, ts(asof), since, until)
+    flows = _stage_flows(conn, ts(asof), since, until, snap)
     return {
         "window": {
             "since": window.since,
             "until": window.until,
             "as_of": window.asof,
         },
+        "owner": owner.name if owner else None,
         "open_deals": pipe["open"],
         "open_deals_unknown_value": pipe["unknown"],
         "pipeline_value": _per_currency(pipe["value"]),
@@ -219,8 +225,10 @@ def _open_count_by_currency(conn: Database, snap: q.Snapshot) -> dict[str, int]:
     return dict(counts)
 
 
-def _stage_flows(conn: Database, asof: str, since: str | None, until: str) -> list[m.StageFlow]:
-    rows = {r[0]: r for r in q.stage_flow(conn, asof, since, until)}
+def _stage_flows(
+    conn: Database, asof: str, since: str | None, until: str, snap: q.Snapshot
+) -> list[m.StageFlow]:
+    rows = {r[0]: r for r in q.stage_flow(conn, asof, since, until, snap)}
     out = []
     for s in stages(conn):
         if s.kind != "open":
@@ -243,10 +251,13 @@ def forecast(
     seed: int = 0,
     commit: int = 80,
     best: int = 50,
+    owner: Owner | None = None,
 ) -> dict[str, Any]:
+    """The forecast of ``pipectl forecast``; with ``owner``, of that owner's deals only. The
+    targets are the whole pipeline's: an owner's forecast is not compared with them."""
     at = asof or now
     today = local_today(at)
-    snap = _snapshot(asof)
+    snap = _snapshot(asof, owner)
     all_stages = stages(conn)
     by_id = {s.id: s for s in all_stages}
     hist = {r[0]: r for r in q.stage_history_outcomes(conn, snap, ts(at))}
@@ -283,7 +294,7 @@ def forecast(
         won_so_far[(current.label, cur)] += total
         if cur not in currencies:
             currencies.append(cur)
-    targets = {(p, c): v for p, v, c in q.targets(conn)}
+    targets = {} if owner else {(p, c): v for p, v, c in q.targets(conn)}
     rate = _win_rate_all(conn, snap)
     out_periods = []
     for span in spans:
@@ -322,6 +333,7 @@ def forecast(
         "as_of": asof,
         "date": today,
         "period": kind,
+        "owner": owner.name if owner else None,
         "win_rate": rate,
         "thresholds": {"commit": commit, "best_case": best},
         "stage_probabilities": [

@@ -6,6 +6,7 @@ engine."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,10 +18,13 @@ from pipectl.errors import InputError, PipectlError
 from pipectl.store import review as q
 from pipectl.store.engine import Database
 from pipectl.store.queries import parse_day, parse_ts, stages, ts
+from pipectl.store.rules import Owner
 
 OWNERS = ("rep", "manager", "leadership")
 #: The meeting: five minutes on the figures, then three minutes a deal.
 MEETING_MINUTES, FIGURES_MINUTES, MINUTES_PER_DEAL = 30, 5, 3
+#: The deals on an agenda: as many as fit the meeting.
+AGENDA_DEALS = (MEETING_MINUTES - FIGURES_MINUTES) // MINUTES_PER_DEAL
 #: The events that put a deal into a stage (they carry ``to_stage_id``).
 _MOVES = (EventKind.STAGE, EventKind.REOPENED, EventKind.PRUNED)
 
@@ -79,17 +83,25 @@ def _major(minor: int | float, currency: str) -> float:
     return minor / 10 ** exponent(currency)
 
 
-def review(conn: Database, since: datetime, now: datetime) -> dict[str, Any]:
-    """Everything the review shows, as plain data (the JSON of ``pipectl review``)."""
+def review(
+    conn: Database, since: datetime, now: datetime, owner: Owner | None = None
+) -> dict[str, Any]:
+    """Everything the review shows, as plain data (the JSON of ``pipectl review``); with
+    ``owner`` (``--owner``), of that owner's deals only. Without one, when the deals in view
+    have more than one owner, ``by_owner`` breaks the changes and the agenda down by owner."""
     if since >= now:
         raise InputError("--since must be in the past")
-    if not q.has_deals(conn):
+    if not q.has_deals(conn, owner):
+        if owner is not None:
+            raise PipectlError(
+                f"no deal's owner matches {owner.name!r}: nothing to review", exit_code=1
+            )
         raise PipectlError("the pipeline is empty: nothing to review yet", exit_code=1)
     st = {s.id: s for s in stages(conn)}
-    deals = q.deal_summaries(conn)
+    deals = q.deal_summaries(conn, owner)
 
     def deal(i: int, **extra: Any) -> dict[str, Any]:
-        title, account, value, cur, stage_id, status, *_rest = deals[i]
+        title, account, value, cur, stage_id, status, *_rest, deal_owner = deals[i]
         return {
             "deal_id": i,
             "title": title,
@@ -98,6 +110,7 @@ def review(conn: Database, since: datetime, now: datetime) -> dict[str, Any]:
             "currency": cur,
             "stage": st[stage_id].name,
             "status": status,
+            "owner": deal_owner,
             **extra,
         }
 
@@ -110,7 +123,7 @@ def review(conn: Database, since: datetime, now: datetime) -> dict[str, Any]:
     values: dict[int, list[str | None]] = {}
     pushed: dict[int, tuple[str, str, int]] = {}
     for deal_id, at, kind, field, old, new, frm, to, note in q.events_between(
-        conn, ts(since), ts(now)
+        conn, ts(since), ts(now), owner
     ):
         when = parse_ts(at)
         if kind == EventKind.CREATED:
@@ -144,7 +157,7 @@ def review(conn: Database, since: datetime, now: datetime) -> dict[str, Any]:
             changes[key].append(
                 deal(deal_id, previous_value=_major(old_v, cur), change=_major(new_v - old_v, cur))
             )
-    total = q.close_pushes(conn, ts(since), ts(now)) if pushed else {}
+    total = q.close_pushes(conn, ts(since), ts(now), owner) if pushed else {}
     for deal_id, (old, new, _n) in pushed.items():
         times = total.get(deal_id, 1)
         changes["close_pushed"].append(
@@ -158,23 +171,26 @@ def review(conn: Database, since: datetime, now: datetime) -> dict[str, Any]:
 
     stalled = [
         with_blocker(i, idle_days=idle_days(parse_ts(deals[i][6]), now))  # type: ignore[arg-type]
-        for i in q.stalled_deals(conn, now)
+        for i in q.stalled_deals(conn, now, owner)
     ]
-    blockers = [with_blocker(i) for i in q.blocked_deals(conn)]
+    blockers = [with_blocker(i) for i in q.blocked_deals(conn, owner)]
+    week = (today + timedelta(days=7)).isoformat()
     followups = [
         deal(d, followup_id=f, due=parse_day(due), what=what, overdue=parse_day(due) < today)
-        for f, d, due, what in q.followups_due_by(conn, (today + timedelta(days=7)).isoformat())
+        for f, d, due, what in q.followups_due_by(conn, week, owner)
     ]
-    agenda = _agenda(deals, st, stalled, blockers, changes["close_pushed"], followups,
-                     q.without_next_step(conn), deal)  # fmt: skip
+    ranked = _agenda(deals, st, stalled, blockers, changes["close_pushed"], followups,
+                     q.without_next_step(conn, owner), deal)  # fmt: skip
     return {
         "since": since,
         "until": now,
+        "owner": owner.name if owner else None,
         "changes": changes,
         "stalled": sorted(stalled, key=lambda d: -(d["value"] or 0)),
         "actions": {"followups": followups, "blockers": blockers},
-        "figures": _figures(conn, since, now),
-        "agenda": agenda,
+        "figures": _figures(conn, since, now, owner),
+        "agenda": ranked[:AGENDA_DEALS],
+        "by_owner": [] if owner else _by_owner(deals, changes, ranked),
         "minutes": {
             "meeting": MEETING_MINUTES,
             "figures": FIGURES_MINUTES,
@@ -186,7 +202,8 @@ def review(conn: Database, since: datetime, now: datetime) -> dict[str, Any]:
 def _agenda(deals, st, stalled, blockers, pushed, followups, no_next_step, deal):  # type: ignore[no-untyped-def]
     """The deals worth the meeting's time: open deals at risk — stalled, blocked, slipping
     (close date pushed twice or more), an overdue follow-up, or no next step — ranked by
-    weighted value × (1 + the number of risks); as many as fit 30 minutes."""
+    weighted value × (1 + the number of risks). All of them: the meeting takes the first
+    ``AGENDA_DEALS`` (as many as fit 30 minutes), each owner's meeting the first of theirs."""
     risks: dict[int, list[str]] = {}
     for d in stalled:
         risks.setdefault(d["deal_id"], []).append("stalled")
@@ -208,28 +225,58 @@ def _agenda(deals, st, stalled, blockers, pushed, followups, no_next_step, deal)
             deal(i, risks=sorted(set(why)), score=round(weighted * (1 + len(set(why))), 2))
         )
     items.sort(key=lambda d: (-d["score"], d["deal_id"]))
-    fits = (MEETING_MINUTES - FIGURES_MINUTES) // MINUTES_PER_DEAL
-    return items[:fits]
+    return items
 
 
-def _figures(conn: Database, since: datetime, now: datetime) -> dict[str, Any]:
+def _by_owner(
+    deals: dict[int, tuple], changes: dict[str, list[dict[str, Any]]], ranked: list[dict]
+) -> list[dict[str, Any]]:
+    """Per owner of the deals in view (the open ones and those that changed in the window),
+    when there is more than one: their open deals, how many of each change, and their own
+    agenda (what ``review --owner NAME`` shows). Owners by name; deals with none last."""
+    open_deals: Counter[str | None] = Counter(d[-1] for d in deals.values() if d[5] == Status.OPEN)
+    counts: dict[str | None, Counter[str]] = {o: Counter() for o in open_deals}
+    for key, items in changes.items():
+        for d in items:
+            counts.setdefault(d["owner"], Counter())[key] += 1
+    if len(counts) < 2:
+        return []
+    agendas: dict[str | None, list[dict[str, Any]]] = {o: [] for o in counts}
+    for d in ranked:
+        mine = agendas[d["owner"]]
+        if len(mine) < AGENDA_DEALS:
+            mine.append(d)
+    return [
+        {
+            "owner": name,
+            "open_deals": open_deals[name],
+            "changes": {key: counts[name][key] for key in changes},
+            "agenda": agendas[name],
+        }
+        for name in sorted(counts, key=lambda o: (o is None, o or ""))
+    ]
+
+
+def _figures(
+    conn: Database, since: datetime, now: datetime, owner: Owner | None = None
+) -> dict[str, Any]:
     """The week's key figures against the week before (as known at ``since``)."""
     from pipectl.core.metrics import win_rate
     from pipectl.services.analytics import forecast, pipeline_now
     from pipectl.store.analytics import Snapshot
 
     def pipe(at: datetime | None) -> dict[str, Any]:
-        p = pipeline_now(conn, Snapshot(ts(at) if at else None))
+        p = pipeline_now(conn, Snapshot(ts(at) if at else None, owner))
         return {
             "value": {c: _major(v, c) for c, v in sorted(p["value"].items())},
             "weighted": {c: _major(v / 100, c) for c, v in sorted(p["weighted"].items())},
         }
 
     def rate(start: datetime, end: datetime) -> float | None:
-        return win_rate(*q.closed_between(conn, ts(start), ts(end)))
+        return win_rate(*q.closed_between(conn, ts(start), ts(end), owner))
 
     def coverage(at: datetime | None) -> dict[str, float | None]:
-        periods = forecast(conn, now, kind="quarter", horizon=1, asof=at)["periods"]
+        periods = forecast(conn, now, kind="quarter", horizon=1, asof=at, owner=owner)["periods"]
         return {p["currency"]: p["coverage"] for p in periods if p["target"] is not None}
 
     now_p, before_p = pipe(None), pipe(since)
@@ -242,16 +289,17 @@ def _figures(conn: Database, since: datetime, now: datetime) -> dict[str, Any]:
     }
 
 
-def chart_data(conn: Database, now: datetime) -> dict[str, Any]:
+def chart_data(conn: Database, now: datetime, owner: Owner | None = None) -> dict[str, Any]:
     """What the report's charts draw: the open pipeline by stage (value and weighted, in the
-    pipeline's main currency), the forecast against target, the weekly trend."""
+    pipeline's main currency), the forecast against target, the weekly trend; with
+    ``owner``, of that owner's deals."""
     from pipectl.services.analytics import Window, forecast, metrics
     from pipectl.store import analytics as qa
 
     open_stages = [s for s in stages(conn) if s.kind == Status.OPEN]
     totals: dict[int, dict[str, int]] = {}
     currencies: dict[str, int] = {}
-    for stage_id, cur, _n, total, _unknown in qa.open_by_stage(conn, qa.Snapshot(None)):
+    for stage_id, cur, _n, total, _unknown in qa.open_by_stage(conn, qa.Snapshot(None, owner)):
         if total is not None:
             totals.setdefault(stage_id, {})[cur] = total
             currencies[cur] = currencies.get(cur, 0) + total
@@ -259,8 +307,10 @@ def chart_data(conn: Database, now: datetime) -> dict[str, Any]:
     cur = max(sorted(currencies), key=lambda c: currencies[c]) if currencies else "USD"
     div = 10 ** exponent(cur)
     today = local_today(now)
-    trend = metrics(conn, Window(today - timedelta(days=83), today, None), now, by="week")
-    fc = forecast(conn, now, kind="quarter", horizon=2)
+    trend = metrics(
+        conn, Window(today - timedelta(days=83), today, None), now, by="week", owner=owner
+    )
+    fc = forecast(conn, now, kind="quarter", horizon=2, owner=owner)
     return {
         "currency": cur,
         "other_currencies": sorted(c for c in currencies if c != cur),

@@ -77,26 +77,31 @@ _DEAL_FROM = """
  WHERE d.status = 'open' AND """
 
 
-def queries(conn: Database, stale_limits: list[int], now: datetime) -> tuple[dict[str, str], dict]:
+def queries(
+    conn: Database, stale_limits: list[int], now: datetime, owner: rules.Owner | None = None
+) -> tuple[dict[str, str], dict]:
     """The five sections' statements, and the parameters they share besides ``:today``,
-    ``:today_at`` (today's midnight as a datetime), ``:horizon`` and ``:limit``."""
+    ``:today_at`` (today's midnight as a datetime), ``:horizon`` and ``:limit``. With
+    ``owner`` (``rules.owner_filter``), only that owner's deals; without, the statements
+    carry no owner condition at all."""
     # whole days idle (core.priority.idle_days) and overdue (today - due)
     idle = rules.whole_days(conn, "d.last_touch_at", ":now")
     late = rules.whole_days(conn, "f.due", ":today_at")
     fcols = _FOLLOWUP_COLUMNS.format(idle=idle)
     dcols = _DEAL_COLUMNS.format(idle=idle)
     stalled, params = rules.stalled(stale_limits, now)
+    own, own_params = rules.owned_by_named(owner)
     sql = {
-        "overdue": _ranked(fcols, _FOLLOWUP_FROM + "f.due < :today", late),
-        "today": _ranked(fcols, _FOLLOWUP_FROM + "f.due = :today", "0"),
+        "overdue": _ranked(fcols, _FOLLOWUP_FROM + "f.due < :today" + own, late),
+        "today": _ranked(fcols, _FOLLOWUP_FROM + "f.due = :today" + own, "0"),
         # coming up: by day first (what is next), then by priority within the day
         "upcoming": _ranked(
-            fcols, _FOLLOWUP_FROM + "f.due > :today AND f.due <= :horizon", "0", "due, "
+            fcols, _FOLLOWUP_FROM + "f.due > :today AND f.due <= :horizon" + own, "0", "due, "
         ),
         "no_next_step": _ranked(
             dcols,
             _DEAL_FROM + "NOT EXISTS (SELECT 1 FROM followups f"
-            " WHERE f.deal_id = d.id AND f.done_at IS NULL)",
+            " WHERE f.deal_id = d.id AND f.done_at IS NULL)" + own,
             "0",
         ),
         # CROSS JOIN keeps SQLite from looping over the stages first (it would then read
@@ -105,11 +110,12 @@ def queries(conn: Database, stale_limits: list[int], now: datetime) -> tuple[dic
             dcols,
             _DEAL_FROM.replace("JOIN stages s ON s.id = d.stage_id", "CROSS JOIN stages s")
             + "s.id = d.stage_id AND s.stale_days IS NOT NULL AND "
-            + stalled,
+            + stalled
+            + own,
             "0",
         ),
     }
-    return sql, {"now": now, **params}
+    return sql, {"now": now, **params, **own_params}
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,7 @@ class AgendaItem:
     priority: Priority
     blocker: str | None = None
     blocker_owner: str | None = None
+    owner: str | None = None  # the deal's owner
 
 
 @dataclass
@@ -169,7 +176,7 @@ def _details(
     for marks, ids in _chunks(deal_ids):
         for row in conn.execute(
             "SELECT d.id, d.title, d.account, s.name, d.blocker, d.blocker_owner,"
-            f" d.last_touch_at FROM deals d JOIN stages s ON s.id = d.stage_id"
+            f" d.last_touch_at, d.owner FROM deals d JOIN stages s ON s.id = d.stage_id"
             f" WHERE d.id IN ({marks})",
             ids,
         ):
@@ -197,10 +204,18 @@ def _details(
     return deals, followups, touches, next_step
 
 
-def agenda(conn: Database, now: datetime, today: date, days: int, limit: int | None) -> Agenda:
-    """The morning agenda at ``now`` (``today`` is the local calendar date at ``now``)."""
+def agenda(
+    conn: Database,
+    now: datetime,
+    today: date,
+    days: int,
+    limit: int | None,
+    owner: rules.Owner | None = None,
+) -> Agenda:
+    """The morning agenda at ``now`` (``today`` is the local calendar date at ``now``); with
+    ``owner``, of that owner's deals only."""
     horizon = today + timedelta(days=days)
-    sql, params = queries(conn, rules.stale_limits(conn), now)
+    sql, params = queries(conn, rules.stale_limits(conn), now, owner)
     params |= {
         "today": today.isoformat(),
         "today_at": datetime(today.year, today.month, today.day, tzinfo=UTC),
@@ -219,7 +234,7 @@ def agenda(conn: Database, now: datetime, today: date, days: int, limit: int | N
     for name, rows in chosen.items():
         items = []
         for r in rows:
-            title, account, stage, blocker, blocker_owner, touched = deals[r[1]]
+            title, account, stage, blocker, blocker_owner, touched, deal_owner = deals[r[1]]
             if r[0] is not None:
                 what, every = followups[r[0]]
                 due = parse_day(r[2])
@@ -251,6 +266,7 @@ def agenda(conn: Database, now: datetime, today: date, days: int, limit: int | N
                     priority=p,
                     blocker=blocker,
                     blocker_owner=blocker_owner,
+                    owner=deal_owner,
                 )
             )
         out.sections[name] = items

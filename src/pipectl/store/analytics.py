@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipectl.store.engine import Database
+from pipectl.store.rules import Owner, owned_by_named, owned_deals_named
 
 _DAY = timedelta(days=1)
 _ZERO = timedelta()
@@ -57,15 +58,18 @@ snap AS (
          d.currency AS currency, d.created_at AS created_at, d.closed_at AS closed_at,
          d.expected_close AS expected_close, d.source AS source, d.owner AS owner,
          d.lost_reason AS lost_reason
-    FROM deals d
+    FROM deals d{owned}
 )"""
+
+#: A deal's owner at :asof (``--owner`` filters the as-of snapshot on it).
+_OWNER_AT_T = _at_t("owner", "{}", "d.owner")
 
 _SNAPSHOT_AS_OF = f"""
 last_move AS (
   SELECT d.id AS deal_id,
          (SELECT e.id FROM events e WHERE e.deal_id = d.id AND e.at <= :asof
              AND {MOVES} ORDER BY e.at DESC, e.id DESC LIMIT 1) AS event_id
-    FROM deals d WHERE d.created_at <= :asof
+    FROM deals d WHERE d.created_at <= :asof{{owned}}
 ),
 snap AS (
   SELECT d.id AS id, e.to_stage_id AS stage_id, sg.kind AS status,
@@ -75,7 +79,7 @@ snap AS (
          CASE WHEN sg.kind != 'open' THEN e.at END AS closed_at,
          {_at_t("expected_close", "{}", "CAST(d.expected_close AS VARCHAR)")} AS expected_close,
          {_at_t("source", "{}", "d.source")} AS source,
-         {_at_t("owner", "{}", "d.owner")} AS owner,
+         {_OWNER_AT_T} AS owner,
          CASE WHEN sg.kind = 'lost' THEN e.note END AS lost_reason
     FROM last_move m
     JOIN events e ON e.id = m.event_id
@@ -86,15 +90,33 @@ snap AS (
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Where the deals' state comes from: now (``asof`` None) or the history at ``asof``."""
+    """Where the deals' state comes from: now (``asof`` None) or the history at ``asof``;
+    with ``owner`` (``--owner``), only the deals that owner had then (the owner at ``asof``
+    in a snapshot of the past)."""
 
     asof: str | None  # stored timestamp text
+    owner: Owner | None = None
 
     def cte(self) -> str:
-        return "WITH " + (_SNAPSHOT_AS_OF if self.asof else _SNAPSHOT_NOW)
+        cond = self._owner_condition()
+        if self.asof:
+            return "WITH " + _SNAPSHOT_AS_OF.replace("{owned}", f" AND {cond}" if cond else "")
+        return "WITH " + _SNAPSHOT_NOW.replace("{owned}", f" WHERE {cond}" if cond else "")
 
     def params(self, **extra: object) -> dict[str, object]:
-        return {"asof": self.asof, **extra}
+        return {"asof": self.asof, **owned_by_named(self.owner)[1], **extra}
+
+    def deals(self, column: str) -> str:
+        """`` AND column IN (the snapshot owner's deals)``, for a statement that reads the
+        history beside the snapshot (with ``params``); empty without an owner."""
+        return owned_deals_named(self.owner, column, _OWNER_AT_T if self.asof else "d.owner")[0]
+
+    def _owner_condition(self) -> str | None:
+        """``--owner``'s condition on ``deals d``: on the owner at ``asof`` in a snapshot of
+        the past (``:asof``), on the owner now otherwise (``:owner`` its parameter)."""
+        if self.owner is None:
+            return None
+        return self.owner.condition(_OWNER_AT_T if self.asof else "d.owner", ":owner")
 
 
 def open_by_stage(conn: Database, snap: Snapshot) -> list[tuple]:
@@ -136,11 +158,12 @@ def created_by_day(
 
 
 def stage_flow(
-    conn: Database, asof: str, since: str | None, until: str
+    conn: Database, asof: str, since: str | None, until: str, snap: Snapshot | None = None
 ) -> list[tuple[int, int, int, float]]:
     """Per open stage entered in [since, until): (stage_id, deals that reached it, deals whose
     next move went forward — a later open stage or won —, mean days in it, counting a stay
-    still going on up to ``asof``). From the event history, known at ``asof``.
+    still going on up to ``asof``). From the event history, known at ``asof``; with ``snap``
+    (whose ``asof`` is None or this one), of its owner's deals only.
 
     The window of entries is chosen and paired with the next move in SQL; the stays are
     streamed and summed here, exactly (``days``), whatever the engine or the row order."""
@@ -153,6 +176,8 @@ def stage_flow(
         if since
         else ""
     )
+    if snap is not None:
+        recent += snap.deals("e.deal_id")
     rows = conn.execute(
         f"""
         WITH entries AS (
@@ -171,7 +196,7 @@ def stage_flow(
           LEFT JOIN stages n ON n.id = x.next_id
          WHERE s.kind = 'open' {window}
         """,
-        {"asof": asof, "since": since, "until": until},
+        (snap or Snapshot(None)).params(asof=asof, since=since, until=until),
     )
     reached: dict[int, set[int]] = defaultdict(set)
     went_on: dict[int, set[int]] = defaultdict(set)

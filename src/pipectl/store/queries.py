@@ -203,7 +203,7 @@ class DealFilter:
     stage_ids: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     account: str | None = None
-    owner: str | None = None
+    owner: rules.Owner | None = None  # rules.owner_filter: exact name, else contains
     source: str | None = None
     stale_only: bool = False
 
@@ -232,10 +232,13 @@ def _where(conn: Database, f: DealFilter, now: datetime) -> tuple[str, list[Any]
     for tag in f.tags:
         clauses.append("(',' || d.tags || ',') LIKE ?")
         params.append(f"%,{tag},%")
-    for column, value in (("account", f.account), ("owner", f.owner), ("source", f.source)):
+    for column, value in (("account", f.account), ("source", f.source)):
         if value:
             clauses.append(f"lower(d.{column}) LIKE lower(?) ESCAPE '\\'")
             params.append("%" + value.replace("%", "\\%").replace("_", "\\_") + "%")
+    if f.owner is not None:
+        clauses.append(f.owner.condition("d.owner"))
+        params.append(f.owner.value)
     if f.stale_only:
         # idle longer than the stage's threshold, computed in SQL (no row loop)
         stalled, cuts = rules.stalled_positional(rules.stale_limits(conn), now)

@@ -8,14 +8,18 @@
 - ``whole_days``: whole days elapsed between two instants, over the engine's
   ``days_between`` (``CAST(x AS INTEGER)`` truncates on SQLite and rounds on PostgreSQL, so
   it is not used: ``round`` rounds half away from zero on both).
+- ``Owner``: ``--owner NAME`` as a condition on a deal's owner, the one filter ``list``,
+  ``board``, ``due``, ``metrics``, ``forecast`` and ``review`` share (``owner_filter``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from pipectl.core.priority import stale_cutoff
+from pipectl.errors import InputError
 from pipectl.store.engine import Database
 
 #: The stage limits in use: the values the stalled condition needs cut-offs for.
@@ -71,3 +75,70 @@ def whole_days(conn: Database, start: str, end: str) -> str:
     millisecond, PostgreSQL to the microsecond."""
     x = conn.days_between(start, end)
     return f"(CAST(round({x} + 0.5) AS INTEGER) - 1)"
+
+
+# --- --owner --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    """``--owner NAME``, resolved once per command (``owner_filter``): the deals whose owner
+    is exactly ``name`` when at least one deal has that owner (on a team, owners are role
+    names: ``ann`` means ann, not joanne), else those whose owner contains ``name``, ignoring
+    case (what ``list --owner`` always matched)."""
+
+    name: str
+    exact: bool
+
+    @property
+    def value(self) -> str:
+        """The condition's one parameter."""
+        if self.exact:
+            return self.name
+        escaped = self.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"%{escaped}%"
+
+    def condition(self, column: str = "d.owner", param: str = "?") -> str:
+        """The SQL condition on ``column`` (a deal's owner), with ``param`` its placeholder."""
+        if self.exact:
+            return f"{column} = {param}"
+        return f"lower({column}) LIKE lower({param}) ESCAPE '\\'"
+
+
+def owner_filter(conn: Database, name: str | None) -> Owner | None:
+    """``--owner NAME`` resolved against the deals the connected role sees; None without one.
+    One indexed lookup (``ix_deals_owner_id`` on PostgreSQL)."""
+    if name is None:
+        return None
+    text = name.strip()
+    if not text:
+        raise InputError("--owner needs a name (a deal owner, or part of one)")
+    exact = conn.execute("SELECT 1 FROM deals WHERE owner = ? LIMIT 1", (text,)).fetchone()
+    return Owner(text, exact is not None)
+
+
+def owned_by(owner: Owner | None, column: str = "d.owner") -> tuple[str, list[str]]:
+    """``(" AND <condition>", [parameter])`` for statements with ``?`` parameters; ``("", [])``
+    without an owner, so that the statement is exactly what it was."""
+    if owner is None:
+        return "", []
+    return " AND " + owner.condition(column), [owner.value]
+
+
+def owned_by_named(owner: Owner | None, column: str = "d.owner") -> tuple[str, dict[str, str]]:
+    """``owned_by`` for statements with named parameters (``:owner``)."""
+    if owner is None:
+        return "", {}
+    return " AND " + owner.condition(column, ":owner"), {"owner": owner.value}
+
+
+def owned_deals_named(
+    owner: Owner | None, deal_id: str, column: str = "d.owner"
+) -> tuple[str, dict[str, str]]:
+    """`` AND <deal_id> IN (the owner's deals)`` and its named parameter, for a statement on
+    what hangs off a deal (events, activities); ``column`` is the owner as the condition
+    reads it from ``deals d``. ``("", {})`` without an owner."""
+    if owner is None:
+        return "", {}
+    cond = owner.condition(column, ":owner")
+    return f" AND {deal_id} IN (SELECT d.id FROM deals d WHERE {cond})", {"owner": owner.value}
