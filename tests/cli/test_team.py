@@ -690,6 +690,9 @@ def test_a_reps_undo_last_undoes_their_own_prune_never_anothers(
         runs = conn.execute("SELECT id, owner FROM prune_runs ORDER BY id").fetchall()
     assert [o for _i, o in runs] == [ann, bob]  # the server filled in who ran each
     (ann_run, _), (bob_run, _) = runs
+    # the manager sees both runs but undoes only her own: none
+    r = t.cli.fails("prune", "--undo-last", code=1, env=t.env("mia"))
+    assert "no prune run to undo" in r.stderr
     # ann's undo takes her own last run, not bob's later one
     undone = t.as_("ann", "prune", "--undo-last")
     assert (undone["run_id"], undone["revived"]) == (ann_run, anns)
@@ -719,6 +722,8 @@ def test_a_reps_review_starts_from_their_own_last_review(fresh_team: Team, tmp_p
     assert later.json("review", env=t.env("ann"))["since"] == done["until"]
     week = after - timedelta(days=7)
     assert later.json("review", env=t.env("bob"))["since"] == f"{week:%Y-%m-%dT%H:%M:%SZ}"
+    # the manager sees ann's review held, but hers starts from her own last one (none)
+    assert later.json("review", env=t.env("mia"))["since"] == f"{week:%Y-%m-%dT%H:%M:%SZ}"
     with t.sql("mia") as conn:
         assert conn.execute("SELECT owner FROM reviews").fetchall() == [(ann,)]
     with t.sql("bob") as conn:

@@ -32,8 +32,11 @@ def blocker_of(conn: Database, deal_id: int) -> tuple[str, str | None, str | Non
 
 
 def last_review(conn: Database) -> str | None:
-    """When the last review was held (stored text), if ever."""
-    row = conn.execute("SELECT max(at) FROM reviews").fetchone()
+    """When the connected role last held a review (stored text), if ever: on a team a
+    manager sees every rep's reviews but starts from their own; a file has no owners."""
+    row = conn.execute(
+        "SELECT max(at) FROM reviews WHERE owner = ? OR owner IS NULL", (conn.user,)
+    ).fetchone()
     return row[0] if row else None
 
 
