@@ -96,3 +96,10 @@ def test_hot_queries_use_indexes(tmp_path: Path) -> None:
     assert "ix_followups_deal" in _plan(conn, "SELECT * FROM followups WHERE deal_id = 1")
     assert "ix_events_deal" in _plan(conn, "SELECT * FROM events WHERE deal_id = 1")
     assert "ix_deals_account" in _plan(conn, "SELECT id FROM deals WHERE account = 'x'")
+
+
+def test_the_schema_version_opening_checks_is_the_migrations_count() -> None:
+    from pipectl.store import migrations
+    from pipectl.store.sqlite_file import SCHEMA_VERSION
+
+    assert migrations.latest() == SCHEMA_VERSION

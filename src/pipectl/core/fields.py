@@ -12,28 +12,40 @@ Pure: no I/O, no imports beyond the standard library.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 #: How a stored value is read back (``store/queries.py`` decodes by kind).
 KINDS = ("id", "text", "int", "money", "currency", "date", "instant", "tags", "stage")
 
 
-@dataclass(frozen=True)
 class DealField:
-    name: str  # DealRow attribute, JSON key; the deals column unless ``column`` says otherwise
-    kind: str  # one of KINDS
-    label: str  # for people
-    column: str = ""  # SQL in the deal query (default ``d.<name>``)
-    settable: bool = False  # a deals column that ``add``/import set when creating a deal
-    editable: bool = False  # ``edit`` may change it
-    clear: str = ""  # ``edit --clear NAME`` empties it
-    sheet: str = ""  # its column name in a spreadsheet (import and export)
-    synonyms: tuple[str, ...] = ()  # other CRMs' header names for it (normalised)
-    json: bool = True  # a key of the deal's JSON
+    """One field of a deal (a plain class: built at every start-up, so kept cheap)."""
+
+    __slots__ = ("clear", "column", "editable", "json", "kind", "label", "name", "settable",
+                 "sheet", "synonyms")  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,  # DealRow attribute, JSON key; the deals column unless ``column`` says not
+        kind: str,  # one of KINDS
+        label: str,  # for people
+        *,
+        column: str = "",  # SQL in the deal query (default ``d.<name>``)
+        settable: bool = False,  # a deals column that ``add``/import set when creating a deal
+        editable: bool = False,  # ``edit`` may change it
+        clear: str = "",  # ``edit --clear NAME`` empties it
+        sheet: str = "",  # its column name in a spreadsheet (import and export)
+        synonyms: tuple[str, ...] = (),  # other CRMs' header names for it (normalised)
+        json: bool = True,  # a key of the deal's JSON
+    ) -> None:
+        self.name, self.kind, self.label, self.column = name, kind, label, column
+        self.settable, self.editable, self.clear, self.sheet = settable, editable, clear, sheet
+        self.synonyms, self.json = synonyms, json
 
     @property
     def sql(self) -> str:
         return self.column or f"d.{self.name}"
+
+    def __repr__(self) -> str:
+        return f"DealField({self.name!r}, {self.kind!r})"
 
 
 F = DealField

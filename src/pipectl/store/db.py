@@ -20,6 +20,7 @@ from pipectl.store.sqlite_file import (  # noqa: F401  (re-exported for callers)
     _SQLITE_HEADER,
     APPLICATION_ID,
     BUSY_TIMEOUT_MS,
+    SCHEMA_VERSION,
     _create_file,
     backup,
     backup_name,
@@ -119,9 +120,9 @@ def open_db(path: str | os.PathLike[str] | None = None) -> Database:
         version, app_id = _version(conn, p)
         if app_id != APPLICATION_ID and version:
             raise DatabaseError(f"{p} is not a pipectl database (it holds other data)")
-        from pipectl.store import migrations  # small: SQL strings, no ORM
+        if version != SCHEMA_VERSION or app_id != APPLICATION_ID:
+            from pipectl.store import migrations  # only when there is work to do
 
-        if version != migrations.latest() or app_id != APPLICATION_ID:
             migrations.check_ours(conn, p)  # refuse an unversioned file of other tables
             migrations.refuse_newer(version, p)
             _wal(conn, p)  # outside any transaction, and only once the file is known ours

@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipectl.errors import DatabaseError, PipectlError
 
@@ -47,27 +47,24 @@ sqlite3.register_adapter(datetime, ts_text)
 sqlite3.register_adapter(date, date.isoformat)
 
 
-class Cursor(Protocol):
-    rowcount: int
+if TYPE_CHECKING:
 
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-    def __iter__(self) -> Iterator[Any]: ...
+    class Database(Protocol):
+        """What the store needs of a connection, on either engine."""
 
+        kind: str
+        label: str  # where the pipeline lives, for messages
+        user: str | None  # the connected database role (PostgreSQL), else None
 
-class Database(Protocol):
-    """What the store needs of a connection, on either engine."""
+        def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any: ...
+        def executemany(self, sql: str, rows: Any) -> Any: ...
+        def close(self) -> None: ...
+        def days_between(self, start: str, end: str) -> str: ...
+        def local_date(self, instant: str) -> str: ...
+        def transaction(self, *, write: bool = True) -> contextlib.AbstractContextManager[Any]: ...
 
-    kind: str
-    label: str  # where the pipeline lives, for messages
-    user: str | None  # the connected database role (PostgreSQL), else None
-
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any: ...
-    def executemany(self, sql: str, rows: Any) -> Any: ...
-    def close(self) -> None: ...
-    def days_between(self, start: str, end: str) -> str: ...
-    def local_date(self, instant: str) -> str: ...
-    def transaction(self, *, write: bool = True) -> contextlib.AbstractContextManager[Any]: ...
+else:  # at run time only a name for annotations (a Protocol class costs start-up)
+    Database = object
 
 
 class SqliteDatabase(sqlite3.Connection):
@@ -111,7 +108,7 @@ class SqliteDatabase(sqlite3.Connection):
 
 # --- PostgreSQL -----------------------------------------------------------------------------
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
+_TOKENS = r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|%"
 
 
 @lru_cache(maxsize=512)
@@ -129,7 +126,7 @@ def to_pyformat(sql: str) -> str:
             return "%%"
         return f"%({m.group(1)})s"
 
-    return _TOKENS.sub(swap, sql)
+    return re.sub(_TOKENS, swap, sql)
 
 
 def _pg_loaders(conn: Any) -> None:

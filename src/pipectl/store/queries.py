@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, make_dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipectl.core import priority
 from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.stages import match_stage
 from pipectl.core.states import Status
 from pipectl.errors import Ambiguous, InputError, NotFound
-from pipectl.store import rules
 from pipectl.store.engine import Database
+
+if TYPE_CHECKING:
+    from pipectl.store.rules import Owner
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DATETIME on SQLite
 
@@ -99,16 +100,18 @@ class _DealBehaviour:
     probability: int
 
     def idle_days(self, now: datetime) -> int:
-        return priority.idle_days(self.last_touch_at, now)
+        from pipectl.core.priority import idle_days
+
+        return idle_days(self.last_touch_at, now)
 
     def days_in_stage(self, now: datetime) -> int:
         end = self.closed_at or now
         return max(0, (end - self.stage_entered_at).days)
 
     def is_stalled(self, now: datetime) -> bool:
-        return self.status == Status.OPEN and priority.is_stalled(
-            self.last_touch_at, now, self.stale_days
-        )
+        from pipectl.core.priority import is_stalled
+
+        return self.status == Status.OPEN and is_stalled(self.last_touch_at, now, self.stale_days)
 
     def weighted_minor(self) -> int | None:
         if self.value_minor is None:
@@ -203,7 +206,7 @@ class DealFilter:
     stage_ids: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
     account: str | None = None
-    owner: rules.Owner | None = None  # rules.owner_filter: exact name, else contains
+    owner: Owner | None = None  # store.rules.owner_filter: exact name, else contains
     source: str | None = None
     stale_only: bool = False
 
@@ -241,6 +244,8 @@ def _where(conn: Database, f: DealFilter, now: datetime) -> tuple[str, list[Any]
         params.append(f.owner.value)
     if f.stale_only:
         # idle longer than the stage's threshold, computed in SQL (no row loop)
+        from pipectl.store import rules  # only for the stale filter
+
         stalled, cuts = rules.stalled_positional(rules.stale_limits(conn), now)
         clauses.append(f"d.status = 'open' AND {stalled}")
         params += cuts
@@ -284,6 +289,8 @@ class StageTotals:
 def stage_totals(conn: Database, f: DealFilter, now: datetime) -> list[StageTotals]:
     """Per open stage: count, value and weighted value per currency, stalled count (in SQL)."""
     where, params = _where(conn, f, now)
+    from pipectl.store import rules
+
     stalled, cuts = rules.stalled_positional(rules.stale_limits(conn), now)
     rows = conn.execute(
         "SELECT d.stage_id, d.currency, count(*), sum(d.value_minor),"

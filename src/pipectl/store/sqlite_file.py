@@ -15,6 +15,9 @@ from pipectl.errors import DatabaseError
 #: 'pipe' in ASCII: marks a SQLite file as a pipectl pipeline (PRAGMA application_id).
 APPLICATION_ID = 0x70697065
 BUSY_TIMEOUT_MS = 15_000
+#: The schema version this pipectl writes: the number of steps in ``store/migrations.py``
+#: (a test checks); read here so that opening an up-to-date file needs no migration code.
+SCHEMA_VERSION = 7
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
