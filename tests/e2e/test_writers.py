@@ -65,3 +65,34 @@ def test_eight_writers_and_a_prune_lose_nothing(
         "SELECT count(*) FROM deals WHERE title LIKE 'Old %' AND status = 'lost'"
     ).fetchone()[0]
     assert lost == 5
+
+
+def test_writers_of_one_deal_queue_and_none_fails(db_path: Path | str, pipeline_db: Any) -> None:
+    """Six processes editing and blocking the same deal at once: each waits its turn (a row
+    lock on PostgreSQL, the file's write lock on SQLite); none is refused, none is lost."""
+    env = _env(db_path)
+    exe = f"'{sys.executable}' '{_pipectl()}'"
+    subprocess.run([sys.executable, _pipectl(), "add", "Shared deal", "5k", "-q"],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    scripts = [
+        f"{exe} edit 1 --source 'source {i}' && {exe} block 1 'blocker {i}'"
+        f" && {exe} edit 1 --add-tag t{i}"
+        for i in range(6)
+    ]
+    procs = [
+        subprocess.Popen(s, shell=True, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for s in scripts
+    ]  # fmt: skip
+    for p in procs:
+        rc = p.wait(timeout=180)
+        err = p.communicate()[1]
+        assert rc == 0 and err == "", err
+    events = pipeline_db.execute(
+        "SELECT field, count(*) FROM events WHERE kind = 'field' GROUP BY field ORDER BY field"
+    ).fetchall()
+    counts = dict(events)
+    # every process's changes are in the history; every tag added is on the deal
+    assert counts["tags"] == 6 and 1 <= counts["source"] <= 6 and 1 <= counts["blocker"] <= 6
+    tags = pipeline_db.execute("SELECT tags FROM deals WHERE id = 1").fetchone()[0]
+    assert sorted(tags.split(",")) == sorted(f"t{i}" for i in range(6))

@@ -206,7 +206,7 @@ def edit(
     now = common.now()
     with writing(common.DB_PATH) as db:
         deal_id = queries.resolve_deal(db, ref)
-        current = queries.get_deal(db, deal_id)
+        current = queries.get_deal(db, deal_id, lock=True)  # the changes build on it
         changes: dict[str, object] = {}
         for name in clear:
             key = name.strip().lower()

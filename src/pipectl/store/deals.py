@@ -5,7 +5,8 @@ demo all change deals through these functions (the bulk ones through their set-b
 ``close_set`` and ``reopen_set``, tested to reach the same end state), so the rules hold
 whoever makes the change:
 
-- every change writes its event to the append-only history and bumps the deal's ``version``;
+- every change writes its event to the append-only history, and every change of the deal's
+  fields or stage bumps its ``version`` (an activity or a follow-up done only touches it);
 - closing a deal (won, lost, pruned) closes its open follow-ups, each with an event naming why;
 - reopening a deal clears its lost reason and close time;
 - a change prepared from an earlier read (``expected_version``) is refused with ``Conflict``
@@ -66,7 +67,12 @@ def event(
 
 
 def _current(db: Database, deal_id: int, columns: str) -> tuple[Any, ...]:
-    row = db.execute(f"SELECT version, {columns} FROM deals WHERE id = ?", (deal_id,)).fetchone()
+    """The deal's version and ``columns``, its row locked until the transaction ends (on
+    PostgreSQL; a SQLite writer holds the whole file): writers of one deal queue, and only a
+    change prepared from an earlier read can be a ``Conflict``."""
+    row = db.execute(
+        f"SELECT version, {columns} FROM deals WHERE id = ?{db.for_update}", (deal_id,)
+    ).fetchone()
     if row is None:
         raise NotFound(f"no deal #{deal_id}")
     return tuple(row)
@@ -214,6 +220,8 @@ def choose(db: Database, select_sql: str = "", params: Any = (), rows: Any = Non
     db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (id INTEGER PRIMARY KEY, stage_id INTEGER)")
     db.execute("DELETE FROM chosen")
     if select_sql:
+        if db.for_update:  # lock the deals first: none may change between choice and change
+            db.execute(select_sql + db.for_update + " OF d", params)
         db.execute("INSERT INTO chosen (id, stage_id) " + select_sql, params)
     if rows:
         db.executemany("INSERT INTO chosen (id, stage_id) VALUES (?, ?)", rows)

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pipectl.errors import DatabaseError, PipectlError
+from pipectl.errors import DatabaseError, InputError, PipectlError
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         kind: str
         label: str  # where the pipeline lives, for messages
         user: str | None  # the connected database role (PostgreSQL), else None
+        for_update: str  # appended to a write's SELECT of the rows it changes
 
         def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any: ...
         def executemany(self, sql: str, rows: Any) -> Any: ...
@@ -72,6 +73,7 @@ class SqliteDatabase(sqlite3.Connection):
 
     kind = SQLITE
     label = ""
+    for_update = ""  # one writer at a time already (BEGIN IMMEDIATE): no row locks
     user: str | None = None  # no roles in a file: owners are whatever the rep types
 
     @staticmethod
@@ -172,6 +174,7 @@ class PgDatabase:
     engine interface."""
 
     kind = POSTGRESQL
+    for_update = " FOR UPDATE"  # a write's read of the rows it will change locks them
 
     def __init__(self, raw: Any, label: str) -> None:
         self.raw = raw
@@ -179,34 +182,49 @@ class PgDatabase:
         self.user: str | None = None  # the connected role: a deal's owner on a team
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        import psycopg
-
-        try:
+        with self._errors():
             if not params:  # psycopg reads %-placeholders only when given parameters
                 return self.raw.execute(sql, None, prepare=False)
             return self.raw.execute(to_pyformat(sql), params, prepare=False)
-        except psycopg.errors.InsufficientPrivilege as e:
+
+    def executemany(self, sql: str, rows: Any) -> Any:
+        with self._errors():
+            cur = self.raw.cursor()
+            cur.executemany(to_pyformat(sql), list(rows))
+            return cur
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """The server's refusals as one line each (never a traceback): the one mapping for
+        every statement, ``BEGIN`` and ``COMMIT`` included."""
+        import psycopg
+        from psycopg import errors as pe
+
+        try:
+            yield
+        except pe.InsufficientPrivilege as e:
             if "row-level security" in str(e):
                 raise PipectlError(
                     "not allowed: a rep creates and changes only their own deals"
                     " (a manager may give a deal to someone else)"
                 ) from None
             raise PipectlError(f"not allowed: {_first_line(e)}") from None
-        except psycopg.errors.CheckViolation as e:
+        except pe.CheckViolation as e:
             raise PipectlError(f"refused by the database: {_first_line(e)}") from None
-        except psycopg.errors.UniqueViolation as e:
+        except pe.UniqueViolation as e:
             raise PipectlError(f"already exists: {_first_line(e)}") from None
-        except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as e:
+        except (pe.SerializationFailure, pe.DeadlockDetected) as e:
             raise DatabaseError(
                 f"another writer got there first; run the command again ({_first_line(e)})"
             ) from None
+        except (pe.QueryCanceled, pe.LockNotAvailable) as e:
+            raise DatabaseError(f"the server gave up waiting: {_first_line(e)}") from None
+        except pe.DataError as e:  # e.g. a NUL byte, which PostgreSQL text cannot hold
+            raise InputError(f"the server refused a value: {_first_line(e)}") from None
         except psycopg.OperationalError as e:
             raise DatabaseError(f"lost the connection to {self.label}: {_first_line(e)}") from None
-
-    def executemany(self, sql: str, rows: Any) -> Any:
-        cur = self.raw.cursor()
-        cur.executemany(to_pyformat(sql), list(rows))
-        return cur
+        except psycopg.Error as e:
+            raise DatabaseError(f"{self.label}: {_first_line(e)}") from None
 
     def close(self) -> None:
         self.raw.close()
@@ -224,7 +242,8 @@ class PgDatabase:
 
         # a read is one consistent snapshot (repeatable read); not READ ONLY, since set-based
         # work such as a prune's dry run fills a temporary table
-        self.raw.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ")
+        with self._errors():
+            self.raw.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ")
         try:
             yield self
         except BaseException:
@@ -233,9 +252,10 @@ class PgDatabase:
             raise
         else:
             try:
-                self.raw.execute("COMMIT")
-            except psycopg.Error as e:
-                raise DatabaseError(f"could not save: {_first_line(e)}") from None
+                with self._errors():
+                    self.raw.execute("COMMIT")
+            except DatabaseError as e:
+                raise DatabaseError(f"could not save: {e}") from None
 
 
 def _first_line(e: BaseException) -> str:
@@ -244,26 +264,42 @@ def _first_line(e: BaseException) -> str:
 
 @lru_cache(maxsize=1)
 def _local_zone() -> str:
-    """The IANA name of this machine's zone (``$TZ``, else /etc/localtime), for PostgreSQL's
-    local dates; UTC when it cannot be told."""
+    """The IANA name of this machine's zone (``$TZ``, a path such as ``:/etc/localtime``,
+    else /etc/localtime), for PostgreSQL's local dates. A zone PostgreSQL would not know
+    (a POSIX rule string, a made-up name) is UTC, as Python's own zone database says."""
     import os
 
-    tz = os.environ.get("TZ", "").lstrip(":")
-    if not tz:
-        with contextlib.suppress(OSError):
-            target = os.path.realpath("/etc/localtime")
-            if "zoneinfo/" in target:
-                tz = target.split("zoneinfo/", 1)[1]
-    return tz if re.fullmatch(r"[A-Za-z0-9_+\-/]+", tz or "") else "UTC"
+    tz = os.environ.get("TZ", "").lstrip(":") or "/etc/localtime"
+    if tz.startswith("/"):
+        target = os.path.realpath(tz)
+        tz = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else ""
+    if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", tz):
+        return "UTC"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(tz)
+    except (ValueError, OSError):
+        return "UTC"
+    return tz
 
 
 def is_url(target: str | None) -> bool:
-    return bool(target) and str(target).startswith(("postgresql://", "postgres://"))
+    """A PostgreSQL URL (anything else is a file path). A mistyped one is refused rather
+    than taken for a file name."""
+    text = str(target or "")
+    if text.startswith(("postgresql://", "postgres://")):
+        return True
+    if text.lower().startswith(("postgresql:", "postgres:")):
+        raise InputError(f"not a PostgreSQL URL: {redact(text)!r} (postgresql://USER@HOST:PORT/DB)")
+    return False
 
 
 def redact(url: str) -> str:
-    """A URL fit for a message: the password (if any) hidden."""
-    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+    """A URL fit for a message: the password (if any) hidden, in the user part or as a
+    ``password=`` parameter."""
+    url = re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", url)
 
 
 def connect_postgres(url: str) -> PgDatabase:
@@ -271,12 +307,16 @@ def connect_postgres(url: str) -> PgDatabase:
         import psycopg
     except ImportError:
         raise DatabaseError(
-            "a PostgreSQL pipeline needs psycopg: pip install 'pipectl[postgres]'"
+            "a PostgreSQL pipeline needs psycopg: pip install 'psycopg[binary]'"
         ) from None
     label = redact(url)
     try:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
-        raw.execute("SET TIME ZONE 'UTC'")  # instants in and out as UTC, like the SQLite file
+        # instants in and out as UTC text in ISO form, like the SQLite file, whatever the
+        # server's, database's or role's defaults; and the SQL standard's string literals
+        raw.execute(
+            "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET standard_conforming_strings = on"
+        )
     except psycopg.Error as e:
         raise DatabaseError(f"cannot connect to {label}: {_first_line(e)}") from None
     _pg_loaders(raw)

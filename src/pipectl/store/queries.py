@@ -144,8 +144,16 @@ def _deal(row: tuple[Any, ...]) -> Any:
     return DealRow(*r)
 
 
-def get_deal(conn: Database, deal_id: int) -> DealRow:
-    row = conn.execute(DEAL_SELECT + " WHERE d.id = ?", (deal_id,)).fetchone()
+def get_deal(conn: Database, deal_id: int, *, lock: bool = False) -> DealRow:
+    """One deal; ``lock`` (inside a write) holds its row until the transaction ends, so a
+    change computed from what was read cannot be overtaken (PostgreSQL; SQLite's writer
+    holds the file)."""
+    sql = (
+        DEAL_SELECT
+        + " WHERE d.id = ?"
+        + (conn.for_update + " OF d" if lock and conn.for_update else "")
+    )
+    row = conn.execute(sql, (deal_id,)).fetchone()
     if row is None:
         raise NotFound(f"no deal #{deal_id}")
     return _deal(row)
