@@ -237,3 +237,19 @@ def test_eight_thousand_messy_rows(cli: Cli, tmp_path: Path) -> None:
     counts = {s["name"]: s["deals"] for s in cli.json("stages")}
     assert sum(counts.values()) == 8_200
     assert counts["Won"] > 1000 and counts["Lost"] > 1000
+
+
+def test_reimport_leaves_what_the_row_does_not_say(cli: Cli, tmp_path: Path) -> None:
+    """A known deal's row with no currency, amount or stage changes none of them, and a next
+    step for a deal that is closed is left out (follow-ups are for open deals), said so."""
+    cli.ok("add", "Euro deal", "900 EUR", "--external-id", "E-1", "--stage", "proposal")
+    cli.ok("add", "Lost deal", "5k", "--external-id", "L-1")
+    cli.ok("move", "lost deal", "lost", "--reason", "timing")
+    f = _write(tmp_path, "again.csv", "external_id,title,source,next_followup\n"
+               "E-1,Euro deal,web,\nL-1,Lost deal,,2026-12-20\n")  # fmt: skip
+    out = cli.ok("import", str(f)).stdout
+    assert "next steps left out on 1 deals that are closed (rows 3)" in out
+    euro = next(d for d in cli.json("list", "--all") if d["external_id"] == "E-1")
+    assert (euro["value"], euro["currency"], euro["stage"]) == (900, "EUR", "Proposal")
+    assert euro["source"] == "web"
+    assert cli.json("followup", "list", "--all") == []

@@ -178,6 +178,7 @@ def demo(
     from pipectl.services.demo import fill
     from pipectl.store import queries
     from pipectl.store.db import writing
+    from pipectl.store.engine import redact
 
     if not 1 <= deals <= 10_000:
         raise InputError("--deals must be from 1 to 10000")
@@ -192,7 +193,7 @@ def demo(
             existing = queries.count_deals(db)
             if existing:
                 raise InputError(
-                    f"{target} already holds {existing} deals; the demo fills only an empty "
+                    f"{db.label} already holds {existing} deals; the demo fills only an empty "
                     "pipeline (give another --db)"
                 )
             fill(db, now, deals=deals, seed=seed)
@@ -205,7 +206,7 @@ def demo(
             where = (
                 "a throwaway pipeline (now removed); keep one with: pipectl --db demo.db demo"
                 if tmp
-                else target
+                else redact(target)
             )
             output.emit(f"demo: {deals} sample deals in {where}")
     finally:

@@ -168,6 +168,7 @@ class ImportedDeal:
     # what the row really said: a blank stage or amount updates nothing on a known deal
     stage_given: bool = True
     value_given: bool = True
+    currency_given: bool = True
 
 
 @dataclass
@@ -355,6 +356,7 @@ def _row(
         except InputError as e:
             raise _Rejected("currency", str(e)) from None
     deal.currency = currency
+    deal.currency_given = bool(get("currency") or get("value"))
     if get("value"):
         try:
             deal.value = parse_money(get("value"), currency)

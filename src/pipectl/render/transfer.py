@@ -95,6 +95,13 @@ def report(
         emit(line)
         if applied.closed_now:
             emit(f"{len(applied.closed_now):,} closed rows had no closed_at: closed as of now")
+        if applied.followups_on_closed:
+            rows = ", ".join(str(n) for n in applied.followups_on_closed[:10])
+            more = " …" if len(applied.followups_on_closed) > 10 else ""
+            emit(
+                f"next steps left out on {len(applied.followups_on_closed):,} deals that are"
+                f" closed (rows {rows}{more}): follow-ups are for open deals"
+            )
     else:
         emit(
             f"checked {r.rows:,} rows: {len(r.ok):,} ok ({len(r.ok) - updates:,} new,"

@@ -34,6 +34,7 @@ class Applied:
     followups: int = 0
     notes: int = 0
     closed_now: list[int] = field(default_factory=list)  # rows closed with no closed_at
+    followups_on_closed: list[int] = field(default_factory=list)  # rows whose deal is closed
 
 
 def _utc(when: datetime | None) -> datetime | None:
@@ -99,6 +100,7 @@ def apply(
             d.next_followup
             and d.status == Status.OPEN
             and (new or not q.has_open_followup(conn, deal_id, d.next_followup))
+            and (new or not _closed_now(conn, deal_id, d, result))
         ):
             what = d.followup_note or "follow up"
             due = d.next_followup.isoformat()
@@ -115,6 +117,15 @@ def apply(
     if progress:
         progress(len(deals) % 1000)
     return result
+
+
+def _closed_now(conn: Database, deal_id: int, d: ImportedDeal, result: Applied) -> bool:
+    """Is a known deal closed (the row said nothing to reopen it)? Its next step is then
+    left out, as a person's ``followup`` would be refused: follow-ups are for open deals."""
+    if q.deal_status(conn, deal_id) == Status.OPEN:
+        return False
+    result.followups_on_closed.append(d.row)
+    return True
 
 
 def _create(
@@ -165,6 +176,8 @@ def _update(
         new = _stored(col, d)
         if col == "lost_reason":
             continue
+        if col == "currency" and not d.currency_given:
+            continue  # a row with neither amount nor currency says nothing of it
         if new is not None and new != "" and new != current[col]:
             changes[col] = new
     changed = bool(store.set_fields(conn, deal_id, changes, now, note="imported"))

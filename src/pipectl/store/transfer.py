@@ -35,6 +35,10 @@ def has_open_followup(db: Database, deal_id: int, due: date) -> bool:
     )
 
 
+def deal_status(db: Database, deal_id: int) -> str:
+    return str(db.execute("SELECT status FROM deals WHERE id = ?", (deal_id,)).fetchone()[0])
+
+
 def has_note(db: Database, deal_id: int, text: str) -> bool:
     return (
         db.execute(
