@@ -40,3 +40,11 @@ def test_the_registry_drives_rows_edits_imports_and_exports() -> None:
             assert importing.SYNONYMS[syn] == f.sheet
             name = syn.replace(" ", "_")
             assert name not in importing.FIELDS or name == f.sheet
+
+
+def test_team_upload_copies_every_deal_column() -> None:
+    """``team upload`` lists the columns it copies: all of the deal's but its id (remapped)
+    and owner (the uploading rep), so a new field cannot be dropped on the way."""
+    from pipectl.store import team
+
+    assert {c for c, _type in team.DEAL_COLUMNS} == _deal_columns() - {"id", "owner"}

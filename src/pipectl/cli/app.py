@@ -1,7 +1,7 @@
 """The Typer application and the one error handler at the CLI edge.
 
-Every command module keeps heavy imports (SQLModel, services) inside its functions, so
-``pipectl --help`` and read-only commands never load the ORM.
+Every command module keeps heavy imports (services, numpy, openpyxl, psycopg) inside its
+functions, so ``pipectl --help`` loads none of them; no command loads the ORM.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Pipeline hygiene: prune stale deals, revive them, undo the last prune, back up the file.
 
 Set-based SQL (``store/hygiene.py``) on either engine, in one write transaction per
-command: pruning 100,000 deals is a handful of statements, never a loop over ORM objects, and
-a concurrent interactive command simply waits on the busy timeout. Nothing is deleted: a pruned
+command: pruning 100,000 deals is a handful of statements, never a loop over objects, and a
+concurrent interactive command waits (SQLite's busy timeout, PostgreSQL's row locks on the
+deals a prune chose) rather than failing or being overwritten. Nothing is deleted: a pruned
 deal is marked lost with a reason, and a 'pruned' event in its history names the run.
 """
 

@@ -77,6 +77,10 @@ def connect(path: Path) -> SqliteDatabase:
     if not path.exists():
         _create_file(path)
     _check_header(path)
+    if sqlite3.sqlite_version_info < (3, 35):  # RETURNING; FILTER needs 3.30
+        raise DatabaseError(
+            f"pipectl needs SQLite 3.35 or newer; this Python has {sqlite3.sqlite_version}"
+        )
     try:
         conn = sqlite3.connect(
             path,

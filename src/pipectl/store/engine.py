@@ -8,7 +8,7 @@ Every statement is written once, in the SQL both engines share, with ``?`` (posi
   ``factory``), so a statement costs what it always did.
 - On PostgreSQL the placeholders are rewritten once per statement text (cached) to psycopg's
   ``%s`` / ``%(name)s``, and rows come back in the shapes SQLite gives: timestamps as the
-  stored UTC text (``2026-11-24 10:00:00.000000``, see ``queries.TS_FORMAT``), calendar dates
+  stored UTC text (``2026-11-24 10:00:00.000000``, ``TS_FORMAT``), calendar dates
   as ISO text, whole numerics as ``int``. Callers parse rows one way whatever the engine.
 
 What the engines really do differently — whole days between two instants, an instant's local
@@ -31,7 +31,7 @@ from pipectl.errors import DatabaseError, InputError, PipectlError
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
-TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # stored UTC instants (the form SQLAlchemy used)
 
 
 def ts_text(dt: datetime) -> str:

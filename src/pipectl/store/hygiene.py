@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pipectl.core.priority import idle_days
 from pipectl.core.states import EventKind, Status
 from pipectl.store import deals as store
 from pipectl.store.engine import Database
@@ -45,7 +46,7 @@ def chosen_details(db: Database, now: datetime) -> list[tuple]:
         " FROM chosen c JOIN deals d ON d.id = c.id JOIN stages s ON s.id = d.stage_id"
         " ORDER BY d.value_minor IS NULL, d.value_minor DESC, d.id"
     ).fetchall()
-    return [(*r[:6], (now - parse_ts(r[6])).days) for r in rows]  # type: ignore[operator]
+    return [(*r[:6], idle_days(parse_ts(r[6]), now)) for r in rows]  # type: ignore[arg-type]
 
 
 def prune_chosen(db: Database, lost: StageRow, now: datetime, stale_days: int, why: str) -> int:

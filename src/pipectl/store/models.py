@@ -1,8 +1,9 @@
 """The SQLModel tables: the single definition of pipectl's schema.
 
-The migrations in ``store/migrations.py`` create exactly these tables (a test compares them
-column by column), and the fast read paths in ``store/queries.py`` read them through sqlite3.
-Importing this module imports SQLAlchemy (~0.3 s): only write paths do it.
+The SQLite migrations in ``store/migrations.py`` create exactly these tables and indexes (tests
+compare them), the PostgreSQL schema is compiled from them (``store/pg.py``), and every query
+under ``store/`` names only their columns (a test reads the SQL). Importing this module imports
+SQLAlchemy (~0.3 s): only ``team init`` and the tests do; commands talk plain SQL.
 
 Conventions: money is ``value_minor`` (integer minor units) plus ``currency``; timestamps are
 aware UTC datetimes (stored as UTC text on SQLite, ``timestamptz`` on PostgreSQL); calendar

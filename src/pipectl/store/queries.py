@@ -17,17 +17,13 @@ from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.stages import match_stage
 from pipectl.core.states import Status
 from pipectl.errors import Ambiguous, InputError, NotFound
-from pipectl.store.engine import Database
+from pipectl.store.engine import TS_FORMAT, Database, ts_text  # noqa: F401
 
 if TYPE_CHECKING:
     from pipectl.store.rules import Owner
 
-TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DATETIME on SQLite
-
-
-def ts(dt: datetime) -> str:
-    """A UTC instant in the stored text format (sorts and compares as text)."""
-    return (dt.astimezone(UTC) if dt.tzinfo else dt).strftime(TS_FORMAT)
+#: How instants are stored and compared as text (``store.engine``'s one formatter).
+ts = ts_text
 
 
 def parse_ts(text: str | None) -> datetime | None:
