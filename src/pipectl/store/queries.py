@@ -332,16 +332,19 @@ def stage_totals(conn: Database, f: DealFilter, now: datetime) -> list[StageTota
 def top_deals_by_stage(
     conn: Database, f: DealFilter, now: datetime, per_stage: int
 ) -> dict[int, list[DealRow]]:
-    """The ``per_stage`` most valuable deals of each stage, with a window function."""
+    """The ``per_stage`` most valuable deals of each stage: a window function ranks the
+    matching deals by their ids and values alone (a small sort), then only the winners are
+    read in full."""
     where, params = _where(conn, f, now)
     sql = (
-        f"SELECT * FROM (SELECT {DEAL_COLUMNS}, row_number() OVER (PARTITION BY d.stage_id"
+        f"WITH ranked AS (SELECT d.id AS id, row_number() OVER (PARTITION BY d.stage_id"
         f" ORDER BY d.value_minor IS NULL, d.value_minor DESC, d.id) AS rn {DEAL_FROM} {where})"
-        " AS ranked WHERE rn <= ? ORDER BY stage_id, rn"
+        f" SELECT {DEAL_COLUMNS} FROM ranked r JOIN deals d ON d.id = r.id"
+        " JOIN stages s ON s.id = d.stage_id WHERE r.rn <= ? ORDER BY d.stage_id, r.rn"
     )
     out: dict[int, list[DealRow]] = {}
     for r in conn.execute(sql, [*params, per_stage]):
-        deal = _deal(r[:-1])
+        deal = _deal(r)
         out.setdefault(deal.stage_id, []).append(deal)
     return out
 
