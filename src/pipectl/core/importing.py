@@ -7,6 +7,7 @@ into text); what comes out is ``ImportedDeal`` objects and a ``Report``. Nothing
 
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 from collections.abc import Iterable, Sequence
@@ -131,6 +132,14 @@ def parse_when(text: str, dayfirst: bool) -> datetime:
     t = text.strip()
     if _ISO.match(t):
         return datetime.fromisoformat(t.replace(" ", "T") if "T" not in t else t)
+    m = _NUMERIC_DATE.match(t)
+    if m and m.end(3) == len(t) and len(m.group(3)) == 4:
+        # a plain 12/01/2026 (the column's order already decided): no parser needed, and
+        # dateutil costs most of a large import's time
+        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        month, day = (b, a) if dayfirst else (a, b)
+        with contextlib.suppress(ValueError):  # not a real day: the parser says why
+            return datetime(year, month, day)
     from dateutil import parser
 
     try:

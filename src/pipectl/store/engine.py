@@ -34,6 +34,7 @@ POSTGRESQL = "postgresql"
 TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # stored UTC instants (the form SQLAlchemy used)
 
 
+@lru_cache(maxsize=4096)  # a command converts the same few instants (its "now") again and again
 def ts_text(dt: datetime) -> str:
     """A UTC instant in the stored text format, ``TS_FORMAT`` (sorts and compares as text).
     Through ``isoformat``: an import converts hundreds of thousands of these."""
