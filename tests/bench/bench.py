@@ -338,6 +338,9 @@ def main() -> None:
             print(f"running as {args.pg_role}, a rep owning every deal", file=sys.stderr)
     env = {**os.environ, "PIPECTL_DB": target, "NO_COLOR": "1"}
     env.pop("PIPECTL_NOW", None)
+    # measure what an installed pipectl costs: its bytecode cached, as pip leaves it (some
+    # shells here set PYTHONDONTWRITEBYTECODE, which makes every run compile every module)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if args.writers:
         _bench_writers(pipectl, env, args.writers, args.rounds)
         if tmp:
