@@ -1,7 +1,7 @@
 """The Typer application and the one error handler at the CLI edge.
 
-Every command module keeps heavy imports (services, numpy, openpyxl, psycopg) inside its
-functions, so ``pipectl --help`` loads none of them; no command loads the ORM.
+Every command module keeps heavy imports (services, numpy, openpyxl, the PostgreSQL driver)
+inside its functions, so ``pipectl --help`` loads none of them; no command loads the ORM.
 """
 
 from __future__ import annotations
