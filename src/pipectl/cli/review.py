@@ -88,12 +88,15 @@ def review(
             start = from_local_date(day)
         else:
             start = last_review(conn) or now - timedelta(days=7)
-        result = compute(conn, start, now, who)
-        data = None
-        if html_file or md_file:
-            from pipectl.services.review import chart_data
+        # one consistent snapshot: a deal added or moved by someone meanwhile is either in
+        # every section or in none
+        with conn.transaction(write=False):
+            result = compute(conn, start, now, who)
+            data = None
+            if html_file or md_file:
+                from pipectl.services.review import chart_data
 
-            data = chart_data(conn, now, who)
+                data = chart_data(conn, now, who)
         if done:
             record_review(conn, start, now)
     view.review(result, output.pick_mode(as_json))
