@@ -106,10 +106,10 @@ def review(
         from pipectl.render import report
 
         text = report.to_html(result, data) if kind == "html" else report.to_markdown(result, data)
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as e:
-            raise InputError(f"cannot write {path}: {e.strerror}") from None
+        from pipectl.io.files import private_file
+
+        with private_file(path, "w", encoding="utf-8") as f:
+            f.write(text)
         if not as_json:
             output.emit(f"wrote {path}")
     if done and not as_json:

@@ -127,10 +127,10 @@ def export(
         if fmt == "json":
             data = [dict(zip(headers, r, strict=True)) for r in rows]
             if output_:
-                try:
-                    output_.write_text(output.dumps(data) + "\n", encoding="utf-8")
-                except OSError as e:
-                    raise InputError(f"cannot write {output_}: {e.strerror}") from None
+                from pipectl.io.files import private_file
+
+                with private_file(output_, "w", encoding="utf-8") as f:
+                    f.write(output.dumps(data) + "\n")
                 n = len(data)
             else:
                 output.emit_json(data)

@@ -7,12 +7,10 @@ follow-up moves, and its SEQUENCE grows with the export time so calendars take t
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pipectl.errors import InputError
+from pipectl.io.files import private_file
 from pipectl.store.agenda import FollowUpRow
 
 
@@ -45,14 +43,8 @@ def build_calendar(rows: list[FollowUpRow], now: datetime) -> bytes:
 
 
 def write_ics(rows: list[FollowUpRow], path: Path, now: datetime) -> int:
-    """Write atomically (a temporary file renamed over the target)."""
+    """Write atomically and mode 0600 (``io.files.private_file``)."""
     data = build_calendar(rows, now)
-    target = path.expanduser()
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=".pipectl-ics-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except OSError as e:
-        raise InputError(f"cannot write {target}: {e.strerror}") from None
+    with private_file(path, "wb") as f:
+        f.write(data)
     return len(rows)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipectl.errors import InputError
+from pipectl.io.files import private_file
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -107,17 +108,19 @@ def write_table(
         if path is None:
             raise InputError("xlsx goes to a file: --output FILE.xlsx")
         return _write_xlsx(headers, rows, path)
-    out = path.open("w", newline="", encoding="utf-8") if path else sys.stdout
-    try:
-        w = csv.writer(out, lineterminator="\n" if path is None else "\r\n")
-        w.writerow(headers)
-        n = 0
-        for r in rows:
-            w.writerow([neutralise(_cell(v)) for v in r])
-            n += 1
-    finally:
-        if path:
-            out.close()
+    if path is None:
+        return _write_csv(headers, rows, sys.stdout, "\n")
+    with private_file(path, "w", newline="", encoding="utf-8") as out:
+        return _write_csv(headers, rows, out, "\r\n")
+
+
+def _write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: Any, end: str) -> int:
+    w = csv.writer(out, lineterminator=end)
+    w.writerow(headers)
+    n = 0
+    for r in rows:
+        w.writerow([neutralise(_cell(v)) for v in r])
+        n += 1
     return n
 
 
@@ -131,8 +134,6 @@ def _write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], path: Pat
     for r in rows:
         ws.append([neutralise(v) if isinstance(v, str) else v for v in r])
         n += 1
-    try:
-        wb.save(path)
-    except OSError as e:
-        raise InputError(f"cannot write {path}: {e.strerror}") from None
+    with private_file(path, "wb") as f:
+        wb.save(f)
     return n

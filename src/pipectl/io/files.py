@@ -1,0 +1,35 @@
+"""Writing the files pipectl makes (exports, reports, calendars): whole or not at all, and
+readable by their owner only, since they hold customers' names and contacts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from pipectl.errors import InputError
+
+
+@contextlib.contextmanager
+def private_file(path: Path, mode: str = "w", **kw: Any) -> Iterator[IO[Any]]:
+    """A temporary file beside ``path`` (mode 0600), renamed over it once everything is
+    written: a failure half-way (a full disk, an interrupted export) leaves the old file, or
+    none, never half a one. ``mode`` is ``"w"`` (text; ``kw`` as for ``open``) or ``"wb"``."""
+    target = path.expanduser()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
+    except OSError as e:
+        raise InputError(f"cannot write {target}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, mode, **kw) as f:
+            yield f
+        os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"cannot write {target}: {e.strerror}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,50 @@
+"""Files pipectl writes hold customers' contacts: mode 0600, and whole or not at all."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from pipectl.errors import InputError
+from pipectl.io.files import private_file
+from tests.conftest import Cli
+
+
+def _mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+def test_every_file_written_is_owner_only(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    cli.ok("add", "Acme renewal", "12k", "--contact", "Jane Doe <jane@acme.com>")
+    cli.ok("followup", "1", "+3d", "call Jane")
+    made = {
+        "deals.csv": ("export", "-o"),
+        "deals.json": ("export", "--format", "json", "-o"),
+        "deals.xlsx": ("export", "--format", "xlsx", "-o"),
+        "review.html": ("review", "--html"),
+        "review.md": ("review", "--md"),
+        "calendar.ics": ("followup", "export", "--ics"),
+    }
+    for name, args in made.items():
+        cli.ok(*args, str(out / name))
+        assert _mode(out / name) == 0o600, name
+    assert sorted(p.name for p in out.iterdir()) == sorted(made)  # no temporary left
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError), private_file(target) as f:
+        f.write("half")
+        raise RuntimeError("disk full, say")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_an_unwritable_place_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot write"), private_file(tmp_path / "no" / "x"):
+        pass
