@@ -16,15 +16,16 @@ from pathlib import Path
 
 from pipectl.errors import DatabaseError
 from pipectl.store.engine import Database, SqliteDatabase, is_url
-from pipectl.store.sqlite_file import (  # noqa: F401  (re-exported for callers)
+from pipectl.store.sqlite_file import (
     _SQLITE_HEADER,
     APPLICATION_ID,
     BUSY_TIMEOUT_MS,
     SCHEMA_VERSION,
     _create_file,
     backup,
-    backup_name,
 )
+
+__all__ = ["APPLICATION_ID", "backup", "open_db", "target", "transaction", "writing"]
 
 #: Things worth telling the user on stderr (e.g. a backup taken before an upgrade); the CLI
 #: edge prints them. The store itself never prints.

@@ -17,7 +17,7 @@ from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.stages import match_stage
 from pipectl.core.states import Status
 from pipectl.errors import Ambiguous, InputError, NotFound
-from pipectl.store.engine import TS_FORMAT, Database, ts_text  # noqa: F401
+from pipectl.store.engine import Database, ts_text
 
 if TYPE_CHECKING:
     from pipectl.store.rules import Owner
