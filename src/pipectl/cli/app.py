@@ -94,7 +94,10 @@ def build(argv: list[str] | None = None) -> typer.Typer:
 
 
 def _fail(message: str, code: int) -> None:
-    sys.stderr.write(f"pipectl: {message}\n")
+    from pipectl.render.output import safe_cell
+
+    # messages quote what was typed (an ambiguous reference lists titles): one escaped line
+    sys.stderr.write(f"pipectl: {safe_cell(message)}\n")
     sys.stderr.flush()
     raise SystemExit(code)
 
@@ -139,7 +142,9 @@ def run(argv: list[str] | None = None) -> int:
         )
     finally:
         for notice in store_db.notices:
-            sys.stderr.write(f"pipectl: {notice}\n")
+            from pipectl.render.output import safe_cell
+
+            sys.stderr.write(f"pipectl: {safe_cell(notice)}\n")
         store_db.notices.clear()
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -17,6 +18,33 @@ from decimal import Decimal
 from typing import Any
 
 JSON, RICH, PLAIN = "json", "rich", "plain"
+
+# What must never reach a terminal as itself: C0 controls (ESC starts colour, cursor and
+# title sequences; BEL ends OSC 8 links), DEL, C1 controls (0x9b is a one-byte CSI), and the
+# bidirectional overrides, embeddings and isolates that make "Invoice \u202egpj.exe" read as
+# "Invoice exe.jpg". Newline and tab are kept in running text, escaped inside table cells.
+_UNSAFE_TEXT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_UNSAFE_CELL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def safe(text: str) -> str:
+    """Text as it may reach a terminal: control and bidi-override characters shown escaped
+    (``\\x1b``, ``\\u202e``); newlines and tabs kept. JSON output is never passed through
+    this: it keeps the data exact."""
+    return _UNSAFE_TEXT.sub(_escaped, text) if _UNSAFE_TEXT.search(text) else text
+
+
+def safe_cell(text: str) -> str:
+    """A table cell or a one-line value: like :func:`safe`, and newlines and tabs escaped
+    too, so a value cannot start a fake row."""
+    return _UNSAFE_CELL.sub(_escaped, text) if _UNSAFE_CELL.search(text) else text
 
 
 def pick_mode(as_json: bool = False) -> str:
@@ -60,12 +88,12 @@ def emit_json(obj: Any) -> None:
 
 
 def emit(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(safe(text) + "\n")
 
 
 def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns aligned with two spaces; numbers are not special-cased. No escape codes."""
-    cols = [list(headers), *[list(r) for r in rows]]
+    cols = [list(headers), *[[safe_cell(str(c)) for c in r] for r in rows]]
     widths = [max(len(str(r[i])) for r in cols) for i in range(len(headers))]
     lines = []
     for r in cols:
@@ -86,7 +114,7 @@ def table(
     """A table in the given mode (rich or plain)."""
     if mode == PLAIN:
         if title:
-            emit(title)
+            emit(safe_cell(title))
         emit(plain_table(headers, rows))
         return
     from rich.markup import escape
@@ -94,10 +122,12 @@ def table(
     from rich.text import Text
 
     # titles are plain text too: they may carry what a user typed (an owner's name)
-    t = Table(title=title and escape(title), title_justify="left", header_style="bold")
+    t = Table(title=title and escape(safe_cell(title)), title_justify="left", header_style="bold")
     for h in headers:
         t.add_column(h, justify="right" if h in right else "left", overflow="fold")
     for i, r in enumerate(rows):
         # Text, not str: a title such as "Acme [beta]" must not be read as Rich markup
-        t.add_row(*(Text(str(c)) for c in r), style=row_styles[i] if row_styles else None)
+        t.add_row(
+            *(Text(safe_cell(str(c))) for c in r), style=row_styles[i] if row_styles else None
+        )
     console().print(t)
