@@ -20,6 +20,23 @@ from dateutil.relativedelta import relativedelta
 
 from pipectl.errors import InputError
 
+#: The days a pipeline can hold: anything outside is a typo (``+9999y``, ``0001-01-01``), and
+#: keeping every stored date well inside Python's range means arithmetic on it (a period's end,
+#: a recurrence, an iCalendar stamp) can never overflow.
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2999, 12, 31)
+
+
+def check_range(d: date, what: str = "date") -> date:
+    """``d`` if it lies within DATE_MIN..DATE_MAX, else one clear InputError."""
+    day = d.date() if isinstance(d, datetime) else d
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise InputError(
+            f"{what} {day.isoformat()} is out of range ({DATE_MIN.year}-{DATE_MAX.year})"
+        )
+    return d
+
+
 _WEEKDAYS = {
     "mon": 0,
     "monday": 0,
