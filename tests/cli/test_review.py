@@ -101,7 +101,11 @@ def test_review_done_remembers_where_the_next_starts(week: Cli) -> None:
 def test_plain_review_and_reports(week: Cli, tmp_path: Path) -> None:
     week.ok("target", "set", "2026-Q4", "300k")
     html, md = tmp_path / "r.html", tmp_path / "r.md"
-    out = week.ok("review", "--html", str(html), "--md", str(md)).stdout
+    # a report to a file prints one line naming it, not the review too
+    assert week.ok("review", "--html", str(html), "--md", str(md)).stdout == (
+        f"wrote {html}\nwrote {md}\n"
+    )
+    out = week.ok("review").stdout
     assert "Key figures" in out and "Agenda: 5 min on the figures" in out
     assert "SLIPPING" in out and "\x1b[" not in out
     page = html.read_text()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from pipectl.clock import to_local
 from pipectl.render.analytics import NA, _money, _pct
-from pipectl.render.output import JSON, emit, emit_json, table
+from pipectl.render.output import JSON, emit, emit_json, safe_cell, table
 
 CHANGE_TITLES = {
     "new": "New deals",
@@ -30,9 +31,19 @@ def money_map(d: dict[str, float]) -> str:
     return " + ".join(_money(v, c) for c, v in sorted(d.items())) if d else NA
 
 
-def change_detail(key: str, d: dict[str, Any]) -> str:
+def _same(text: str) -> str:
+    return text
+
+
+#: Makes a user's text safe for one output: the terminal's is the output layer's own
+#: (render.output escapes every cell); the reports pass their escaper (render/report.py).
+Escape = Callable[[str], str]
+
+
+def change_detail(key: str, d: dict[str, Any], esc: Escape = _same) -> str:
+    """The detail column of a change; ``esc`` applies to the parts a user typed."""
     if key in ("moved_forward", "moved_back"):
-        return f"{d['from_stage']} → {d['stage']}"
+        return f"{esc(d['from_stage'])} → {esc(d['stage'])}"
     if key in ("value_up", "value_down"):
         sign = "+" if d["change"] > 0 else "−"
         was = _money(d["previous_value"], d["currency"])
@@ -41,8 +52,8 @@ def change_detail(key: str, d: dict[str, Any]) -> str:
         flag = " — SLIPPING" if d["slipping"] else ""
         return f"{d['from_date']} → {d['to_date']} (pushed {d['times_pushed']}×){flag}"
     if key in ("lost", "pruned"):
-        return d.get("reason") or ""
-    return d["stage"]
+        return esc(d.get("reason") or "")
+    return esc(d["stage"])
 
 
 #: The per-owner table: open deals, the changes counted, the deals on the owner's agenda.
@@ -53,10 +64,10 @@ def owner_name(name: str | None) -> str:
     return name if name is not None else "(no owner)"
 
 
-def owner_rows(by_owner: list[dict[str, Any]]) -> list[list[str]]:
+def owner_rows(by_owner: list[dict[str, Any]], esc: Escape = _same) -> list[list[str]]:
     keys = ("new", "moved_forward", "moved_back", "won", "lost", "pruned")
     return [
-        [owner_name(o["owner"]), str(o["open_deals"]), *(str(o["changes"][k]) for k in keys),
+        [esc(owner_name(o["owner"])), str(o["open_deals"]), *(str(o["changes"][k]) for k in keys),
          str(len(o["agenda"]))]
         for o in by_owner
     ]  # fmt: skip
@@ -76,16 +87,27 @@ def _agenda_table(
     table(headers, rows, mode=mode, title=title, right=("#", "Value"))
 
 
+def coverage(f: dict[str, Any], when: str) -> str:
+    """This quarter's target coverage per currency with a target: the open pipeline over what
+    remains of the target, or "reached" when nothing remains; n/a without a target."""
+    reached = f.get("target_reached", {}).get(when, {})
+    return (
+        ", ".join(
+            f"{c} reached" if reached.get(c) else f"{c} {NA if v is None else f'{v:.1f}x'}"
+            for c, v in f["target_coverage"][when].items()
+        )
+        or NA
+    )
+
+
 def figure_rows(f: dict[str, Any]) -> list[list[str]]:
-    cov_now = ", ".join(f"{c} {v:.1f}x" for c, v in f["target_coverage"]["now"].items() if v)
-    cov_prev = ", ".join(f"{c} {v:.1f}x" for c, v in f["target_coverage"]["previous"].items() if v)
     return [
         ["Pipeline value", money_map(f["pipeline_value"]["now"]),
          money_map(f["pipeline_value"]["previous"])],
         ["Weighted pipeline", money_map(f["weighted_pipeline_value"]["now"]),
          money_map(f["weighted_pipeline_value"]["previous"])],
         ["Win rate", _pct(f["win_rate"]["now"]), _pct(f["win_rate"]["previous"])],
-        ["Target coverage (quarter)", cov_now or NA, cov_prev or NA],
+        ["Target coverage (quarter)", coverage(f, "now"), coverage(f, "previous")],
     ]  # fmt: skip
 
 
@@ -93,7 +115,8 @@ def review(r: dict[str, Any], mode: str) -> None:
     if mode == JSON:
         emit_json(r)
         return
-    whose = f" (owner: {r['owner']})" if r.get("owner") else ""
+    # one line whatever the name typed holds (emit keeps line breaks in running text)
+    whose = f" (owner: {safe_cell(r['owner'])})" if r.get("owner") else ""
     emit(f"Pipeline review{whose}: changes since {local(r['since'])}")
     emit()
     table(["Figure", "This week", "The week before"], figure_rows(r["figures"]), mode=mode,

@@ -275,60 +275,79 @@ def _figures(
     def rate(start: datetime, end: datetime) -> float | None:
         return win_rate(*q.closed_between(conn, ts(start), ts(end), owner))
 
-    def coverage(at: datetime | None) -> dict[str, float | None]:
+    def against_target(at: datetime | None) -> list[dict[str, Any]]:
         periods = forecast(conn, now, kind="quarter", horizon=1, asof=at, owner=owner)["periods"]
-        return {p["currency"]: p["coverage"] for p in periods if p["target"] is not None}
+        return [p for p in periods if p["target"] is not None]
 
     now_p, before_p = pipe(None), pipe(since)
+    now_t, before_t = against_target(None), against_target(since)
     span = now - since
     return {
         "pipeline_value": {"now": now_p["value"], "previous": before_p["value"]},
         "weighted_pipeline_value": {"now": now_p["weighted"], "previous": before_p["weighted"]},
         "win_rate": {"now": rate(since, now), "previous": rate(since - span, since)},
-        "target_coverage": {"now": coverage(None), "previous": coverage(since)},
+        # coverage of what remains of the target: none once it is reached (nothing remains)
+        "target_coverage": {
+            "now": {p["currency"]: p["coverage"] for p in now_t},
+            "previous": {p["currency"]: p["coverage"] for p in before_t},
+        },
+        "target_reached": {
+            "now": {p["currency"]: p["won_so_far"] >= p["target"] for p in now_t},
+            "previous": {p["currency"]: p["won_so_far"] >= p["target"] for p in before_t},
+        },
     }
 
 
 def chart_data(conn: Database, now: datetime, owner: Owner | None = None) -> dict[str, Any]:
-    """What the report's charts draw: the open pipeline by stage (value and weighted, in the
-    pipeline's main currency), the forecast against target, the weekly trend; with
-    ``owner``, of that owner's deals."""
+    """What the report's charts draw, per currency (each is drawn on its own scale: €20k and
+    $100k are never bars on one axis): the open pipeline by stage (value and weighted), the
+    forecast against target, the weekly won value over 12 weeks; and the new deals a week.
+    ``currencies`` lists them, the largest open pipeline first (a tie: alphabetically), then
+    those with only a forecast or wins; the pipeline's currency when there is none. With
+    ``owner``, of that owner's deals. Amounts in major units."""
     from pipectl.services.analytics import Window, forecast, metrics
     from pipectl.store import analytics as qa
+    from pipectl.store.queries import settings
 
     open_stages = [s for s in stages(conn) if s.kind == Status.OPEN]
     totals: dict[int, dict[str, int]] = {}
-    currencies: dict[str, int] = {}
+    sizes: dict[str, int] = {}
     for stage_id, cur, _n, total, _unknown in qa.open_by_stage(conn, qa.Snapshot(None, owner)):
         if total is not None:
             totals.setdefault(stage_id, {})[cur] = total
-            currencies[cur] = currencies.get(cur, 0) + total
-    # the largest; a tie goes to the first code alphabetically
-    cur = max(sorted(currencies), key=lambda c: currencies[c]) if currencies else "USD"
-    div = 10 ** exponent(cur)
+            sizes[cur] = sizes.get(cur, 0) + total
     today = local_today(now)
     trend = metrics(
         conn, Window(today - timedelta(days=83), today, None), now, by="week", owner=owner
-    )
-    fc = forecast(conn, now, kind="quarter", horizon=2, owner=owner)
+    )["trend"]["periods"]
+    fc = forecast(conn, now, kind="quarter", horizon=2, owner=owner)["periods"]
+    seen = set(sizes) | {p["currency"] for p in fc} | {c for p in trend for c in p["won_value"]}
+    currencies = sorted(seen, key=lambda c: (-sizes.get(c, 0), c)) or [
+        settings(conn).get("currency", "USD")
+    ]
     return {
-        "currency": cur,
-        "other_currencies": sorted(c for c in currencies if c != cur),
-        "stages": [
-            (
-                s.name,
-                totals.get(s.id, {}).get(cur, 0) / div,
-                totals.get(s.id, {}).get(cur, 0) * s.probability / 100 / div,
-            )
-            for s in open_stages
-        ],
-        "forecast": [
-            (p["period"], p["expected"], p["range"]["p10"], p["range"]["p90"], p["target"])
-            for p in fc["periods"]
-            if p["currency"] == cur
-        ],
+        "currencies": currencies,
+        "stages": {
+            cur: [
+                (
+                    s.name,
+                    _major(totals.get(s.id, {}).get(cur, 0), cur),
+                    _major(totals.get(s.id, {}).get(cur, 0) * s.probability / 100, cur),
+                )
+                for s in open_stages
+            ]
+            for cur in currencies
+        },
+        "forecast": {
+            cur: [
+                (p["period"], p["expected"], p["range"]["p10"], p["range"]["p90"], p["target"])
+                for p in fc
+                if p["currency"] == cur
+            ]
+            for cur in currencies
+        },
         "trend": [
-            (p["period"], p["won_value"].get(cur, 0), p["created"])
-            for p in trend["trend"]["periods"]
+            (p["period"], {cur: p["won_value"].get(cur, 0) for cur in currencies}, p["created"])
+            for p in trend
         ],
     }
