@@ -198,7 +198,7 @@ def test_stages_list_add_rename_reorder_set(cli: Cli) -> None:
     cli.ok("stages", "add", "Demo", "-p", "30", "--stale-days", "10", "--after", "qualified")
     cli.ok("stages", "rename", "demo", "Product demo")
     cli.ok("stages", "move", "product demo", "1")
-    cli.ok("stages", "set", "product demo", "-p", "35", "-q", "Demo booked?")
+    cli.ok("stages", "set", "product demo", "-p", "35", "--question", "Demo booked?")
     stages = cli.json("stages", "list")
     assert stages[0]["name"] == "Product demo" and stages[0]["probability"] == 35
     assert stages[0]["exit_questions"] == ["Demo booked?"]

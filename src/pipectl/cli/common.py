@@ -26,12 +26,14 @@ JsonOpt = typer.Option(False, "--json", help="Print JSON (keys documented in doc
 OwnerOpt = typer.Option(
     None,
     "--owner",
+    metavar="NAME",
     help="Only this owner's deals: the exact name when a deal has it, else owners containing it.",
 )
 LimitOpt = typer.Option(
     None,
     "--limit",
     "-n",
+    metavar="N",
     help="At most N rows (default 50 on a terminal, all otherwise; 0 for all).",
 )
 
@@ -65,6 +67,29 @@ def reading() -> Iterator[Database]:
         conn.close()
 
 
+def stderr_is_terminal() -> bool:
+    """Is a person reading stderr? (Notes such as a close date in the past are for them.)"""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def say(message: str) -> None:
+    """One line on stderr, ``pipectl: …``, escaped like every error line (a prompt's retry)."""
+    from pipectl.render.output import safe_cell
+
+    sys.stderr.write(f"pipectl: {safe_cell(message)}\n")
+    sys.stderr.flush()
+
+
+def note(message: str) -> None:
+    """A note for the person at the terminal (``pipectl: note: …`` on stderr), only when
+    stderr is a terminal: scripts read the same notes in the JSON's ``warnings``."""
+    if stderr_is_terminal():
+        say(f"note: {message}")
+
+
 def interactive() -> bool:
     """May we ask questions? Only with a person at both ends."""
     if os.environ.get("CI"):
@@ -89,26 +114,95 @@ def date_of(conn: Database, text: str, now_utc: datetime) -> date:
     return parse_date(text, clock.local_today(now_utc), dayfirst=dayfirst)
 
 
+def _shell() -> str:
+    """The shell asking for completions (``_PIPECTL_COMPLETE=complete_bash`` …), or ''."""
+    for key, value in os.environ.items():
+        if key.startswith("_PIPECTL_COMPLETE"):
+            for shell in ("bash", "zsh", "fish", "powershell", "pwsh"):
+                if shell in value:
+                    return shell
+    return ""
+
+
+def _bash_plain(c: str) -> bool:
+    """May ``c`` stand unquoted in a bash word? (shlex.quote's safe set, and other letters.)"""
+    return c.isalnum() or c in "@%+=:,./-_"
+
+
+def _bash_unprintable(c: str) -> bool:
+    """A character no backslash can quote (control, C1, bidi and other format characters)."""
+    import unicodedata
+
+    return unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def bash_word(text: str) -> str:
+    """``text`` as one bash word that reads back as ``text``: ``Acme\\ renewal``,
+    ``O\\'Brien\\ \\$5k``; ``$'…'`` quoting when it holds a control or bidi character (which
+    a backslash cannot quote). Bash inserts completions as given, so they must come quoted."""
+    if text and all(_bash_plain(c) for c in text):
+        return text
+    if any(_bash_unprintable(c) for c in text):
+        body = "".join(
+            (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+            if _bash_unprintable(c)
+            else "\\" + c
+            if c in "\\'"
+            else c
+            for c in text
+        )
+        return f"$'{body}'"
+    return "".join(c if _bash_plain(c) else "\\" + c for c in text)
+
+
+class Completion(str):
+    """A completion value as the shell must insert it (quoted for bash), which still
+    'starts with' what was typed: Typer keeps only the values that start with the word being
+    completed, compared with the word as typed, unquoted (``Acme r`` for ``Acme\\ r``), and
+    case-insensitively here, as the deal and stage lookups match."""
+
+    raw: str
+
+    def __new__(cls, text: str, shell: str) -> Completion:
+        self = super().__new__(cls, bash_word(text) if shell == "bash" else text)
+        self.raw = text
+        return self
+
+    def startswith(self, prefix: object, *args: object) -> bool:  # type: ignore[override]
+        if isinstance(prefix, str) and not args:
+            return self.raw.lower().startswith(prefix.lower())
+        return super().startswith(prefix, *args)  # type: ignore[arg-type]
+
+
 def complete_deal(incomplete: str) -> list[tuple[str, str]]:
     """Shell completion of deal references (no ORM): typed digits complete to ids
-    (with the title as help), typed letters to titles (with the id as help). Typer keeps only
-    values that start with what was typed, so each value extends the typed text."""
+    (with the title as help), typed letters to titles (with the id as help), each quoted for
+    the shell that asks (bash inserts what it is given: a title with spaces must come as
+    ``Acme\\ renewal``; zsh and fish quote for themselves)."""
     try:
         with reading() as conn:
+            from pipectl.render.output import safe_cell
             from pipectl.store.queries import complete_deals, complete_ids
 
             if incomplete.isdigit():
-                return [(str(i), t) for i, t in complete_ids(conn, incomplete)]
-            return [(t, f"#{i}") for i, t in complete_deals(conn, incomplete)]
+                return [(str(i), safe_cell(t)) for i, t in complete_ids(conn, incomplete)]
+            shell = _shell()
+            return [(Completion(t, shell), f"#{i}") for i, t in complete_deals(conn, incomplete)]
     except Exception:
         return []
 
 
 def complete_stage(incomplete: str) -> list[str]:
+    """Shell completion of stage names, quoted for the shell as ``complete_deal``'s."""
     try:
         with reading() as conn:
             from pipectl.store.queries import stages
 
-            return [s.name for s in stages(conn) if s.name.lower().startswith(incomplete.lower())]
+            shell = _shell()
+            return [
+                Completion(s.name, shell)
+                for s in stages(conn)
+                if s.name.lower().startswith(incomplete.lower())
+            ]
     except Exception:
         return []

@@ -12,7 +12,10 @@ from pipectl.core.states import Status
 from pipectl.errors import InputError
 
 DealArg = typer.Argument(
-    ..., help="Deal id, or a fragment of its title or account.", autocompletion=complete_deal
+    ...,
+    metavar="DEAL",
+    help="Deal id, or a fragment of its title or account.",
+    autocompletion=complete_deal,
 )
 
 
@@ -23,33 +26,54 @@ def _stage_ids(conn, names: list[str]) -> tuple[int, ...]:  # type: ignore[no-un
 
 
 def add(
-    title: str = typer.Argument(..., help="What the deal is, e.g. 'Acme renewal'."),
+    title: str = typer.Argument(..., metavar="TITLE", help="What the deal is: 'Acme renewal'."),
     value: str | None = typer.Argument(
-        None, help="Amount: 12000, 12k, 1.5m, $12,000.50, '900 EUR'. Omit if not known yet."
+        None,
+        metavar="AMOUNT",
+        help="Amount: 12000, 12k, 1.5m, $12,000.50, '900 EUR'. Omit if not known yet.",
     ),
     stage: str | None = typer.Option(
         None,
         "--stage",
         "-s",
+        metavar="STAGE",
         help="Starting stage (default: the first).",
         autocompletion=complete_stage,
     ),
-    account: str | None = typer.Option(None, "--account", "-a", help="The company."),
+    account: str | None = typer.Option(
+        None, "--account", "-a", metavar="TEXT", help="The company."
+    ),
     contact: str | None = typer.Option(
-        None, "--contact", "-c", help="'Jane Doe <jane@acme.com>', a name, or an email."
+        None,
+        "--contact",
+        "-c",
+        metavar="TEXT",
+        help="'Jane Doe <jane@acme.com>', a name, or an email.",
     ),
-    phone: str | None = typer.Option(None, "--phone", help="Contact phone."),
+    phone: str | None = typer.Option(None, "--phone", metavar="TEXT", help="Contact phone."),
     close: str | None = typer.Option(
-        None, "--close", help="Expected close: 2026-12-01, +3w, eom, eoq, next fri…"
+        None,
+        "--close",
+        metavar="WHEN",
+        help="Expected close: 2026-12-01, +3w, eom, eoq, next fri… (a past day is noted).",
     ),
-    source: str | None = typer.Option(None, "--source", help="Where the lead came from."),
-    tag: list[str] = typer.Option([], "--tag", "-t", help="A tag (repeatable)."),
-    owner: str | None = typer.Option(None, "--owner", help="Owner (default: config owner)."),
-    external_id: str | None = typer.Option(None, "--external-id", help="Id in another system."),
+    source: str | None = typer.Option(
+        None, "--source", metavar="TEXT", help="Where the lead came from."
+    ),
+    tag: list[str] = typer.Option([], "--tag", "-t", metavar="TAG", help="A tag (repeatable)."),
+    owner: str | None = typer.Option(
+        None, "--owner", metavar="NAME", help="The deal's owner (default: config owner)."
+    ),
+    external_id: str | None = typer.Option(
+        None, "--external-id", metavar="TEXT", help="Its id in another system."
+    ),
     currency: str | None = typer.Option(
-        None, "--currency", help="Currency when the amount names none (default: config)."
+        None,
+        "--currency",
+        metavar="CURRENCY",
+        help="Currency when the amount names none (default: config currency).",
     ),
-    note: str | None = typer.Option(None, "--note", "-n", help="Log a first note."),
+    note: str | None = typer.Option(None, "--note", metavar="TEXT", help="Log a first note."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the new id."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -57,7 +81,7 @@ def add(
     from pipectl.core.contacts import parse_contact
     from pipectl.core.money import normalize_currency
     from pipectl.render import output, views
-    from pipectl.services.deals import NewDeal, add_deal
+    from pipectl.services.deals import NewDeal, add_deal, close_warnings
     from pipectl.store import queries
     from pipectl.store.db import writing
 
@@ -90,10 +114,13 @@ def add(
         )
         deal_id = add_deal(db, new, now)
         deal = queries.get_deal(db, deal_id)
+    warnings = close_warnings(new.expected_close, now)
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
-        output.emit_json(views.deal_json(deal, now))
-    elif quiet:
+        output.emit_json({**views.deal_json(deal, now), "warnings": warnings})
+        return
+    _notes(warnings)
+    if quiet:
         output.emit(str(deal.id))
     else:
         output.emit(
@@ -105,18 +132,35 @@ def add(
 def list_(
     all_: bool = typer.Option(False, "--all", help="Include won and lost deals."),
     status: list[str] = typer.Option(
-        [], "--status", help="open, won, lost or all (repeatable; default open)."
+        [],
+        "--status",
+        metavar="STATUS",
+        help="open, won, lost or all (repeatable; default open).",
     ),
     stage: list[str] = typer.Option(
-        [], "--stage", "-s", help="Only these stages (repeatable).", autocompletion=complete_stage
+        [],
+        "--stage",
+        "-s",
+        metavar="STAGE",
+        help="Only these stages (repeatable).",
+        autocompletion=complete_stage,
     ),
-    tag: list[str] = typer.Option([], "--tag", "-t", help="Only deals with this tag."),
-    account: str | None = typer.Option(None, "--account", "-a", help="Account contains…"),
+    tag: list[str] = typer.Option(
+        [], "--tag", "-t", metavar="TAG", help="Only deals with this tag (repeatable: all of them)."
+    ),
+    account: str | None = typer.Option(
+        None, "--account", "-a", metavar="TEXT", help="Only accounts containing TEXT (any case)."
+    ),
     owner: str | None = OwnerOpt,
-    source: str | None = typer.Option(None, "--source", help="Source contains…"),
+    source: str | None = typer.Option(
+        None, "--source", metavar="TEXT", help="Only sources containing TEXT (any case)."
+    ),
     stale: bool = typer.Option(False, "--stale", help="Only deals idle past their stage limit."),
     sort: str = typer.Option(
-        "value", "--sort", help="value (high first), close, age, touch, stage, title, id."
+        "value",
+        "--sort",
+        metavar="KEY",
+        help="value (high first), close, age, touch, stage, title, id.",
     ),
     reverse: bool = typer.Option(False, "--reverse", "-r", help="Reverse the order."),
     limit: int | None = LimitOpt,
@@ -177,21 +221,42 @@ def _clearable() -> str:
 
 def edit(
     ref: str = DealArg,
-    title: str | None = typer.Option(None, "--title"),
-    value: str | None = typer.Option(None, "--value", help="New amount (may name a currency)."),
-    account: str | None = typer.Option(None, "--account", "-a"),
-    contact: str | None = typer.Option(None, "--contact", "-c", help="'Name <email>'."),
-    email: str | None = typer.Option(None, "--email"),
-    phone: str | None = typer.Option(None, "--phone"),
-    close: str | None = typer.Option(None, "--close", help="Expected close date."),
-    source: str | None = typer.Option(None, "--source"),
-    tag: list[str] = typer.Option([], "--tag", "-t", help="Replace the tags (repeatable)."),
-    add_tag: list[str] = typer.Option([], "--add-tag", help="Add a tag."),
-    remove_tag: list[str] = typer.Option([], "--remove-tag", help="Remove a tag."),
-    owner: str | None = typer.Option(None, "--owner"),
-    external_id: str | None = typer.Option(None, "--external-id"),
+    title: str | None = typer.Option(None, "--title", metavar="TEXT", help="New title."),
+    value: str | None = typer.Option(
+        None, "--value", metavar="AMOUNT", help="New amount (may name a currency: €5k)."
+    ),
+    account: str | None = typer.Option(
+        None, "--account", "-a", metavar="TEXT", help="New account (company)."
+    ),
+    contact: str | None = typer.Option(
+        None, "--contact", "-c", metavar="TEXT", help="New contact: 'Name <email>', a name."
+    ),
+    email: str | None = typer.Option(None, "--email", metavar="TEXT", help="New contact email."),
+    phone: str | None = typer.Option(None, "--phone", metavar="TEXT", help="New contact phone."),
+    close: str | None = typer.Option(
+        None,
+        "--close",
+        metavar="WHEN",
+        help="New expected close: 2026-12-01, +3w, eom… (a past day is noted).",
+    ),
+    source: str | None = typer.Option(
+        None, "--source", metavar="TEXT", help="New source (where the lead came from)."
+    ),
+    tag: list[str] = typer.Option(
+        [], "--tag", "-t", metavar="TAG", help="Replace the tags (repeatable)."
+    ),
+    add_tag: list[str] = typer.Option(
+        [], "--add-tag", metavar="TAG", help="Add a tag (repeatable)."
+    ),
+    remove_tag: list[str] = typer.Option(
+        [], "--remove-tag", metavar="TAG", help="Remove a tag (repeatable)."
+    ),
+    owner: str | None = typer.Option(None, "--owner", metavar="NAME", help="New deal owner."),
+    external_id: str | None = typer.Option(
+        None, "--external-id", metavar="TEXT", help="New id in another system."
+    ),
     clear: list[str] = typer.Option(
-        [], "--clear", help=f"Empty a field: {_clearable()} (repeatable)."
+        [], "--clear", metavar="FIELD", help=f"Empty a field: {_clearable()} (repeatable)."
     ),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -199,7 +264,7 @@ def edit(
     from pipectl.core.contacts import normalize_tags, parse_contact, validate_email
     from pipectl.core.fields import CLEARABLE
     from pipectl.render import output, views
-    from pipectl.services.deals import edit_deal
+    from pipectl.services.deals import close_warnings, edit_deal
     from pipectl.store import queries
     from pipectl.store.db import writing
 
@@ -247,10 +312,13 @@ def edit(
             raise InputError("nothing to change (see 'pipectl edit --help')")
         changed = edit_deal(db, deal_id, changes, now, expected_version=current.version)
         deal = queries.get_deal(db, deal_id)
+    warnings = close_warnings(deal.expected_close, now) if close is not None else []
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
-        output.emit_json(views.deal_json(deal, now))
-    elif changed:
+        output.emit_json({**views.deal_json(deal, now), "warnings": warnings})
+        return
+    _notes(warnings)
+    if changed:
         output.emit(
             f"deal {deal.id}: changed {', '.join(c.replace('_minor', '') for c in changed)}"
         )
@@ -261,10 +329,13 @@ def edit(
 def move(
     ref: str = DealArg,
     stage: str = typer.Argument(
-        ..., help="Target stage, or won / lost.", autocompletion=complete_stage
+        ...,
+        metavar="STAGE",
+        help="Target stage, or won / lost (whatever those stages are called).",
+        autocompletion=complete_stage,
     ),
     reason: str | None = typer.Option(
-        None, "--reason", "-r", help="Why (required for lost; noted on any move)."
+        None, "--reason", metavar="TEXT", help="Why (required for lost; noted on any move)."
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Skip the stage's exit questions."),
     as_json: bool = JsonOpt,
@@ -307,16 +378,66 @@ def move(
         output.emit(f"deal {after.id} {what}: {deal.stage} → {after.stage}")
 
 
+def _notes(warnings: list[str]) -> None:
+    for w in warnings:
+        common.note(w)
+
+
+def _ask_next_followup(conn, deal, interval: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Ask for the next follow-up on a terminal: (due day, what) or None for 'no'. A typo
+    is refused with one line and asked again (the call being logged is never lost to it);
+    Enter takes the offered day, then 'follow up'."""
+    from pipectl.clock import local_today
+    from pipectl.render.output import safe
+    from pipectl.services.followups import MAX_WHAT
+
+    today = local_today(now)
+    while True:
+        answer = typer.prompt(
+            f"Next follow-up on {safe(deal.title)}? (a date, or 'no')", default=f"+{interval}"
+        ).strip()
+        if answer.lower() in ("no", "n", "none", "-"):
+            return None
+        try:
+            due = common.date_of(conn, answer, now)
+            if due < today:
+                raise InputError(f"a follow-up cannot be due in the past ({due.isoformat()})")
+            break
+        except InputError as e:
+            common.say(f"{e}; try again, or answer 'no'")
+    while True:
+        what = " ".join(typer.prompt("What?", default="follow up").split())
+        if what and len(what) <= MAX_WHAT:
+            return due, what
+        common.say(
+            f"the follow-up text is too long ({len(what)} characters; at most {MAX_WHAT});"
+            " try again"
+            if what
+            else "say what the follow-up is (e.g. 'send the proposal')"
+        )
+
+
 def log(
     ref: str = DealArg,
-    kind: str = typer.Argument(..., help="call, email, meeting, demo or note."),
-    text: str = typer.Argument(..., help="What happened."),
-    at: str | None = typer.Option(None, "--at", help="When, if not now (e.g. yesterday)."),
+    kind: str = typer.Argument(..., metavar="KIND", help="call, email, meeting, demo or note."),
+    text: str = typer.Argument(..., metavar="TEXT", help="What happened."),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        metavar="WHEN",
+        help="The day it happened, if not now (e.g. yesterday); not before the deal was added.",
+    ),
     next_: str | None = typer.Option(
-        None, "--next", help="Schedule the next follow-up (a date: +2w, next tue…)."
+        None,
+        "--next",
+        metavar="WHEN",
+        help="Schedule the next follow-up on this day (+2w, next tue…).",
     ),
     what: str | None = typer.Option(
-        None, "--what", help="What the next follow-up is (default: 'follow up')."
+        None,
+        "--what",
+        metavar="TEXT",
+        help="What the next follow-up is (default: 'follow up').",
     ),
     no_followup: bool = typer.Option(
         False, "--no-followup", help="Do not offer to schedule the next follow-up."
@@ -325,8 +446,10 @@ def log(
 ) -> None:
     """Log an activity (a touch) on a deal, and schedule the next step.
 
-    On a terminal, when the deal has no open follow-up, pipectl offers one at the
-    'followup_interval' setting (default 2w). Without a terminal it never asks.
+    On a terminal, when the deal has no open follow-up, pipectl asks for one: first the day
+    (Enter takes the 'followup_interval' setting, default 2w; 'no' skips), then what it is
+    (Enter: 'follow up'). An answer it cannot read is asked again. Without a terminal it
+    never asks.
     """
     from pipectl.clock import from_local_date, local_today
     from pipectl.render import output
@@ -349,16 +472,14 @@ def log(
             and common.interactive()
         ):
             # asked before the write lock is taken: a person thinking must not block cron
-            answer = typer.prompt(
-                f"Next follow-up on {deal.title}? (a date, or 'no')", default=f"+{interval}"
-            ).strip()
-            if answer.lower() not in ("no", "n", "none", "-"):
-                next_due = common.date_of(conn, answer, now)
-                what = what or typer.prompt("What?", default="follow up")
+            asked = _ask_next_followup(conn, deal, interval, now)
+            if asked is not None:
+                next_due, what = asked[0], what or asked[1]
     from pipectl.services.deals import log_activity
     from pipectl.services.followups import schedule
     from pipectl.store.db import writing
 
+    kind = kind.strip().lower()
     with writing(common.DB_PATH) as db:
         when: datetime = now
         if at:
@@ -366,8 +487,12 @@ def log(
             if day > today:
                 raise InputError("an activity cannot be logged in the future")
             if day != today:
+                # noon that day; on the day the deal was added, not before it was
                 when = from_local_date(day) + timedelta(hours=12)
-        activity_id = log_activity(db, deal_id, kind.strip().lower(), text, when, now)
+                created = queries.get_deal(db, deal_id).created_at
+                if local_today(created) == day:
+                    when = max(when, created)
+        activity_id = log_activity(db, deal_id, kind, text, when, now)
         fid = (
             schedule(db, deal_id, next_due, what or "follow up", now, today)
             if next_due is not None
@@ -393,10 +518,16 @@ def log(
 
 
 def board(
-    tag: list[str] = typer.Option([], "--tag", "-t", help="Only deals with this tag."),
-    account: str | None = typer.Option(None, "--account", "-a", help="Account contains…"),
+    tag: list[str] = typer.Option(
+        [], "--tag", "-t", metavar="TAG", help="Only deals with this tag (repeatable: all of them)."
+    ),
+    account: str | None = typer.Option(
+        None, "--account", "-a", metavar="TEXT", help="Only accounts containing TEXT (any case)."
+    ),
     owner: str | None = OwnerOpt,
-    cards: int = typer.Option(8, "--cards", help="Cards shown per stage (most valuable)."),
+    cards: int = typer.Option(
+        8, "--cards", metavar="N", help="Cards shown per stage (the most valuable)."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """The pipeline as a kanban board: a column per open stage, with totals."""

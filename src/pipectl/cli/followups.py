@@ -34,10 +34,15 @@ followup_app = typer.Typer(
 )
 
 DealArg = typer.Argument(
-    ..., help="Deal id, or a fragment of its title or account.", autocompletion=complete_deal
+    ...,
+    metavar="DEAL",
+    help="Deal id, or a fragment of its title or account.",
+    autocompletion=complete_deal,
 )
 FollowupArg = typer.Argument(
-    ..., help="Follow-up id (from 'followup list'), or a deal with one open follow-up."
+    ...,
+    metavar="FOLLOWUP",
+    help="Follow-up id (from 'followup list'), or a deal with one open follow-up.",
 )
 
 
@@ -69,10 +74,15 @@ def _followup_id(conn, ref: str) -> int:  # type: ignore[no-untyped-def]
 @followup_app.command("add")
 def followup_add(
     ref: str = DealArg,
-    when: str = typer.Argument(..., help="Due: next tue, +3d, 2w, eow, 2026-12-01…"),
-    what: str = typer.Argument(..., help="What to do, e.g. 'send the proposal'."),
+    when: str = typer.Argument(
+        ..., metavar="WHEN", help="Due: next tue, +3d, 2w, eow, 2026-12-01…"
+    ),
+    what: str = typer.Argument(..., metavar="TEXT", help="What to do, e.g. 'send the proposal'."),
     every: str | None = typer.Option(
-        None, "--every", help="Repeat: when done, schedule the next one this long after (2w)."
+        None,
+        "--every",
+        metavar="PERIOD",
+        help="Repeat: when done, schedule the next one this long after (2w).",
     ),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -98,10 +108,12 @@ def followup_add(
 @followup_app.command("list")
 def followup_list(
     ref: str | None = typer.Argument(
-        None, help="Only this deal's follow-ups.", autocompletion=complete_deal
+        None, metavar="[DEAL]", help="Only this deal's follow-ups.", autocompletion=complete_deal
     ),
     all_: bool = typer.Option(False, "--all", help="Include done, cancelled and closed ones."),
-    until: str | None = typer.Option(None, "--until", help="Only those due by this date."),
+    until: str | None = typer.Option(
+        None, "--until", metavar="WHEN", help="Only those due by this day."
+    ),
     limit: int | None = LimitOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -145,7 +157,7 @@ def followup_done(ref: str = FollowupArg, as_json: bool = JsonOpt) -> None:
 @followup_app.command("snooze")
 def followup_snooze(
     ref: str = FollowupArg,
-    when: str = typer.Argument(..., help="New due date: tomorrow, +3d, next mon…"),
+    when: str = typer.Argument(..., metavar="WHEN", help="New due date: tomorrow, +3d, next mon…"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Reschedule an open follow-up to another day."""
@@ -186,7 +198,10 @@ def followup_cancel(ref: str = FollowupArg, as_json: bool = JsonOpt) -> None:
 
 @followup_app.command("export")
 def followup_export(
-    ics: Path = typer.Option(..., "--ics", help="Write the open follow-ups to this .ics file."),
+    ics: Path = typer.Option(
+        ..., "--ics", metavar="FILE", help="Write the open follow-ups to this .ics file."
+    ),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Export open follow-ups as an iCalendar file (stable UIDs: re-import updates)."""
     from pipectl.io.ics import write_ics
@@ -196,13 +211,18 @@ def followup_export(
     with common.reading() as conn:
         rows, _ = list_followups(conn)
     n = write_ics(rows, ics, common.now())
-    output.emit(f"wrote {n} follow-ups to {ics}")
+    if output.pick_mode(as_json) == output.JSON:
+        output.emit_json({"file": str(ics), "followups": n})
+    else:
+        output.emit(f"wrote {n} follow-ups to {ics}")
 
 
 def due(
-    days: int = typer.Option(7, "--days", "-d", help="'Coming up' looks this many days ahead."),
+    days: int = typer.Option(
+        7, "--days", "-d", metavar="N", help="'Coming up' looks this many days ahead."
+    ),
     limit: int = typer.Option(
-        10, "--limit", "-n", help="Rows per section (0: all); the rest are counted."
+        10, "--limit", "-n", metavar="N", help="Rows per section (0: all); the rest are counted."
     ),
     explain: bool = typer.Option(False, "--explain", help="Show how each row's priority is made."),
     owner: str | None = OwnerOpt,

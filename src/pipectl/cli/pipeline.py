@@ -9,7 +9,7 @@ import typer
 
 from pipectl.cli import common
 from pipectl.cli.common import JsonOpt, complete_stage
-from pipectl.errors import InputError
+from pipectl.errors import InputError, NotFound
 
 stages_app = typer.Typer(
     help="List and change the sales process: stages, win probabilities, stale limits, "
@@ -18,7 +18,12 @@ stages_app = typer.Typer(
     no_args_is_help=False,
 )
 
-StageArg = typer.Argument(..., help="Stage name (or unique prefix).", autocompletion=complete_stage)
+StageArg = typer.Argument(
+    ...,
+    metavar="STAGE",
+    help="Stage name (or a unique prefix; won / lost: the closing stages).",
+    autocompletion=complete_stage,
+)
 
 
 def _show_stages(mode: str) -> None:
@@ -49,66 +54,108 @@ def stages_list(as_json: bool = JsonOpt) -> None:
     _show_stages(output.pick_mode(as_json))
 
 
-def _done(message: str) -> None:
+def _done(stage_id: int, message: str, as_json: bool) -> None:
+    """Confirm a change of a stage: ``message``, or with ``--json`` the stage as ``stages
+    --json`` lists it."""
     from pipectl.render import output
 
-    output.emit(message)
+    if output.pick_mode(as_json) != output.JSON:
+        output.emit(message)
+        return
+    from pipectl.store import queries
+    from pipectl.store.settings import deals_per_stage
+
+    with common.reading() as conn:
+        st = next(s for s in queries.stages(conn) if s.id == stage_id)
+        deals = deals_per_stage(conn).get(stage_id, 0)
+    output.emit_json(
+        {
+            "id": st.id,
+            "name": st.name,
+            "position": st.position,
+            "probability": st.probability,
+            "stale_days": st.stale_days,
+            "kind": st.kind,
+            "exit_questions": list(st.exit_questions),
+            "deals": deals,
+        }
+    )
 
 
 @stages_app.command("add")
 def stages_add(
-    name: str = typer.Argument(..., help="The new stage's name."),
-    probability: int = typer.Option(..., "--probability", "-p", help="Win probability, %."),
-    stale_days: int | None = typer.Option(None, "--stale-days", help="Stalled after N idle days."),
+    name: str = typer.Argument(..., metavar="NAME", help="The new stage's name."),
+    probability: int = typer.Option(
+        ..., "--probability", "-p", metavar="N", help="Win probability, % (0-100)."
+    ),
+    stale_days: int | None = typer.Option(
+        None, "--stale-days", metavar="N", help="Stalled after N idle days."
+    ),
     after: str | None = typer.Option(
         None,
         "--after",
+        metavar="STAGE",
         help="Place it after this stage (default: last open stage).",
         autocompletion=complete_stage,
     ),
-    question: list[str] = typer.Option([], "--question", "-q", help="An exit question."),
+    question: list[str] = typer.Option(
+        [], "--question", metavar="TEXT", help="An exit question (repeatable)."
+    ),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Add an open stage to the process."""
     from pipectl.services.pipeline import add_stage
 
     with common.reading() as conn:
         st = add_stage(conn, name, probability, stale_days, after=after, questions=question)
-    _done(f"added stage {st.name} at position {st.position} ({st.probability}%)")
+    _done(st.id, f"added stage {st.name} at position {st.position} ({st.probability}%)", as_json)
 
 
 @stages_app.command("rename")
-def stages_rename(old: str = StageArg, new: str = typer.Argument(..., help="New name.")) -> None:
-    """Rename a stage (its deals and history follow)."""
+def stages_rename(
+    old: str = StageArg,
+    new: str = typer.Argument(..., metavar="NAME", help="New name."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Rename a stage (its deals and history follow; won and lost keep their meaning)."""
     from pipectl.services.pipeline import rename_stage
 
     with common.reading() as conn:
         st = rename_stage(conn, old, new)
-    _done(f"renamed to {st.name}")
+    _done(st.id, f"renamed to {st.name}", as_json)
 
 
 @stages_app.command("move")
 def stages_move(
     name: str = StageArg,
-    position: int = typer.Argument(..., help="New position among the open stages (1 = first)."),
+    position: int = typer.Argument(
+        ..., metavar="N", help="New position among the open stages (1 = first)."
+    ),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Reorder: put an open stage at another position."""
     from pipectl.services.pipeline import reorder_stage
 
     with common.reading() as conn:
         st = reorder_stage(conn, name, position)
-    _done(f"{st.name} is now stage {st.position}")
+    _done(st.id, f"{st.name} is now stage {st.position}", as_json)
 
 
 @stages_app.command("set")
 def stages_set(
     name: str = StageArg,
-    probability: int | None = typer.Option(None, "--probability", "-p", help="Win %."),
-    stale_days: int | None = typer.Option(None, "--stale-days", help="Stalled after N days."),
+    probability: int | None = typer.Option(
+        None, "--probability", "-p", metavar="N", help="Win probability, % (0-100)."
+    ),
+    stale_days: int | None = typer.Option(
+        None, "--stale-days", metavar="N", help="Stalled after N idle days."
+    ),
     no_stale: bool = typer.Option(False, "--no-stale", help="Never mark as stalled."),
     question: list[str] = typer.Option(
-        [], "--question", "-q", help="Exit question (repeatable; replaces the list)."
+        [], "--question", metavar="TEXT", help="Exit question (repeatable; replaces the list)."
     ),
     no_questions: bool = typer.Option(False, "--no-questions", help="Remove the questions."),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Set a stage's probability, stale limit or exit questions."""
     from pipectl.services.pipeline import set_stage
@@ -135,38 +182,65 @@ def stages_set(
             questions=[] if no_questions else (question or None),
         )
     stale = f"stale after {st.stale_days}d" if st.stale_days else "never stale"
-    _done(f"{st.name}: {st.probability}%, {stale}, {len(st.exit_questions)} exit questions")
+    _done(
+        st.id,
+        f"{st.name}: {st.probability}%, {stale}, {len(st.exit_questions)} exit questions",
+        as_json,
+    )
 
 
 def config(
-    key: str | None = typer.Argument(None, help="currency, owner or date_order."),
-    value: str | None = typer.Argument(None, help="New value."),
-    unset: bool = typer.Option(False, "--unset", help="Remove the setting."),
+    key: str | None = typer.Argument(
+        None,
+        metavar="[SETTING]",
+        help="currency, owner, date_order, followup_interval, forecast_commit or forecast_best.",
+    ),
+    value: str | None = typer.Argument(None, metavar="[VALUE]", help="Its new value."),
+    unset: bool = typer.Option(False, "--unset", help="Remove the setting (back to its default)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Show or change the pipeline's settings (kept in the database)."""
-    from pipectl.render import output, views
-    from pipectl.services.pipeline import SETTINGS, set_setting
+    """Show or change the pipeline's settings (kept in the database).
+
+    With no SETTING, every setting with its value, default and meaning; with SETTING alone,
+    its value; with a VALUE or --unset, the change. --json gives each setting's value,
+    default and whether it is set.
+    """
+    from pipectl.render import output
+    from pipectl.services.pipeline import SETTINGS, set_setting, settings_report
     from pipectl.store import queries
 
+    if key is not None:
+        key = key.strip().lower()
+        if key not in SETTINGS:
+            raise NotFound(f"no setting {key!r} (settings: {', '.join(SETTINGS)})")
     with common.reading() as conn:
         if key is not None and (value is not None or unset):
             if unset and value is not None:
                 raise InputError("give a value or --unset, not both")
             set_setting(conn, key, None if unset else value)
-        elif key is not None and key not in SETTINGS:
-            raise InputError(f"no setting {key!r} (settings: {', '.join(SETTINGS)})")
         values = queries.settings(conn)
+    report = settings_report(values, key)
     mode = output.pick_mode(as_json)
-    if key is not None and value is None and not unset and mode != output.JSON:
-        output.emit(values.get(key, ""))
+    if mode == output.JSON:
+        output.emit_json(report)
         return
-    views.settings_view(values, SETTINGS, mode)
+    if key is not None:
+        shown = report[key]["value"]
+        output.emit("" if shown is None else str(shown))
+        return
+    rows = [
+        [k, "" if r["value"] is None else str(r["value"]),
+         "" if r["default"] is None else str(r["default"]), str(r["meaning"])]
+        for k, r in report.items()
+    ]  # fmt: skip
+    output.table(["Setting", "Value", "Default", "Meaning"], rows, mode=mode)
 
 
 def demo(
-    deals: int = typer.Option(40, "--deals", help="How many sample deals."),
-    seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same sample)."),
+    deals: int = typer.Option(40, "--deals", metavar="N", help="How many sample deals (1-10000)."),
+    seed: int = typer.Option(
+        7, "--seed", metavar="N", help="Random seed (same seed, same sample)."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Fill a pipeline with a realistic sample and show the board.

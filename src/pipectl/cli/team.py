@@ -57,8 +57,10 @@ def init(as_json: bool = JsonOpt) -> None:
 
 @team_app.command("add")
 def add(
-    name: str = typer.Argument(..., help="The person's database role (login) name."),
-    role: str = typer.Option("rep", "--role", "-r", help="rep or manager."),
+    name: str = typer.Argument(
+        ..., metavar="NAME", help="The person's database role (login) name."
+    ),
+    role: str = typer.Option("rep", "--role", metavar="ROLE", help="rep or manager."),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read a password for the login from stdin."
     ),
@@ -124,7 +126,7 @@ def list_(as_json: bool = JsonOpt) -> None:
 
 @team_app.command("remove")
 def remove(
-    name: str = typer.Argument(..., help="The person's database role name."),
+    name: str = typer.Argument(..., metavar="NAME", help="The person's database role name."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Take someone off the team (their access goes; their deals stay, still theirs)."""
@@ -141,7 +143,9 @@ def remove(
 
 @team_app.command("upload")
 def upload(
-    file: Path = typer.Argument(..., help="The local pipeline file (SQLite) to copy."),
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="The local pipeline file (SQLite) to copy."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Copy a local pipeline into the team's, as your deals: deals with their activities,

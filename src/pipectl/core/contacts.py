@@ -9,6 +9,9 @@ from pipectl.errors import InputError
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
+#: A tag's longest length (all of a deal's tags together: the ``tags`` field's cap).
+MAX_TAG = 50
+
 
 def parse_contact(text: str) -> tuple[str | None, str | None]:
     """``Jane Doe <jane@acme.com>`` -> (name, email); ``jane@acme.com`` or ``Jane Doe`` alone."""
@@ -41,6 +44,8 @@ def normalize_tags(tags: list[str] | tuple[str, ...]) -> list[str]:
             tag = tag.strip().lower().lstrip("+#")
             if not tag:
                 continue
+            if len(tag) > MAX_TAG:
+                raise InputError(f"tag too long: {len(tag)} characters (at most {MAX_TAG})")
             if not re.fullmatch(r"[\w.:/-]+", tag):
                 raise InputError(f"not a tag: {tag!r} (letters, digits, - _ . : / only)")
             if tag not in out:

@@ -7,10 +7,16 @@ header names and synonyms (``core/importing.py``), the export's columns
 list. Adding a field is an entry here plus a migration (``store/migrations.py``) and the column
 in ``store/models.py`` (a test checks the three agree).
 
-Pure: no I/O, no imports beyond the standard library.
+Every text field has a length cap (``cap``, in characters), checked on the one write path
+(``store/deals.py``: ``create``, ``set_fields``, a lost reason) by ``check``; the import reads
+the same caps so that its dry run refuses what the import would.
+
+Pure: no I/O, no imports beyond the standard library (and ``pipectl.errors``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 #: How a stored value is read back (``store/queries.py`` decodes by kind).
 KINDS = ("id", "text", "int", "money", "currency", "date", "instant", "tags", "stage")
@@ -19,8 +25,8 @@ KINDS = ("id", "text", "int", "money", "currency", "date", "instant", "tags", "s
 class DealField:
     """One field of a deal (a plain class: built at every start-up, so kept cheap)."""
 
-    __slots__ = ("clear", "column", "editable", "json", "kind", "label", "name", "settable",
-                 "sheet", "synonyms")  # fmt: skip
+    __slots__ = ("cap", "clear", "column", "editable", "json", "kind", "label", "name",
+                 "settable", "sheet", "synonyms")  # fmt: skip
 
     def __init__(
         self,
@@ -35,10 +41,26 @@ class DealField:
         sheet: str = "",  # its column name in a spreadsheet (import and export)
         synonyms: tuple[str, ...] = (),  # other CRMs' header names for it (normalised)
         json: bool = True,  # a key of the deal's JSON
+        cap: int = 0,  # a text (or tags) field's longest stored length, in characters
     ) -> None:
         self.name, self.kind, self.label, self.column = name, kind, label, column
         self.settable, self.editable, self.clear, self.sheet = settable, editable, clear, sheet
-        self.synonyms, self.json = synonyms, json
+        self.synonyms, self.json, self.cap = synonyms, json, cap
+
+    def too_long(self, value: object) -> str | None:
+        """Why ``value`` cannot be stored in this field for its length (None when it can):
+        one line naming the field and its limit."""
+        if self.cap and isinstance(value, str) and len(value) > self.cap:
+            return f"{self.label} too long: {len(value)} characters (at most {self.cap})"
+        return None
+
+    def check(self, value: object) -> None:
+        """``value`` fits this field's cap, else one InputError naming the field and limit."""
+        why = self.too_long(value)
+        if why:
+            from pipectl.errors import InputError
+
+            raise InputError(why)
 
     @property
     def sql(self) -> str:
@@ -55,18 +77,19 @@ DEAL_FIELDS: tuple[DealField, ...] = (
     F("id", "id", "Id", sheet="pipectl_id"),
     F("external_id", "text", "External id", settable=True, editable=True, clear="external-id",
       sheet="external_id", synonyms=("id", "external id", "crm id", "deal id", "opportunity id",
-                                     "record id")),
+                                     "record id"), cap=200),
     F("title", "text", "Title", settable=True, editable=True, sheet="title",
-      synonyms=("name", "deal", "deal name", "opportunity", "opportunity name", "subject")),
+      synonyms=("name", "deal", "deal name", "opportunity", "opportunity name", "subject"),
+      cap=300),
     F("account", "text", "Account", settable=True, editable=True, clear="account",
       sheet="account", synonyms=("company", "organization", "organisation", "account name",
-                                 "client", "customer")),
+                                 "client", "customer"), cap=300),
     F("contact_name", "text", "Contact", settable=True, editable=True, clear="contact",
-      sheet="contact", synonyms=("contact name", "person", "contact person")),
+      sheet="contact", synonyms=("contact name", "person", "contact person"), cap=200),
     F("contact_email", "text", "Email", settable=True, editable=True, clear="email",
-      sheet="email", synonyms=("e-mail", "email address", "contact email")),
+      sheet="email", synonyms=("e-mail", "email address", "contact email"), cap=254),
     F("contact_phone", "text", "Phone", settable=True, editable=True, clear="phone",
-      sheet="phone", synonyms=("telephone", "phone number", "mobile")),
+      sheet="phone", synonyms=("telephone", "phone number", "mobile"), cap=50),
     F("value_minor", "money", "Value", settable=True, editable=True, clear="value",
       sheet="value", synonyms=("amount", "deal value", "deal amount", "price", "revenue",
                                "opportunity amount", "total")),
@@ -76,13 +99,13 @@ DEAL_FIELDS: tuple[DealField, ...] = (
       synonyms=("pipeline stage", "deal stage", "phase")),
     F("probability", "int", "Probability", column="s.probability"),
     F("stale_days", "int", "Stale after (days)", column="s.stale_days", json=False),
-    F("status", "text", "Status", sheet="status", synonyms=("state", "outcome")),
+    F("status", "text", "Status", sheet="status", synonyms=("state", "outcome"), cap=10),
     F("owner", "text", "Owner", settable=True, editable=True, clear="owner", sheet="owner",
-      synonyms=("assigned to", "sales rep", "rep", "deal owner")),
+      synonyms=("assigned to", "sales rep", "rep", "deal owner"), cap=100),
     F("source", "text", "Source", settable=True, editable=True, clear="source", sheet="source",
-      synonyms=("lead source", "channel", "origin")),
+      synonyms=("lead source", "channel", "origin"), cap=100),
     F("tags", "tags", "Tags", settable=True, editable=True, clear="tags", sheet="tags",
-      synonyms=("labels", "label", "tag")),
+      synonyms=("labels", "label", "tag"), cap=1000),
     F("expected_close", "date", "Expected close", settable=True, editable=True, clear="close",
       sheet="expected_close", synonyms=("close date", "expected close date", "expected close",
                                         "closing date")),
@@ -92,13 +115,13 @@ DEAL_FIELDS: tuple[DealField, ...] = (
     F("closed_at", "instant", "Closed", sheet="closed_at",
       synonyms=("closed", "closed date", "won time", "date closed", "close time")),
     F("lost_reason", "text", "Lost reason", sheet="lost_reason",
-      synonyms=("lost reason", "loss reason", "reason lost")),
+      synonyms=("lost reason", "loss reason", "reason lost"), cap=1000),
     F("updated_at", "instant", "Updated"),
     F("stage_entered_at", "instant", "In stage since"),
     F("last_touch_at", "instant", "Last touch"),
     F("stage_position", "int", "Stage position", column="s.position", json=False),
-    F("blocker", "text", "Blocker"),
-    F("blocker_owner", "text", "Blocker's action owner"),
+    F("blocker", "text", "Blocker", cap=1000),
+    F("blocker_owner", "text", "Blocker's action owner", cap=100),
     F("version", "int", "Version"),
 )  # fmt: skip
 
@@ -111,3 +134,37 @@ EDITABLE = tuple(f.name for f in DEAL_FIELDS if f.editable)
 CLEARABLE = {f.clear: f.name for f in DEAL_FIELDS if f.clear}
 #: spreadsheet column name → field, for the fields a sheet carries
 SHEET = {f.sheet: f for f in DEAL_FIELDS if f.sheet}
+#: field → its length cap, for every text and tags field (each has one)
+CAPS = {f.name: f.cap for f in DEAL_FIELDS if f.cap}
+
+
+def check_lengths(values: Mapping[str, object]) -> None:
+    """Every value of ``values`` (field name → value as stored: text, tags joined by commas)
+    fits its field's cap, else one InputError naming the first field that does not."""
+    for name, value in values.items():
+        field = BY_NAME.get(name)
+        if field is not None and field.cap:
+            field.check(value)
+
+
+def value_currencies(
+    events: Sequence[tuple[object, str | None, str | None]], current: str
+) -> list[tuple[str, str]]:
+    """The currencies of a deal's value changes. History keeps a value change's old and new
+    amounts as numbers of minor units (``value_minor`` events) and a change of currency as its
+    own ``currency`` event, written in the same transaction at the same instant (``edit
+    --value €5k`` on a dollar deal writes both). ``events`` are one deal's events, oldest
+    first, as (at, field, old value): all of them or at least every ``value_minor`` and
+    ``currency`` one; ``current`` is the deal's currency now. Returns, for each
+    ``value_minor`` event in order, (currency of its old amount, currency of its new amount):
+    the currency in effect just before its instant and just after it."""
+    # walk back from now: the currency after an instant is the one before the next change
+    after: dict[object, str] = {}
+    before: dict[object, str] = {}
+    cur = current
+    for at, field, old in reversed(events):
+        after.setdefault(at, cur)
+        if field == "currency" and old:
+            cur = old
+        before[at] = cur
+    return [(before[at], after[at]) for at, field, _ in events if field == "value_minor"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 OPEN, WON, LOST = "open", "won", "lost"
@@ -70,10 +71,35 @@ def validate_stale_days(d: int | None) -> int | None:
     return d
 
 
-def match_stage(name: str, stages: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """Stages matching ``name``: an exact (case-insensitive) name wins, else a unique prefix."""
+#: Words that always mean the closing stages, whatever those are called: ``move x won`` after
+#: ``stages rename won Closed`` still closes the deal as won.
+CLOSING_WORDS = (WON, LOST)
+
+
+def reserved_name(name: str, kind: str) -> str | None:
+    """Why a stage of ``kind`` cannot be called ``name`` (None when it can): ``won`` and
+    ``lost`` name only the stage of that kind, so that they keep one meaning."""
+    word = name.strip().lower()
+    if word in CLOSING_WORDS and word != kind:
+        return (
+            f"{name.strip()!r} always means the {word} stage (whatever it is called);"
+            " pick another name"
+        )
+    return None
+
+
+def match_stage(
+    name: str, stages: Sequence[tuple[int, str] | tuple[int, str, str]]
+) -> list[tuple[int, str]]:
+    """Stages matching ``name``, as (id, name): ``won`` / ``lost`` mean the stage of that
+    kind when ``stages`` carry kinds as (id, name, kind), whatever its name; else an exact
+    (case-insensitive) name wins, else a unique prefix."""
     key = name.strip().lower()
-    exact = [s for s in stages if s[1].lower() == key]
+    if key in CLOSING_WORDS:
+        by_kind = [(s[0], s[1]) for s in stages if len(s) > 2 and s[2] == key]  # type: ignore[misc]
+        if by_kind:
+            return by_kind
+    exact = [(s[0], s[1]) for s in stages if s[1].lower() == key]
     if exact:
         return exact
-    return [s for s in stages if s[1].lower().startswith(key)] if key else []
+    return [(s[0], s[1]) for s in stages if s[1].lower().startswith(key)] if key else []

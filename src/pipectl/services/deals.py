@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pipectl.clock import local_today
 from pipectl.core import fields
 from pipectl.core.contacts import normalize_tags
 from pipectl.core.money import Money
@@ -24,8 +25,11 @@ MAX_TEXT = 10_000
 EDITABLE = fields.EDITABLE
 
 
-def clean_text(value: str | None, what: str, *, required: bool = False) -> str | None:
-    """Whitespace folded (kept, but trimmed, for free text), length checked."""
+def clean_text(
+    value: str | None, what: str, *, required: bool = False, field: str | None = None
+) -> str | None:
+    """Whitespace folded (kept, but trimmed, for free text), length checked: against the
+    deal field's cap (``core.fields``) when ``field`` names one, else ``MAX_TEXT``."""
     if value is None:
         return None
     value = " ".join(value.split()) if what != "text" else value.strip()
@@ -33,9 +37,19 @@ def clean_text(value: str | None, what: str, *, required: bool = False) -> str |
         if required:
             raise InputError(f"the {what} cannot be empty")
         return None
-    if len(value) > MAX_TEXT:
+    if field is not None:
+        fields.BY_NAME[field].check(value)
+    elif len(value) > MAX_TEXT:
         raise InputError(f"the {what} is too long ({len(value)} characters; at most {MAX_TEXT})")
     return value
+
+
+def close_warnings(expected_close: date | None, now: datetime) -> list[str]:
+    """What a person should hear about an expected close date just typed: a day already past
+    (``--close 3/12`` in November is March, not next March) is kept, with a note."""
+    if expected_close is not None and expected_close < local_today(now):
+        return [f"close date {expected_close.isoformat()} is in the past"]
+    return []
 
 
 def _check_external_id(db: Database, external_id: str | None, deal_id: int | None) -> None:
@@ -70,21 +84,21 @@ def add_deal(db: Database, new: NewDeal, now: datetime) -> int:
             f"a new deal starts in an open stage, not {new.stage.name!r}"
             " (add it, then move it to won or lost)"
         )
-    external_id = clean_text(new.external_id, "external id")
+    external_id = clean_text(new.external_id, "external id", field="external_id")
     _check_external_id(db, external_id, None)
     values = {
-        "title": clean_text(new.title, "title", required=True),
-        "account": clean_text(new.account, "account"),
-        "contact_name": clean_text(new.contact_name, "contact name"),
-        "contact_email": new.contact_email,
-        "contact_phone": clean_text(new.contact_phone, "phone"),
+        "title": clean_text(new.title, "title", required=True, field="title"),
+        "account": clean_text(new.account, "account", field="account"),
+        "contact_name": clean_text(new.contact_name, "contact name", field="contact_name"),
+        "contact_email": clean_text(new.contact_email, "email", field="contact_email"),
+        "contact_phone": clean_text(new.contact_phone, "phone", field="contact_phone"),
         "value_minor": new.value.minor if new.value else None,
         "currency": new.value.currency if new.value else new.currency,
         "expected_close": new.expected_close,
-        "source": clean_text(new.source, "source"),
+        "source": clean_text(new.source, "source", field="source"),
         "tags": ",".join(normalize_tags(list(new.tags))),
         # on a team (PostgreSQL) a deal belongs to the rep who created it
-        "owner": clean_text(new.owner, "owner") or db.user,
+        "owner": clean_text(new.owner, "owner", field="owner") or db.user,
         "external_id": external_id,
     }
     deal_id = store.create(db, values, new.stage.id, now, now)
@@ -100,14 +114,14 @@ def clean_changes(db: Database, deal_id: int, changes: dict[str, Any]) -> dict[s
         if field not in EDITABLE:
             raise InputError(f"{field} cannot be edited")
         if field == "title":
-            value = clean_text(value, "title", required=True)
+            value = clean_text(value, "title", required=True, field=field)
         elif field == "tags":
             value = ",".join(normalize_tags(list(value)))
         elif field == "external_id":
-            value = clean_text(value, "external id")
+            value = clean_text(value, "external id", field=field)
             _check_external_id(db, value, deal_id)
         elif isinstance(value, str) and field != "currency":
-            value = clean_text(value, field.replace("_", " "))
+            value = clean_text(value, field.replace("_", " "), field=field)
         out[field] = value
     return out
 
@@ -152,8 +166,9 @@ def move_deal(
     happened. Refused with ``Conflict`` if the deal changed since it was read."""
     if deal.stage_id == target.id:
         raise InputError(f"deal #{deal.id} is already in {target.name}")
-    reason = clean_text(reason, "reason")
-    if target.kind == Status.LOST and not reason:
+    lost = target.kind == Status.LOST
+    reason = clean_text(reason, "reason", field="lost_reason" if lost else None)
+    if lost and not reason:
         raise InputError("a lost deal needs a reason: --reason TEXT (e.g. 'no budget')")
     kind = store.change_stage(
         db, deal.id, target, now, reason=reason, expected_version=deal.version
@@ -171,5 +186,11 @@ def log_activity(
     body = clean_text(text, "text", required=True)
     if at > now:
         raise InputError("an activity cannot be logged in the future")
-    queries.get_deal(db, deal_id)  # a clear 'no deal' (and, on a team, only one's own)
+    deal = queries.get_deal(db, deal_id)  # a clear 'no deal' (and, on a team, only one's own)
+    if at < deal.created_at:
+        created = local_today(deal.created_at).isoformat()
+        raise InputError(
+            f"deal #{deal_id} was created on {created}: an activity cannot be logged before"
+            f" that ({local_today(at).isoformat()})"
+        )
     return store.log_activity(db, deal_id, kind, body or "", at, now)

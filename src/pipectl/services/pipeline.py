@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 
+from pipectl.core.fields import BY_NAME
 from pipectl.core.money import normalize_currency
-from pipectl.core.stages import validate_probability, validate_stale_days
+from pipectl.core.stages import reserved_name, validate_probability, validate_stale_days
 from pipectl.core.states import Status
 from pipectl.errors import InputError, NotFound
 from pipectl.store import queries
@@ -25,6 +26,35 @@ SETTINGS = {
     "forecast_best": "forecast: 'best case' holds deals at or above this % (default 50)",
 }
 
+#: What each setting is when it is not set (None: nothing).
+DEFAULTS: dict[str, str | None] = {
+    "currency": "USD",
+    "owner": None,
+    "date_order": "mdy",
+    "followup_interval": "2w",
+    "forecast_commit": "80",
+    "forecast_best": "50",
+}
+
+#: A stage name's and an exit question's longest length.
+MAX_STAGE_NAME = 60
+MAX_QUESTION = 300
+
+
+def settings_report(values: dict[str, str], key: str | None = None) -> dict[str, dict[str, object]]:
+    """Every setting (or ``key`` alone) → its ``value`` in effect, its ``default``, whether it
+    is ``set`` in this pipeline, and what it ``means``: ``config``'s view and JSON."""
+    keys = [key] if key is not None else list(SETTINGS)
+    return {
+        k: {
+            "value": values.get(k, DEFAULTS[k]),
+            "default": DEFAULTS[k],
+            "set": k in values,
+            "meaning": SETTINGS[k],
+        }
+        for k in keys
+    }
+
 
 def _check_setting(key: str, value: str) -> str:
     if key == "currency":
@@ -40,16 +70,28 @@ def _check_setting(key: str, value: str) -> str:
             raise InputError(f"{key} is a percentage from 0 to 100")
         return str(int(v))
     if key == "followup_interval":
-        from datetime import date
-
-        from pipectl.core.dates import add_duration
-
-        v = value.strip().lower().lstrip("+")
-        add_duration(v, date(2000, 1, 1))  # validates
-        return v
+        return check_interval(value)
     v = " ".join(value.split())
     if not v:
         raise InputError(f"{key} cannot be empty (use --unset to remove it)")
+    if key == "owner":
+        BY_NAME["owner"].check(v)
+    return v
+
+
+def check_interval(value: str) -> str:
+    """A follow-up interval as stored (``2w``): a duration ``core.dates`` reads, whose end
+    lies within the dates a pipeline holds (``DATE_MIN``..``DATE_MAX``): ``9999y`` is one
+    InputError, never an overflow."""
+    from datetime import date
+
+    from pipectl.core.dates import add_duration, check_range
+
+    v = value.strip().lower().lstrip("+")
+    try:
+        check_range(add_duration(v, date(2000, 1, 1)), "a follow-up on")
+    except (OverflowError, ValueError) as e:  # a date beyond Python's range
+        raise InputError(f"followup_interval {value.strip()!r} is too long") from e
     return v
 
 
@@ -69,12 +111,18 @@ def set_setting(conn: Database, key: str, value: str | None) -> None:
 # --- stages ------------------------------------------------------------------------------
 
 
-def _name(name: str) -> str:
+def _name(name: str, kind: str = Status.OPEN) -> str:
+    """A stage name as stored, for a stage of ``kind``."""
     n = " ".join(name.split())
     if not n:
         raise InputError("a stage name cannot be empty")
     if n.isdigit():
         raise InputError("a stage name cannot be a number")
+    if len(n) > MAX_STAGE_NAME:
+        raise InputError(f"stage name too long: {len(n)} characters (at most {MAX_STAGE_NAME})")
+    why = reserved_name(n, kind)
+    if why:
+        raise InputError(why)
     return n
 
 
@@ -135,23 +183,32 @@ def _add_stage(
         conn, name, probability, stale_days, json.dumps(_questions(questions or []))
     )
     q.renumber(conn, _place(stages, new_id, position))
-    return queries.find_stage(conn, name)
+    return _by_id(conn, new_id)
 
 
 def _questions(questions: list[str]) -> list[str]:
     out = [" ".join(q.split()) for q in questions]
     if any(not q for q in out):
         raise InputError("an exit question cannot be empty")
+    for text in out:
+        if len(text) > MAX_QUESTION:
+            raise InputError(
+                f"exit question too long: {len(text)} characters (at most {MAX_QUESTION})"
+            )
     return out
 
 
 def rename_stage(conn: Database, old: str, new: str) -> queries.StageRow:
-    new = _name(new)
     with conn.transaction():
         stage = queries.find_stage(conn, old)
+        new = _name(new, stage.kind)
         _check_unique(conn, new, stage.id)
         q.rename_stage(conn, stage.id, new)
-    return queries.find_stage(conn, new)
+    return _by_id(conn, stage.id)
+
+
+def _by_id(conn: Database, stage_id: int) -> queries.StageRow:
+    return next(s for s in queries.stages(conn) if s.id == stage_id)
 
 
 def reorder_stage(conn: Database, name: str, position: int) -> queries.StageRow:
@@ -160,7 +217,7 @@ def reorder_stage(conn: Database, name: str, position: int) -> queries.StageRow:
         if stage.kind != Status.OPEN:
             raise InputError(f"{stage.name} is a closing stage; it stays at the end")
         q.renumber(conn, _place(queries.stages(conn), stage.id, position))
-    return queries.find_stage(conn, stage.name)
+    return _by_id(conn, stage.id)
 
 
 def set_stage(
@@ -186,4 +243,4 @@ def set_stage(
             q.set_stale_days(conn, stage.id, None if clear_stale else stale_days)
         if questions is not None:
             q.set_exit_questions(conn, stage.id, json.dumps(_questions(questions)))
-    return queries.find_stage(conn, stage.name)
+    return _by_id(conn, stage.id)

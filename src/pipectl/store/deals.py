@@ -10,10 +10,16 @@ whoever makes the change:
 - closing a deal (won, lost, pruned) closes its open follow-ups, each with an event naming why;
 - reopening a deal clears its lost reason and close time;
 - a change prepared from an earlier read (``expected_version``) is refused with ``Conflict``
-  when another writer changed the deal in between, and nothing is written.
+  when another writer changed the deal in between, and nothing is written;
+- no text longer than its field's cap (``core.fields``) is stored, whoever writes it: one
+  InputError naming the field and the limit, before anything is written;
+- a value change keeps its amounts as minor units (``value_minor`` events: ``"2000000"``) and
+  a change of currency is its own ``currency`` event, written by the same ``set_fields`` at
+  the same instant, so that history always tells which currency each amount was in
+  (``core.fields.value_currencies`` pairs them for a reader).
 
 Each function runs inside the caller's one transaction (``db.transaction()``) and validates
-nothing a person typed: the services do that before calling. Plain SQL through
+nothing else a person typed: the services do that before calling. Plain SQL through
 ``store.engine``: no ORM, so a write costs what a read costs to start.
 """
 
@@ -23,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from pipectl.core.fields import DEAL_FIELDS, SETTABLE
+from pipectl.core.fields import BY_NAME, DEAL_FIELDS, SETTABLE, check_lengths
 from pipectl.core.states import EventKind, Outcome, Status
 from pipectl.errors import Conflict, NotFound
 from pipectl.store.engine import Database
@@ -109,6 +115,7 @@ def create(
 ) -> int:
     """A new open deal in ``stage_id``, created at ``at`` (now, or a spreadsheet's creation
     time), with its 'created' event. ``values`` holds ``CREATE_COLUMNS`` (missing: NULL)."""
+    check_lengths(values)
     cols = [c for c in CREATE_COLUMNS if c in values]
     names = ", ".join(cols)
     marks = ", ".join("?" * len(cols))
@@ -136,7 +143,9 @@ def set_fields(
     unknown = set(changes) - FIELD_COLUMNS
     if unknown:
         raise ValueError(f"not deal fields: {sorted(unknown)}")
-    cols = sorted(changes, key=_ORDER.__getitem__)  # history in one order, whoever asks
+    check_lengths(changes)
+    # history in one order, whoever asks: a value before its currency (``value_currencies``)
+    cols = sorted(changes, key=_ORDER.__getitem__)
     if not cols:
         return []
     version, *old_values = _current(db, deal_id, ", ".join(cols))
@@ -175,6 +184,8 @@ def change_stage(
     """Move a deal to ``target`` (an open stage, won or lost) at ``at``: a touch. Closing
     closes its open follow-ups; reopening clears the lost reason. Returns the event kind
     (``STAGE`` or ``REOPENED``)."""
+    if target.kind == Status.LOST:
+        BY_NAME["lost_reason"].check(reason)
     version, stage_id, status = _current(db, deal_id, "stage_id, status")
     _check_version(deal_id, version, expected_version)
     closing = target.kind != Status.OPEN
@@ -244,6 +255,8 @@ def close_set(
     """Close every chosen deal as ``target`` (won or lost) at ``at``: the set-based twin of
     ``change_stage`` for closing, except that it is not a touch (``prune`` closes deals
     nobody touched). ``tag`` goes to the events' new_value (a prune run's id)."""
+    if target.kind == Status.LOST:
+        BY_NAME["lost_reason"].check(reason)
     db.execute(
         "INSERT INTO events (deal_id, at, kind, from_stage_id, to_stage_id, new_value, note)"
         " SELECT d.id, ?, ?, d.stage_id, ?, ?, ? FROM deals d"

@@ -10,6 +10,9 @@
   it is not used: ``round`` rounds half away from zero on both).
 - ``Owner``: ``--owner NAME`` as a condition on a deal's owner, the one filter ``list``,
   ``board``, ``due``, ``metrics``, ``forecast`` and ``review`` share (``owner_filter``).
+- ``like``: "contains" / "starts with" a text typed by a person, as a LIKE condition whose
+  pattern matches that text literally (``%``, ``_`` and the escape character escaped, with an
+  explicit ``ESCAPE``): every LIKE pipectl builds from what a person typed goes through it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipectl.core.priority import stale_cutoff
 from pipectl.errors import InputError
 from pipectl.store.engine import Database
 
@@ -41,6 +43,8 @@ def stalled(
     the stale limits that may occur (``stale_limits``); whether the deal is open is the
     caller's condition. Parameters are datetimes (typed on PostgreSQL, stored text on
     SQLite). ``stalled_positional`` is the same with ``?`` parameters."""
+    from pipectl.core.priority import stale_cutoff
+
     cuts = sorted({int(n) for n in limits})
     if not cuts:
         return "1 = 0", {}
@@ -58,6 +62,8 @@ def stalled_positional(
 ) -> tuple[str, list[datetime]]:
     """``stalled`` for statements with ``?`` parameters: (condition, its parameters in
     order)."""
+    from pipectl.core.priority import stale_cutoff
+
     cuts = sorted({int(n) for n in limits})
     if not cuts:
         return "1 = 0", []
@@ -75,6 +81,63 @@ def whole_days(conn: Database, start: str, end: str) -> str:
     millisecond, PostgreSQL to the microsecond."""
     x = conn.days_between(start, end)
     return f"(CAST(round({x} + 0.5) AS INTEGER) - 1)"
+
+
+# --- LIKE -----------------------------------------------------------------------------------
+
+#: The escape character of every LIKE pattern pipectl builds. Not the backslash: PostgreSQL
+#: takes a backslash as LIKE's escape when no ESCAPE clause is given (SQLite has none), and a
+#: server with ``standard_conforming_strings`` off reads a backslash in a SQL string literal
+#: as an escape; ``!`` means the same to both engines, in SQL text and in patterns.
+LIKE_ESCAPE = "!"
+
+#: How a pattern ends: ``contains`` (``%text%``), ``prefix`` (``text%``), ``exact`` (``text``).
+LIKE_MATCHES = ("contains", "prefix", "exact")
+
+
+def like_literal(text: str) -> str:
+    """``text`` as a LIKE pattern matching exactly ``text``: the escape character and the
+    wildcards ``%`` and ``_`` escaped (for a condition with ``ESCAPE '!'``, as ``like``
+    writes it)."""
+    e = LIKE_ESCAPE
+    return text.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")
+
+
+def like_pattern(text: str, match: str = "contains") -> str:
+    """The parameter of a ``like`` condition: ``text`` escaped, with the wildcards ``match``
+    asks for around it."""
+    if match not in LIKE_MATCHES:
+        raise ValueError(f"not a LIKE match: {match!r}")
+    pattern = like_literal(text)
+    if match == "contains":
+        return f"%{pattern}%"
+    return pattern + "%" if match == "prefix" else pattern
+
+
+def like_condition(column: str, param: str = "?", *, ignore_case: bool = True) -> str:
+    """``column LIKE param ESCAPE '!'``: ``param`` is the placeholder of a ``like_pattern``.
+    ``ignore_case`` compares ``lower()`` of both sides (the same on SQLite and PostgreSQL for
+    ASCII; PostgreSQL also folds other letters, SQLite's ``lower`` does not). Without it the
+    comparison is case-sensitive on PostgreSQL and, for ASCII letters, not on SQLite: use it
+    only on text stored in one case (tags)."""
+    if ignore_case:
+        return f"lower({column}) LIKE lower({param}) ESCAPE '{LIKE_ESCAPE}'"
+    return f"{column} LIKE {param} ESCAPE '{LIKE_ESCAPE}'"
+
+
+def like(
+    column: str,
+    text: str,
+    match: str = "contains",
+    *,
+    param: str = "?",
+    ignore_case: bool = True,
+) -> tuple[str, str]:
+    """``(condition, parameter)``: ``column`` contains (``match="contains"``), starts with
+    (``"prefix"``) or equals (``"exact"``) ``text`` taken literally — ``a_b`` does not match
+    ``axb``, ``a\\b`` matches ``a\\b`` — the same on SQLite and PostgreSQL. ``param`` is the
+    placeholder to write (``?``, or ``:name`` for named parameters)."""
+    return like_condition(column, param, ignore_case=ignore_case), like_pattern(text, match)
 
 
 # --- --owner --------------------------------------------------------------------------------
@@ -95,14 +158,13 @@ class Owner:
         """The condition's one parameter."""
         if self.exact:
             return self.name
-        escaped = self.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return f"%{escaped}%"
+        return like_pattern(self.name, "contains")
 
     def condition(self, column: str = "d.owner", param: str = "?") -> str:
         """The SQL condition on ``column`` (a deal's owner), with ``param`` its placeholder."""
         if self.exact:
             return f"{column} = {param}"
-        return f"lower({column}) LIKE lower({param}) ESCAPE '\\'"
+        return like_condition(column, param)
 
 
 def owner_filter(conn: Database, name: str | None) -> Owner | None:
