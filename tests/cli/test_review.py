@@ -149,3 +149,18 @@ def test_review_on_an_empty_pipeline(cli: Cli) -> None:
     assert "empty" in r.stderr
     cli.fails("review", "--done", code=1)
     assert cli.ok("review", "--help").stdout
+
+
+def test_a_value_change_across_currencies_keeps_each_amount_in_its_own(cli: Cli) -> None:
+    """#12 item 15: $20,000 then €5,000 is not "+€5,000 (was €0)" nor "€20,000 → €5,000"."""
+    cli.ok("add", "Abroad", "20k")  # the pipeline's USD
+    cli.ok("edit", "Abroad", "--value", "€5k")
+    c = cli.json("review", "--since", "2026-11-01")["changes"]
+    assert c["value_up"] == [] and c["value_down"] == []
+    [d] = c["value_changed"]
+    assert (d["previous_value"], d["previous_currency"]) == (20000, "USD")
+    assert (d["value"], d["currency"], d["change"]) == (5000, "EUR", None)
+    out = cli.ok("review", "--since", "2026-11-01").stdout
+    assert "€5,000 (was $20,000)" in out
+    timeline = cli.ok("show", "Abroad").stdout
+    assert "$20,000 → €5,000" in timeline

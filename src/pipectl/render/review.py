@@ -16,6 +16,7 @@ CHANGE_TITLES = {
     "moved_back": "Moved back",
     "value_up": "Value up",
     "value_down": "Value down",
+    "value_changed": "Value in another currency",
     "close_pushed": "Expected close pushed",
     "won": "Won",
     "lost": "Lost",
@@ -44,8 +45,13 @@ def change_detail(key: str, d: dict[str, Any], esc: Escape = _same) -> str:
     """The detail column of a change; ``esc`` applies to the parts a user typed."""
     if key in ("moved_forward", "moved_back"):
         return f"{esc(d['from_stage'])} → {esc(d['stage'])}"
+    if key == "value_changed":
+        was = _money(d["previous_value"], d["previous_currency"])
+        return f"{_money(d['value'], d['currency'])} (was {was})"
     if key in ("value_up", "value_down"):
         sign = "+" if d["change"] > 0 else "−"
+        if d["previous_value"] is None:  # set for the first time
+            return f"{sign}{_money(abs(d['change']), d['currency'])}"
         was = _money(d["previous_value"], d["currency"])
         return f"{sign}{_money(abs(d['change']), d['currency'])} (was {was})"
     if key == "close_pushed":

@@ -117,10 +117,12 @@ def review(
     changes: dict[str, list[dict[str, Any]]] = {
         k: []
         for k in ("new", "moved_forward", "moved_back", "value_up", "value_down",
-                  "close_pushed", "won", "lost", "pruned")
+                  "value_changed", "close_pushed", "won", "lost", "pruned")
     }  # fmt: skip
     first_from: dict[int, int] = {}
     values: dict[int, list[str | None]] = {}
+    # a currency change is its own field event at the instant of the value change it goes with
+    currencies: dict[int, list[str | None]] = {}
     pushed: dict[int, tuple[str, str, int]] = {}
     for deal_id, at, kind, field, old, new, frm, to, note in q.events_between(
         conn, ts(since), ts(now), owner
@@ -137,6 +139,8 @@ def review(
                 changes[key].append(deal(deal_id, at=when, reason=note))
         elif kind == EventKind.FIELD and field == "value_minor":
             values.setdefault(deal_id, [old, new])[1] = new
+        elif kind == EventKind.FIELD and field == "currency":
+            currencies.setdefault(deal_id, [old, new])[1] = new
         elif kind == EventKind.FIELD and field == "expected_close" and old and new and new > old:
             first = pushed.get(deal_id, (old, new, 0))
             pushed[deal_id] = (first[0], new, first[2] + 1)
@@ -150,12 +154,20 @@ def review(
         elif now_stage.position < before.position:
             changes["moved_back"].append(deal(deal_id, from_stage=before.name))
     for deal_id, (old, new) in values.items():
+        cur = deals[deal_id][3]
+        was = currencies.get(deal_id, [cur])[0] or cur
+        previous = None if old is None else _major(int(old), was)
+        if was != cur:
+            # $20,000 then €5,000 is neither up nor down: both amounts, each in its currency
+            changes["value_changed"].append(
+                deal(deal_id, previous_value=previous, previous_currency=was, change=None)
+            )
+            continue
         old_v, new_v = int(old or 0), int(new or 0)
         if new_v != old_v:
-            cur = deals[deal_id][3]
             key = "value_up" if new_v > old_v else "value_down"
             changes[key].append(
-                deal(deal_id, previous_value=_major(old_v, cur), change=_major(new_v - old_v, cur))
+                deal(deal_id, previous_value=previous, change=_major(new_v - old_v, cur))
             )
     total = q.close_pushes(conn, ts(since), ts(now), owner) if pushed else {}
     for deal_id, (old, new, _n) in pushed.items():
