@@ -135,6 +135,8 @@ def due(result: Agenda, mode: str, *, explain: bool = False) -> None:
             mode=mode,
             title=title,
             right=("Value", "Touches"),
+            # "idle 102d (limit 14d)": figures, wrapped at spaces rather than cut
+            wrap=("When",),
             row_styles=[style] * len(rows) if style else None,
         )
         if count > len(items):
@@ -144,10 +146,10 @@ def due(result: Agenda, mode: str, *, explain: bool = False) -> None:
         emit("Nothing due, nothing stalled, and every open deal has a next step.")
     elif explain:
         emit()
-        emit(
-            "priority = weighted value × (1 + days overdue / 7) × (1 + days idle past the "
-            "stage's stale limit / 14); see docs/followups.md"
-        )
+        # short lines: an 80-column terminal would break them anywhere
+        emit("priority = weighted value × (1 + days overdue / 7)")
+        emit("         × (1 + days idle past the stage's stale limit / 14)")
+        emit("(see docs/followups.md)")
 
 
 def followup_list(rows: list[FollowUpRow], total: int, today: date, mode: str) -> None:

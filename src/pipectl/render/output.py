@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -109,25 +110,145 @@ def table(
     mode: str,
     title: str | None = None,
     right: Sequence[str] = (),
+    wrap: Sequence[str] = (),
     row_styles: Sequence[str | None] | None = None,
 ) -> None:
-    """A table in the given mode (rich or plain)."""
+    """A table in the given mode (rich or plain).
+
+    ``right``: the columns of figures (right-aligned). On a terminal too narrow for the whole
+    table no figure is ever split or cut: a figure column wraps only at spaces (``$1 – $2``);
+    a column of figures is recognised even when not named here (``2026-12-01``, ``7d``).
+    ``wrap``: text columns whose text wraps at spaces (a note, a list of questions); every
+    other text column stays on one line, cut with an ellipsis. Plain output is never cut.
+    """
     if mode == PLAIN:
         if title:
             emit(safe_cell(title))
         emit(plain_table(headers, rows))
         return
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
+    cells = [[safe_cell(str(c)) for c in r] for r in rows]
+    out = console()
+    layout = _layout(headers, cells, out.width, right=right, wrap=wrap)
     # titles are plain text too: they may carry what a user typed (an owner's name)
     t = Table(title=title and escape(safe_cell(title)), title_justify="left", header_style="bold")
-    for h in headers:
-        t.add_column(h, justify="right" if h in right else "left", overflow="fold")
-    for i, r in enumerate(rows):
-        # Text, not str: a title such as "Acme [beta]" must not be read as Rich markup
-        t.add_row(
-            *(Text(safe_cell(str(c))) for c in r), style=row_styles[i] if row_styles else None
+    if layout.compact:
+        # the full box does not fit: a rule under the header, columns two spaces apart
+        t.box, t.show_edge, t.pad_edge, t.padding = box.SIMPLE_HEAD, False, False, (0, 0, 0, 1)
+    for i, h in enumerate(headers):
+        kind = layout.kinds[i]
+        t.add_column(
+            Text(safe_cell(h)),
+            justify="right" if h in right else "left",
+            width=layout.widths[i],
+            no_wrap=kind == _TEXT,
+            overflow="ellipsis" if kind == _TEXT else "fold",
         )
-    console().print(t)
+    for i, r in enumerate(cells):
+        # Text, not str: a title such as "Acme [beta]" must not be read as Rich markup
+        t.add_row(*(Text(c) for c in r), style=row_styles[i] if row_styles else None)
+    if layout.needed > out.width:
+        # even at their narrowest the columns do not fit: never split a figure; the terminal
+        # wraps the long lines instead
+        out.width = layout.needed
+    out.print(t)
+
+
+# Column kinds for the Rich layout: figures never split, wrapped text wraps at spaces only,
+# text stays on one line and is cut with an ellipsis.
+_FIGURE, _WRAP, _TEXT = "figure", "wrap", "text"
+# a figure: digits with at most a short unit before or after ("$12,000", "2026-12-01", "7d",
+# "80%", "2026-Q4", "USD 5", "€1.2k"); at most _FIGURE_LEN long (the pattern backtracks)
+_FIGURE_CELL = re.compile(r"(?:[^\W\d_]{1,3} ?)?[\d\W_]*\d[\d\W_]*(?:[^\W\d_]{1,3}[\d\W_]*)?")
+_FIGURE_LEN = 40
+_NO_VALUE = frozenset({"", "-", "—", "?", "n/a"})
+_MIN_TEXT = 6  # a text column is never cut narrower than this (or its header's longest word)
+_MAX_WORD = 24  # a wrapped column's words longer than this may be folded
+
+
+@dataclass(frozen=True)
+class _Layout:
+    kinds: list[str]
+    widths: list[int]
+    compact: bool  # a lighter box, when the full one does not fit
+    needed: int  # the table's width at these widths
+
+
+def _layout(
+    headers: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    width: int,
+    *,
+    right: Sequence[str],
+    wrap: Sequence[str],
+) -> _Layout:
+    """Column widths for a Rich table on a terminal ``width`` cells wide: every column at its
+    natural width when that fits; else the widest text columns are narrowed first (down to
+    a floor), then the figure columns (down to their longest word); then a lighter box."""
+    from rich.cells import cell_len
+
+    n = len(headers)
+    kinds, natural, floor = [], [], []
+    for i, h in enumerate(headers):
+        column = [r[i] for r in cells]
+        words = [cell_len(w) for c in (h, *column) for w in c.split()] or [1]
+        nat = max(cell_len(c) for c in (h, *column)) or 1
+        if h in right or (
+            any(c.strip() not in _NO_VALUE for c in column)
+            and all(c.strip() in _NO_VALUE or _is_figure(c.strip()) for c in column)
+        ):
+            kind, low = _FIGURE, max(words)
+        elif h in wrap:
+            kind, low = _WRAP, min(max(words), _MAX_WORD)
+        else:
+            kind, low = _TEXT, max(_MIN_TEXT, max(cell_len(w) for w in h.split() or [""]))
+        kinds.append(kind)
+        natural.append(nat)
+        floor.append(min(nat, low))
+    for compact in (False, True):
+        # borders and padding: "│ a │ b │" or "a  b" (a space divider and one pad)
+        overhead = 2 * (n - 1) if compact else 3 * n + 1
+        room = width - overhead
+        widths = _narrowed(natural, floor, [k != _FIGURE for k in kinds], room)
+        widths = _narrowed(widths, floor, [k == _FIGURE for k in kinds], room)
+        if sum(widths) <= room:
+            break
+    return _Layout(kinds, widths, compact, sum(widths) + overhead)
+
+
+def _is_figure(text: str) -> bool:
+    return len(text) <= _FIGURE_LEN and _FIGURE_CELL.fullmatch(text) is not None
+
+
+def _narrowed(widths: list[int], floor: list[int], which: list[bool], room: int) -> list[int]:
+    """``widths`` with the chosen columns capped at one common width (never below their
+    floor), the largest cap that makes the total fit ``room``; the others unchanged."""
+    if sum(widths) <= room or not any(which):
+        return widths
+
+    def capped(cap: int) -> list[int]:
+        return [
+            max(f, min(w, cap)) if c else w for w, f, c in zip(widths, floor, which, strict=True)
+        ]
+
+    lo, hi = 0, max(w for w, c in zip(widths, which, strict=True) if c)
+    while lo < hi:  # the largest cap whose total fits
+        mid = (lo + hi + 1) // 2
+        if sum(capped(mid)) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    out = capped(lo)
+    # hand the cells left over to the columns that were narrowed, left to right
+    spare = room - sum(out)
+    for i, (w, c) in enumerate(zip(widths, which, strict=True)):
+        if spare <= 0:
+            break
+        if c and out[i] < w:
+            out[i] += 1
+            spare -= 1
+    return out

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from pipectl.clock import to_local
-from pipectl.core.fields import DEAL_FIELDS
+from pipectl.core.fields import DEAL_FIELDS, value_currencies
 from pipectl.core.money import Money, format_money, format_short, format_totals, major_number
 from pipectl.core.states import EventKind, Status
-from pipectl.render.output import JSON, PLAIN, console, emit, emit_json, table
+from pipectl.render.output import JSON, PLAIN, console, emit, emit_json, safe_cell, table
 from pipectl.store.queries import DealRow, StageRow, StageTotals
 
 
@@ -23,6 +23,18 @@ def plural(n: int, word: str) -> str:
 
 def local(dt: datetime | None) -> str:
     return to_local(dt).strftime("%Y-%m-%d %H:%M") if dt else ""
+
+
+def local_day(dt: datetime | None) -> str:
+    return to_local(dt).date().isoformat() if dt else ""
+
+
+def close_date(d: DealRow) -> str:
+    """The close date a list shows: the expected one while a deal is open, the day it was
+    actually closed once it is won or lost."""
+    if d.status != Status.OPEN and d.closed_at is not None:
+        return local_day(d.closed_at)
+    return d.expected_close.isoformat() if d.expected_close else ""
 
 
 def money(minor: int | None, currency: str, short: bool = False) -> str:
@@ -62,17 +74,32 @@ def _sum(deals: Sequence[DealRow], weighted: bool = False) -> dict[str, int]:
     return out
 
 
-def deal_list(deals: list[DealRow], total: int, now: datetime, mode: str) -> None:
+#: What ``list`` says on a pipeline without a single deal (a filter that matches nothing
+#: says "no deals match").
+NO_DEALS_YET = 'no deals yet — add one with `pipectl add "Acme renewal" 12k` or try `pipectl demo`'
+
+
+def deal_list(
+    deals: list[DealRow],
+    total: int,
+    now: datetime,
+    mode: str,
+    *,
+    pipeline_empty: bool = False,
+) -> None:
+    """``pipeline_empty``: the pipeline holds no deal at all (not merely none that match)."""
     if mode == JSON:
         emit_json([deal_json(d, now) for d in deals])
         return
     if not deals:
-        emit("no deals match" if total == 0 else f"{total:,} deals match; none shown (--limit)")
+        if total:
+            emit(f"{total:,} deals match; none shown (--limit)")
+        else:
+            emit(NO_DEALS_YET if pipeline_empty else "no deals match")
         return
     rows, styles = [], []
     for d in deals:
         status = d.stage if d.status == Status.OPEN else d.status
-        close = d.expected_close.isoformat() if d.expected_close else ""
         rows.append(
             [
                 str(d.id),
@@ -80,7 +107,7 @@ def deal_list(deals: list[DealRow], total: int, now: datetime, mode: str) -> Non
                 d.account or "",
                 money(d.value_minor, d.currency),
                 status,
-                close,
+                close_date(d),
                 f"{d.idle_days(now)}d",
             ]
         )
@@ -95,10 +122,25 @@ def deal_list(deals: list[DealRow], total: int, now: datetime, mode: str) -> Non
         row_styles=styles,
     )
     shown = f"{len(deals):,} of {total:,} deals" if total > len(deals) else plural(total, "deal")
-    summary = f"{shown} · {format_totals(_sum(deals))}"
+    summary = f"{shown} · {status_totals(deals)}"
     if total > len(deals):
         summary += f" (shown) · and {total - len(deals):,} more: --limit 0 shows all"
     emit(summary)
+
+
+def status_totals(deals: Sequence[DealRow]) -> str:
+    """The value of ``deals`` per currency; once won or lost deals are among them, per status
+    (``open: 3, $12,000 · won: 1, $5,000``): open, won and lost values are never one sum."""
+    statuses = [
+        s for s in (Status.OPEN, Status.WON, Status.LOST) if any(d.status == s for d in deals)
+    ]
+    if statuses == [Status.OPEN]:
+        return format_totals(_sum(deals))
+    parts = []
+    for s in statuses:
+        some = [d for d in deals if d.status == s]
+        parts.append(f"{s}: {len(some):,}, {format_totals(_sum(some))}")
+    return " · ".join(parts)
 
 
 def deal_show(d: DealRow, items: list[dict[str, Any]], now: datetime, mode: str) -> None:
@@ -135,20 +177,46 @@ def deal_show(d: DealRow, items: list[dict[str, Any]], now: datetime, mode: str)
     width = max(len(k) for k, _ in fields)
     for k, v in fields:
         if v:
-            emit(f"{k.ljust(width)}  {v}")
+            # one line per field: a value cannot start a line of its own
+            emit(f"{k.ljust(width)}  {safe_cell(v)}")
     if items:
         emit("")
-        rows = [[local(i["at"]), i["type"], describe(i, d.currency)] for i in items]
-        table(["When", "What", "Detail"], rows, mode=mode, title="Timeline")
+        # each amount in its own currency: a value change next to a change of currency
+        # (edit --value €5k on a dollar deal) reads "$20,000 → €5,000"
+        events = [(i["at"], i.get("field"), i.get("old")) for i in items if i["type"] == "event"]
+        pairs = iter(value_currencies(events, d.currency))
+        rows = []
+        for i in items:
+            if i["type"] == "event" and i.get("field") == "value_minor":
+                before, after = next(pairs)
+                detail = describe(i, after, old_currency=before)
+            else:
+                detail = describe(i, d.currency)
+            rows.append([local(i["at"]), i["type"], detail])
+        table(["When", "What", "Detail"], rows, mode=mode, title="Timeline", wrap=("Detail",))
 
 
-def describe(item: dict[str, Any], currency: str) -> str:
+def describe(item: dict[str, Any], currency: str, *, old_currency: str | None = None) -> str:
+    """One timeline item as a line; a value change's old amount is in ``old_currency`` (when
+    the same change also changed the deal's currency), its new one in ``currency``."""
     if item["type"] == "activity":
         return f"{item['kind']}: {item['text']}"
     if item["type"] == "followup":
-        state = f"done {local(item['done_at'])}" if item["done_at"] else "open"
-        return f"follow-up due {item['due']}: {item['what']} ({state})"
+        status = item.get("status") or ("done" if item["done_at"] else "open")
+        if status == "open":
+            return f"follow-up due {item['due']}: {item['what']}"
+        ended = {"closed": "closed with the deal"}.get(status, status)
+        return (
+            f"follow-up {ended} {local_day(item['done_at'])}: {item['what']}"
+            f" (was due {item['due']})"
+        )
     kind = item["kind"]
+    if kind == EventKind.FOLLOWUP:
+        # what happened to a follow-up: scheduled, done, rescheduled, cancelled, closed
+        happened = {"closed": "closed with the deal"}.get(item.get("new"), item.get("new"))
+        return f"follow-up {happened or 'changed'}" + (
+            f": {item['note']}" if item.get("note") else ""
+        )
     if kind == EventKind.CREATED:
         return f"created in {item.get('to_stage')}"
     if kind in (EventKind.STAGE, EventKind.REOPENED):
@@ -163,7 +231,7 @@ def describe(item: dict[str, Any], currency: str) -> str:
         field = item["field"]
         if field == "value_minor":
             field = "value"
-            old = money(int(old), currency) if old is not None else None
+            old = money(int(old), old_currency or currency) if old is not None else None
             new = money(int(new), currency) if new is not None else None
         return f"{field}: {old or '—'} → {new or '—'}"
     return kind + (f": {item['note']}" if item.get("note") else "")
@@ -204,6 +272,7 @@ def stage_list(stages: list[StageRow], counts: dict[int, int], mode: str) -> Non
         rows,
         mode=mode,
         right=("#", "Win %", "Stale after", "Deals"),
+        wrap=("Exit questions",),
     )
 
 
@@ -244,16 +313,17 @@ def board(
     if mode == PLAIN:
         for c in columns:
             emit(
-                f"== {c.stage.name} ({c.stage.probability}%) · {plural(c.count, 'deal')} · "
+                f"== {safe_cell(c.stage.name)} ({c.stage.probability}%)"
+                f" · {plural(c.count, 'deal')} · "
                 f"{format_totals(c.totals)} · weighted {format_totals(c.weighted)}"
                 + (f" · {c.stalled:,} stalled" if c.stalled else "")
             )
             for d in cards.get(c.stage.id, []):
                 flag = "  STALLED" if d.is_stalled(now) else ""
                 if d.blocker:
-                    flag += f"  BLOCKED: {d.blocker} ({d.blocker_owner})"
+                    flag += f"  BLOCKED: {safe_cell(d.blocker)} ({safe_cell(d.blocker_owner)})"
                 emit(
-                    f"  #{d.id} {d.title} · {d.account or '-'} · "
+                    f"  #{d.id} {safe_cell(d.title)} · {safe_cell(d.account or '-')} · "
                     f"{money(d.value_minor, d.currency)} · {d.days_in_stage(now)}d{flag}"
                 )
             more = c.count - len(cards.get(c.stage.id, []))
@@ -267,22 +337,33 @@ def board(
 def _rich_board(
     columns: list[StageTotals], cards: dict[int, list[DealRow]], now: datetime, summary: str
 ) -> None:
+    """Every text a user typed (stage names, titles, accounts, blockers) goes in escaped and
+    as ``Text`` (never Rich markup); names stay on one line, cut with an ellipsis; figures
+    wrap only at spaces, never inside a number."""
     from rich import box
+    from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
 
+    def line(text: str, style: str = "") -> Text:
+        return Text(safe_cell(text), style=style, no_wrap=True, overflow="ellipsis")
+
+    def figures(text: str, style: str = "") -> Text:
+        # wraps at spaces; a word wider than the column is cut, never split
+        return Text(text, style=style, overflow="ellipsis")
+
     t = Table(box=box.SIMPLE_HEAVY, expand=True, show_lines=False, padding=(0, 1))
     for c in columns:
-        head = Text(f"{c.stage.name} {c.stage.probability}%\n", style="bold")
-        head.append(f"{c.count:,} · {format_totals(c.totals, short=True)}\n", style="")
-        head.append(f"w {format_totals(c.weighted, short=True)}", style="dim")
+        name = figures(f"{safe_cell(c.stage.name)} {c.stage.probability}%", style="bold")
+        counts = figures(f"{c.count:,} · {format_totals(c.totals, short=True)}")
+        weighted = figures(f"w {format_totals(c.weighted, short=True)}", style="dim")
         if c.stalled:
-            head.append(f" · {c.stalled:,} stalled", style="yellow")
-        t.add_column(head, ratio=1, overflow="fold")
+            weighted.append(f" · {c.stalled:,} stalled", style="yellow")
+        t.add_column(Group(name, counts, weighted), ratio=1)
     depth = max((len(v) for v in cards.values()), default=0)
     for i in range(depth):
-        row = []
+        row: list[Any] = []
         for c in columns:
             deals = cards.get(c.stage.id, [])
             if i >= len(deals):
@@ -290,13 +371,17 @@ def _rich_board(
                 continue
             d = deals[i]
             stalled = d.is_stalled(now)
-            card = Text(d.title, style="bold red" if stalled else "bold")
-            card.append(f"\n{d.account or ''}", style="dim")
-            card.append(f"\n{money(d.value_minor, d.currency, short=True)}")
-            card.append(f" · {d.days_in_stage(now)}d", style="red" if stalled else "dim")
+            value = figures(money(d.value_minor, d.currency, short=True))
+            value.append(f" · {d.days_in_stage(now)}d", style="red" if stalled else "dim")
+            parts = [line(d.title, "bold red" if stalled else "bold")]
+            if d.account:
+                parts.append(line(d.account, "dim"))
+            parts.append(value)
             if d.blocker:
-                card.append(f"\n⛔ {d.blocker} ({d.blocker_owner})", style="magenta")
-            row.append(Panel(card, border_style="red" if stalled else "dim", padding=(0, 1)))
+                parts.append(line(f"⛔ {d.blocker} ({d.blocker_owner})", "magenta"))
+            row.append(
+                Panel(Group(*parts), border_style="red" if stalled else "dim", padding=(0, 1))
+            )
         t.add_row(*row)
     more = [
         Text(f"… {c.count - len(cards.get(c.stage.id, [])):,} more", style="dim")
@@ -308,7 +393,7 @@ def _rich_board(
         t.add_row(*more)
     out = console()
     out.print(t)
-    out.print(Text(summary, style="bold"))
+    out.print(Text(safe_cell(summary), style="bold"))
 
 
 def settings_view(values: dict[str, str], described: dict[str, str], mode: str) -> None:
@@ -316,4 +401,4 @@ def settings_view(values: dict[str, str], described: dict[str, str], mode: str) 
         emit_json(values)
         return
     rows = [[k, values.get(k, ""), described[k]] for k in described]
-    table(["Setting", "Value", "Meaning"], rows, mode=mode)
+    table(["Setting", "Value", "Meaning"], rows, mode=mode, wrap=("Meaning",))

@@ -215,16 +215,26 @@ class DealFilter:
     stale_only: bool = False
 
 
-_SORTS = {
-    "value": "d.value_minor IS NULL, d.value_minor DESC, d.id",
-    "close": "d.expected_close IS NULL, d.expected_close, d.id",
-    "age": "d.created_at, d.id",
-    "touch": "d.last_touch_at, d.id",
-    "stage": "s.position, d.value_minor IS NULL, d.value_minor DESC, d.id",
-    "title": "lower(d.title), d.id",
-    "id": "d.id",
+#: Sort orders, term by term (``{close}``: the close date a list shows, see ``_close_day``).
+_SORTS: dict[str, tuple[str, ...]] = {
+    "value": ("d.value_minor IS NULL", "d.value_minor DESC", "d.id"),
+    "close": ("{close} IS NULL", "{close}", "d.id"),
+    "age": ("d.created_at", "d.id"),
+    "touch": ("d.last_touch_at", "d.id"),
+    "stage": ("s.position", "d.value_minor IS NULL", "d.value_minor DESC", "d.id"),
+    "title": ("lower(d.title)", "d.id"),
+    "id": ("d.id",),
 }
 SORT_KEYS = tuple(_SORTS)
+
+
+def _close_day(conn: Database) -> str:
+    """The close date of a deal as a list shows it: expected while open, the local day it
+    was closed once won or lost."""
+    return (
+        f"(CASE WHEN d.status = 'open' OR d.closed_at IS NULL THEN d.expected_close"
+        f" ELSE {conn.local_date('d.closed_at')} END)"
+    )
 
 
 def _where(conn: Database, f: DealFilter, now: datetime) -> tuple[str, list[Any]]:
@@ -267,11 +277,12 @@ def list_deals(
 ) -> tuple[list[DealRow], int]:
     """The deals matching ``f``, sorted, at most ``limit``; and how many matched in all."""
     where, params = _where(conn, f, now)
-    order = _SORTS[sort]
+    terms = _SORTS[sort]
     if reverse:
-        order = ", ".join(
-            p.replace(" DESC", " ASC") if " DESC" in p else p + " DESC" for p in order.split(", ")
-        )
+        terms = tuple(t.replace(" DESC", " ASC") if " DESC" in t else t + " DESC" for t in terms)
+    order = ", ".join(terms)
+    if "{close}" in order:
+        order = order.replace("{close}", _close_day(conn))
     sql = DEAL_SELECT + where + " ORDER BY " + order
     total = conn.execute("SELECT count(*)" + DEAL_FROM + where, params).fetchone()[0]
     if limit is not None:
@@ -370,8 +381,8 @@ def timeline(conn: Database, deal_id: int) -> list[dict[str, Any]]:
         "SELECT at, kind, text FROM activities WHERE deal_id = ? ORDER BY at, id", (deal_id,)
     ):
         items.append({"type": "activity", "at": parse_ts(at), "kind": kind, "text": text})
-    for fid, due, what, created, done in conn.execute(
-        "SELECT id, due, what, created_at, done_at FROM followups WHERE deal_id = ?"
+    for fid, due, what, created, done, outcome in conn.execute(
+        "SELECT id, due, what, created_at, done_at, outcome FROM followups WHERE deal_id = ?"
         " ORDER BY due, id",
         (deal_id,),
     ):
@@ -382,6 +393,8 @@ def timeline(conn: Database, deal_id: int) -> list[dict[str, Any]]:
                 "at": parse_ts(created),
                 "due": parse_day(due),
                 "what": what,
+                # open, or how it ended: done, cancelled, closed (with its deal)
+                "status": (outcome or "done") if done is not None else "open",
                 "done_at": parse_ts(done),
             }
         )
