@@ -198,7 +198,8 @@ def list_(
             stale_only=stale,
         )
         deals, total = queries.list_deals(conn, f, now, sort=sort, reverse=reverse, limit=rows_max)
-    views.deal_list(deals, total, now, mode)
+        empty = total == 0 and queries.count_deals(conn) == 0
+    views.deal_list(deals, total, now, mode, pipeline_empty=empty)
 
 
 def show(ref: str = DealArg, as_json: bool = JsonOpt) -> None:
@@ -346,6 +347,7 @@ def move(
     a 'no' keeps the deal where it is.
     """
     from pipectl.render import output, views
+    from pipectl.render.output import safe_cell
     from pipectl.store import queries
 
     now = common.now()
@@ -362,7 +364,7 @@ def move(
     questions = exit_questions(deal, target, all_stages)
     if questions and not yes and common.interactive():
         for q in questions:
-            if not typer.confirm(f"{deal.stage}: {q}", default=False):
+            if not typer.confirm(safe_cell(f"{deal.stage}: {q}"), default=False):
                 raise InputError(
                     f"not moved: {q!r} answered no; deal {deal.id} stays in {deal.stage}"
                     " (--yes moves anyway)",
@@ -388,13 +390,13 @@ def _ask_next_followup(conn, deal, interval: str, now: datetime):  # type: ignor
     is refused with one line and asked again (the call being logged is never lost to it);
     Enter takes the offered day, then 'follow up'."""
     from pipectl.clock import local_today
-    from pipectl.render.output import safe
+    from pipectl.render.output import safe_cell
     from pipectl.services.followups import MAX_WHAT
 
     today = local_today(now)
     while True:
         answer = typer.prompt(
-            f"Next follow-up on {safe(deal.title)}? (a date, or 'no')", default=f"+{interval}"
+            f"Next follow-up on {safe_cell(deal.title)}? (a date, or 'no')", default=f"+{interval}"
         ).strip()
         if answer.lower() in ("no", "n", "none", "-"):
             return None

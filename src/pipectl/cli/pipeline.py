@@ -233,7 +233,7 @@ def config(
          "" if r["default"] is None else str(r["default"]), str(r["meaning"])]
         for k, r in report.items()
     ]  # fmt: skip
-    output.table(["Setting", "Value", "Default", "Meaning"], rows, mode=mode)
+    output.table(["Setting", "Value", "Default", "Meaning"], rows, mode=mode, wrap=("Meaning",))
 
 
 def demo(

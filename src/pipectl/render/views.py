@@ -394,11 +394,3 @@ def _rich_board(
     out = console()
     out.print(t)
     out.print(Text(safe_cell(summary), style="bold"))
-
-
-def settings_view(values: dict[str, str], described: dict[str, str], mode: str) -> None:
-    if mode == JSON:
-        emit_json(values)
-        return
-    rows = [[k, values.get(k, ""), described[k]] for k in described]
-    table(["Setting", "Value", "Meaning"], rows, mode=mode, wrap=("Meaning",))

@@ -18,6 +18,7 @@ from pipectl.core.stages import match_stage
 from pipectl.core.states import Status
 from pipectl.errors import Ambiguous, InputError, NotFound
 from pipectl.store.engine import Database, ts_text
+from pipectl.store.rules import like
 
 if TYPE_CHECKING:
     from pipectl.store.rules import Owner
@@ -57,7 +58,7 @@ def stages(conn: Database) -> list[StageRow]:
 def find_stage(conn: Database, name: str) -> StageRow:
     """A stage by name, case-insensitively, or by an unambiguous prefix."""
     all_stages = stages(conn)
-    found = match_stage(name, [(s.id, s.name) for s in all_stages])
+    found = match_stage(name, [(s.id, s.name, s.kind) for s in all_stages])
     if not found:
         names = ", ".join(s.name for s in all_stages)
         raise InputError(f"no stage {name!r} (stages: {names})")
@@ -179,13 +180,13 @@ def resolve_deal(conn: Database, ref: str) -> int:
         if row is None:
             raise NotFound(f"no deal #{digits}")
         return row[0]
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    in_title, pattern = like("title", text)
+    in_account, _ = like("account", text)
     for statuses in (("open",), ("won", "lost")):
         marks = ",".join("?" * len(statuses))
         rows = conn.execute(
             f"SELECT id, title, account FROM deals WHERE status IN ({marks})"
-            " AND (lower(title) LIKE lower(?) ESCAPE '\\'"
-            " OR lower(account) LIKE lower(?) ESCAPE '\\')"
+            f" AND ({in_title} OR {in_account})"
             " ORDER BY id LIMIT 51",
             (*statuses, pattern, pattern),
         ).fetchall()
@@ -246,13 +247,15 @@ def _where(conn: Database, f: DealFilter, now: datetime) -> tuple[str, list[Any]
     if f.stage_ids:
         clauses.append(f"d.stage_id IN ({','.join('?' * len(f.stage_ids))})")
         params += f.stage_ids
-    for tag in f.tags:
-        clauses.append("(',' || d.tags || ',') LIKE ?")
-        params.append(f"%,{tag},%")
+    for tag in f.tags:  # stored lower-case, between commas
+        cond, pattern = like("(',' || d.tags || ',')", f",{tag},", ignore_case=False)
+        clauses.append(cond)
+        params.append(pattern)
     for column, value in (("account", f.account), ("source", f.source)):
         if value:
-            clauses.append(f"lower(d.{column}) LIKE lower(?) ESCAPE '\\'")
-            params.append("%" + value.replace("%", "\\%").replace("_", "\\_") + "%")
+            cond, pattern = like(f"d.{column}", value)
+            clauses.append(cond)
+            params.append(pattern)
     if f.owner is not None:
         clauses.append(f.owner.condition("d.owner"))
         params.append(f.owner.value)
@@ -415,10 +418,10 @@ def complete_ids(conn: Database, prefix: str, limit: int = 50) -> list[tuple[int
 
 def complete_deals(conn: Database, prefix: str, limit: int = 50) -> list[tuple[int, str]]:
     """Shell completion: open deals whose title starts with ``prefix``."""
+    starts, pattern = like("title", prefix, "prefix")
     rows = conn.execute(
-        "SELECT id, title FROM deals WHERE status = 'open' AND lower(title) LIKE lower(?)"
-        " ESCAPE '\\'"
+        f"SELECT id, title FROM deals WHERE status = 'open' AND {starts}"
         " ORDER BY value_minor IS NULL, value_minor DESC LIMIT ?",
-        (prefix.replace("%", "\\%").replace("_", "\\_") + "%", limit),
+        (pattern, limit),
     ).fetchall()
     return rows
