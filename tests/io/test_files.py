@@ -48,3 +48,34 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
 def test_an_unwritable_place_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot write"), private_file(tmp_path / "no" / "x"):
         pass
+
+
+def test_a_symbolic_link_is_refused_and_left_alone(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.csv"
+    link = tmp_path / "out.csv"
+    link.symlink_to(elsewhere)  # dangling: writing through it would create elsewhere.csv
+    with pytest.raises(InputError, match="symbolic link"), private_file(link) as f:
+        f.write("x")
+    assert link.is_symlink() and not elsewhere.exists()
+
+
+def test_a_fifo_is_written_to_not_replaced(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    with private_file(fifo) as f:
+        f.write("through the pipe\n")
+    reader.join(timeout=10)
+    assert got == ["through the pipe\n"]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)  # still a FIFO, not a regular file
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+def test_a_name_too_long_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot write"), private_file(tmp_path / ("x" * 5000)):
+        pass

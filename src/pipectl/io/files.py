@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +18,29 @@ from pipectl.errors import InputError
 def private_file(path: Path, mode: str = "w", **kw: Any) -> Iterator[IO[Any]]:
     """A temporary file beside ``path`` (mode 0600), renamed over it once everything is
     written: a failure half-way (a full disk, an interrupted export) leaves the old file, or
-    none, never half a one. ``mode`` is ``"w"`` (text; ``kw`` as for ``open``) or ``"wb"``."""
+    none, never half a one. ``mode`` is ``"w"`` (text; ``kw`` as for ``open``) or ``"wb"``.
+
+    A symbolic link is refused (renaming would replace the link, writing through it would
+    write wherever it points). A device, FIFO or socket (``-o /dev/stdout``, a pipe) is
+    written to directly: renaming over it would replace ``/dev/null`` for everyone."""
     target = path.expanduser()
+    try:
+        st = target.lstat()
+    except FileNotFoundError:
+        st = None
+    except OSError as e:  # a name too long, a path through a file, no permission
+        raise InputError(f"cannot write {target}: {e.strerror}") from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise InputError(f"{target} is a symbolic link: give the path of the file itself")
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{target} is a directory: give a file name")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        try:
+            with open(target, mode, **kw) as f:
+                yield f
+        except OSError as e:
+            raise InputError(f"cannot write {target}: {e.strerror}") from None
+        return
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
     except OSError as e:
