@@ -158,3 +158,23 @@ def test_won_and_lost_cannot_name_another_stage(cli: Cli) -> None:
     cli.fails("stages", "rename", "lead", "lost", code=2)
     cli.fails("stages", "rename", "closed", "Lost", code=2)  # the won stage is not 'lost'
     assert cli.json("stages", "rename", "closed", "WON")["name"] == "WON"  # its own word
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("show", "x" * 100_000),  # past SQLite's 50,000-byte LIKE pattern limit
+        ("list", "--account", "€" * 60_000),
+        ("due", "--owner", "y" * 100_000),
+        ("show", "9" * 100_000),  # past Python's 4,300-digit int() limit
+        ("followup", "cancel", "9" * 100_000),
+        ("show", "²"),  # a digit to str.isdigit, no number to int()
+        ("config", "forecast_commit", "²"),
+    ],
+    ids=["long-ref", "long-filter", "long-owner", "huge-id", "huge-followup-id", "sup2", "pct"],
+)
+def test_absurd_references_and_filters_are_one_clean_refusal(cli: Cli, args: tuple) -> None:
+    cli.ok("add", "Acme renewal", "12k")
+    r = cli.fails(*args)
+    assert r.exit_code in (2, 3), r.stderr
+    assert "internal error" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -56,11 +56,11 @@ def _today():  # type: ignore[no-untyped-def]
 def _followup_id(conn, ref: str) -> int:  # type: ignore[no-untyped-def]
     """A follow-up by id, or the one open follow-up of a deal reference."""
     from pipectl.store.agenda import open_followups_of
-    from pipectl.store.queries import resolve_deal
+    from pipectl.store.queries import id_number, resolve_deal
 
-    text = ref.strip().removeprefix("#")
-    if text.isdigit():
-        return int(text)
+    number = id_number(ref)
+    if number is not None:
+        return number
     deal_id = resolve_deal(conn, ref)
     rows = open_followups_of(conn, deal_id)
     if not rows:

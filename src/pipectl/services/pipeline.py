@@ -66,7 +66,7 @@ def _check_setting(key: str, value: str) -> str:
         return v
     if key in ("forecast_commit", "forecast_best"):
         v = value.strip().rstrip("%")
-        if not v.isdigit() or not 0 <= int(v) <= 100:
+        if not (v.isascii() and v.isdigit() and len(v) <= 3) or not 0 <= int(v) <= 100:
             raise InputError(f"{key} is a percentage from 0 to 100")
         return str(int(v))
     if key == "followup_interval":

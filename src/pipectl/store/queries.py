@@ -165,6 +165,21 @@ def deal_by_external_id(conn: Database, external_id: str) -> int | None:
     return None if row is None else int(row[0])
 
 
+#: The largest id either engine stores (a signed 64-bit integer).
+ID_MAX = 2**63 - 1
+
+
+def id_number(ref: str) -> int | None:
+    """``12`` or ``#12`` as the number 12; None when ``ref`` is not an id (ASCII digits only:
+    ``²`` is a digit to Python but no number). An id beyond any stored one is refused."""
+    digits = ref.strip().removeprefix("#")
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    if len(digits) > 19 or int(digits) > ID_MAX:
+        raise InputError(f"{digits[:24]}{'…' if len(digits) > 24 else ''}: number too large")
+    return int(digits)
+
+
 def resolve_deal(conn: Database, ref: str) -> int:
     """A deal by id (``12`` or ``#12``) or by an unambiguous fragment of title or account.
 
@@ -174,11 +189,11 @@ def resolve_deal(conn: Database, ref: str) -> int:
     text = ref.strip()
     if not text:
         raise InputError("empty deal reference")
-    digits = text.removeprefix("#")
-    if digits.isdigit():
-        row = conn.execute("SELECT id FROM deals WHERE id = ?", (int(digits),)).fetchone()
+    number = id_number(text)
+    if number is not None:
+        row = conn.execute("SELECT id FROM deals WHERE id = ?", (number,)).fetchone()
         if row is None:
-            raise NotFound(f"no deal #{digits}")
+            raise NotFound(f"no deal #{number}")
         return row[0]
     in_title, pattern = like("title", text)
     in_account, _ = like("account", text)

@@ -93,6 +93,8 @@ LIKE_ESCAPE = "!"
 
 #: How a pattern ends: ``contains`` (``%text%``), ``prefix`` (``text%``), ``exact`` (``text``).
 LIKE_MATCHES = ("contains", "prefix", "exact")
+#: The longest text a filter or reference may look for: every text field is capped below it.
+LIKE_MAX = 2000
 
 
 def like_literal(text: str) -> str:
@@ -108,6 +110,11 @@ def like_pattern(text: str, match: str = "contains") -> str:
     asks for around it."""
     if match not in LIKE_MATCHES:
         raise ValueError(f"not a LIKE match: {match!r}")
+    if len(text) > LIKE_MAX:
+        # longer than any text field holds, and past SQLite's 50,000-byte pattern limit
+        raise InputError(
+            f"text to look for is too long ({len(text):,} characters; at most {LIKE_MAX:,})"
+        )
     pattern = like_literal(text)
     if match == "contains":
         return f"%{pattern}%"
