@@ -12,6 +12,7 @@ NOT_FOUND = 3  # no deal, stage or setting by that name or id
 AMBIGUOUS = 4  # a deal reference matches more than one deal
 DATABASE = 5  # the database cannot be opened, is locked, corrupt, foreign or newer
 CONFLICT = 6  # the deal changed since the command read it (another rep or process): rerun
+OUTPUT = 74  # stdout could not be written (a full disk); says whether the change was saved
 INTERNAL = 70  # a bug: rerun with PIPECTL_DEBUG=1 for the traceback
 INTERRUPTED = 130
 

@@ -3,8 +3,6 @@ summary line without colour when there is no terminal, and exit 0 whenever they 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from pipectl.cli import common
@@ -14,14 +12,25 @@ from pipectl.errors import InputError
 
 def prune(
     stale: str | None = typer.Option(
-        None, "--stale", help="Prune open deals with no touch for this long: 60d, 8w, 3m."
+        None,
+        "--stale",
+        metavar="PERIOD",
+        help="Prune open deals with no touch for this long: 60d, 8w, 3m.",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would go; change nothing."),
     stage: list[str] = typer.Option(
-        [], "--stage", "-s", help="Only these stages (repeatable).", autocompletion=complete_stage
+        [],
+        "--stage",
+        "-s",
+        metavar="STAGE",
+        help="Only deals in this open stage (repeatable).",
+        autocompletion=complete_stage,
     ),
     reason: str | None = typer.Option(
-        None, "--reason", help="Lost reason (default: 'stale: no touch in N days')."
+        None,
+        "--reason",
+        metavar="TEXT",
+        help="Lost reason to record (default: 'stale: no touch in N days').",
     ),
     undo_last: bool = typer.Option(
         False, "--undo-last", help="Revive every deal the last prune run took."
@@ -71,7 +80,10 @@ def prune(
 
 def revive(
     ref: str = typer.Argument(
-        ..., help="A lost or pruned deal (id or fragment).", autocompletion=complete_deal
+        ...,
+        metavar="DEAL",
+        help="A lost or pruned deal: its id or part of its title.",
+        autocompletion=complete_deal,
     ),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -91,12 +103,20 @@ def revive(
 
 
 def backup(
-    path: Path | None = typer.Argument(
-        None, help="Where to write the copy (a file or a directory; default: beside the pipeline)."
+    path: str | None = typer.Argument(
+        None,
+        metavar="PATH",
+        help="A new file, or a directory to put a time-stamped copy in (a path ending in '/'"
+        " is a directory, created if missing). Default: beside the pipeline.",
+        show_default=False,
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """A consistent copy of the pipeline (SQLite's online backup), even while it is in use."""
+    """A consistent copy of the pipeline (SQLite's online backup), even while it is in use.
+
+    The copy is owner-only (mode 0600) and checked before it counts; an existing file or a
+    symlink is never written through. For cron: 'pipectl backup ~/backups/'.
+    """
     from pipectl.render import output
     from pipectl.services.hygiene import backup_to
     from pipectl.store.db import resolve_path

@@ -9,16 +9,17 @@ deal is marked lost with a reason, and a 'pruned' event in its history names the
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from pipectl.core.states import Status
-from pipectl.errors import InputError, NotFound, PipectlError
+from pipectl.errors import DatabaseError, InputError, NotFound, PipectlError
 from pipectl.store import hygiene as q
 from pipectl.store.db import backup, transaction
 from pipectl.store.deals import done_choosing
-from pipectl.store.engine import Database
+from pipectl.store.engine import SQLITE, Database
 from pipectl.store.queries import find_stage, stages
 
 
@@ -119,13 +120,35 @@ def undo_last(conn: Database, now: datetime) -> UndoResult:
     return UndoResult(run_id, at, revived, count - revived)
 
 
-def backup_to(conn: Database, db_path: Path, dest: Path | None, now: datetime) -> Path:
+def backup_to(conn: Database, db_path: Path, dest: str | None, now: datetime) -> Path:
     """A consistent copy through SQLite's online backup API, even while another process
-    writes; mode 0600. Default: beside the pipeline, stamped with the time."""
-    target = dest or db_path.with_name(f"{db_path.name}.backup-{now:%Y%m%dT%H%M%SZ}")
-    target = target.expanduser()
-    if target.is_dir():
-        target = target / f"{db_path.name}.backup-{now:%Y%m%dT%H%M%SZ}"
+    writes; mode 0600. Default: beside the pipeline, stamped with the time. ``dest`` is a
+    new file, or a directory to put the stamped copy in: an existing one, or any path that
+    ends with a slash (created, owner-only, if missing: ``backup ~/backups/`` from cron works
+    every night, not once). An existing file or any symlink is refused, never written
+    through."""
+    if conn.kind != SQLITE:  # before touching any path
+        return backup(conn, Path(dest or "."))  # refused: pg_dump backs up a server
+    stamped = f"{db_path.name}.backup-{now:%Y%m%dT%H%M%SZ}"
+    if not dest:
+        target = db_path.with_name(stamped)
+    else:
+        target = Path(dest).expanduser()
+        if dest.endswith(("/", os.sep)):
+            if not target.is_dir():
+                if target.exists() or target.is_symlink():
+                    raise InputError(f"{dest} is not a directory")
+                try:
+                    target.mkdir(parents=True, mode=0o700)
+                except OSError as e:
+                    raise DatabaseError(
+                        f"cannot create the directory {dest}: {e.strerror}"
+                    ) from None
+            target = target / stamped
+        elif target.is_dir():  # an existing directory (or a symlink to one)
+            target = target / stamped
+    if target.is_symlink():
+        raise InputError(f"{target} is a symlink: give the path of a new file or a directory")
     if target.exists():
         raise InputError(f"{target} already exists: give another path")
     if target.resolve() == db_path.resolve():

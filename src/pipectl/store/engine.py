@@ -63,7 +63,9 @@ if TYPE_CHECKING:
         def close(self) -> None: ...
         def days_between(self, start: str, end: str) -> str: ...
         def local_date(self, instant: str) -> str: ...
-        def transaction(self, *, write: bool = True) -> contextlib.AbstractContextManager[Any]: ...
+        def transaction(
+            self, *, write: bool = True, change: bool = True
+        ) -> contextlib.AbstractContextManager[Any]: ...
 
 else:  # at run time only a name for annotations (a Protocol class costs start-up)
     Database = object
@@ -76,6 +78,7 @@ class SqliteDatabase(sqlite3.Connection):
     label = ""
     for_update = ""  # one writer at a time already (BEGIN IMMEDIATE): no row locks
     user: str | None = None  # no roles in a file: owners are whatever the rep types
+    read_only = False  # opened read-only: the file or its directory is not writable
 
     @staticmethod
     def days_between(start: str, end: str) -> str:
@@ -88,25 +91,95 @@ class SqliteDatabase(sqlite3.Connection):
         return f"date({instant}, 'localtime')"
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[SqliteDatabase]:
+    def transaction(self, *, write: bool = True, change: bool = True) -> Iterator[SqliteDatabase]:
         """``BEGIN IMMEDIATE`` for writes (takes the write lock up front, so a concurrent
         writer waits on the busy timeout instead of failing mid-way), plain ``BEGIN`` for a
-        consistent read snapshot. Rolls back on any exception."""
+        consistent read snapshot. Rolls back on any exception, and reports that exception:
+        SQLite may have rolled back already (a full disk does), and a failed ``ROLLBACK``
+        ("no transaction is active") must not hide why. ``change=False``: a commit that is
+        not the command's change (creating or upgrading the schema), left out of
+        ``commits``."""
+        if write and self.read_only:
+            raise DatabaseError(
+                f"{self.label} is open read-only (the file or its directory is not writable):"
+                " this command changes the pipeline"
+            )
         try:
             self.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.OperationalError as e:
-            raise DatabaseError(f"the database is busy: {e}") from None
+        except sqlite3.Error as e:
+            raise user_error(e, self.label) or DatabaseError(f"the database is busy: {e}") from None
         try:
             yield self
         except BaseException:
-            self.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
             try:
                 self.execute("COMMIT")
-            except sqlite3.OperationalError as e:
+            except sqlite3.Error as e:
+                self._rollback()
+                raise DatabaseError(f"could not save: {_saving(e)}; nothing was written") from None
+            if write and change:
+                _committed()
+
+    def _rollback(self) -> None:
+        if self.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
                 self.execute("ROLLBACK")
-                raise DatabaseError(f"could not save: {e}") from None
+
+
+#: Write transactions committed by this process: the CLI edge compares it before and after a
+#: command, to tell a user whose output could not be printed that the change was saved.
+commits = 0
+
+
+def _committed() -> None:
+    global commits
+    commits += 1
+
+
+def _saving(e: BaseException) -> str:
+    text = str(e)
+    return f"the disk is full ({text})" if "disk is full" in text else text
+
+
+#: The largest integer SQLite (and PostgreSQL's bigint) stores.
+MAX_INTEGER = 2**63 - 1
+
+
+def user_error(e: BaseException, where: str = "the database") -> PipectlError | None:
+    """An exception from the engine that is the input's or the file's fault rather than a
+    bug, as the one-line error a user gets (``None``: not one of those). PostgreSQL's are
+    mapped where they happen (``PgDatabase._errors``); this is SQLite's, and the number a
+    parameter cannot hold on either engine."""
+    if isinstance(e, OverflowError):
+        if "too large to convert" in str(e):  # sqlite3 binding an int beyond 64 bits
+            return InputError(f"number too large (the largest is {MAX_INTEGER})")
+        return InputError(f"a number or date out of range ({e})")
+    if not isinstance(e, sqlite3.Error):
+        return None
+    text = str(e)
+    low = text.lower()
+    if isinstance(e, sqlite3.IntegrityError):  # as PostgreSQL's refusals read
+        if low.startswith("unique constraint"):
+            return PipectlError(f"already exists: {text}")
+        if low.startswith("check constraint"):
+            return PipectlError(f"refused by the database: {text}")
+        return None  # NOT NULL, FOREIGN KEY: our own SQL got it wrong
+    if isinstance(e, sqlite3.DataError) or "too big" in low:
+        return InputError(f"a value is too large for the database ({text})")
+    damaged = ("no such table", "malformed", "not a database", "corrupt")  # not a column: our SQL
+    if any(d in low for d in damaged) or type(e) is sqlite3.DatabaseError:
+        return DatabaseError(f"{where} is damaged ({text}): restore a backup (see docs/hygiene.md)")
+    if "disk is full" in low:
+        return DatabaseError(f"{where}: the disk is full ({text})")
+    if "locked" in low or "busy" in low:
+        return DatabaseError(f"{where} is busy (another pipectl is writing): {text}; try again")
+    if "readonly" in low or "read-only" in low:
+        return DatabaseError(f"{where} is read-only: {text}")
+    if "disk i/o error" in low or "unable to open" in low:
+        return DatabaseError(f"cannot read or write {where}: {text}")
+    return None
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
@@ -238,7 +311,7 @@ class PgDatabase:
         return f"CAST(timezone('{_local_zone()}', {instant}) AS DATE)"
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[PgDatabase]:
+    def transaction(self, *, write: bool = True, change: bool = True) -> Iterator[PgDatabase]:
         import psycopg
 
         # a read is one consistent snapshot (repeatable read); not READ ONLY, since set-based
@@ -257,6 +330,8 @@ class PgDatabase:
                     self.raw.execute("COMMIT")
             except DatabaseError as e:
                 raise DatabaseError(f"could not save: {e}") from None
+            if write and change:
+                _committed()
 
 
 def _first_line(e: BaseException) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipectl.errors import DatabaseError
 from pipectl.store.engine import Database
-from pipectl.store.sqlite_file import APPLICATION_ID, backup, backup_name
+from pipectl.store.sqlite_file import APPLICATION_ID, backup, backup_name, damage
 
 Step = Callable[[sqlite3.Connection], None]
 
@@ -217,6 +217,8 @@ def check_ours(conn: sqlite3.Connection, path: Path) -> None:
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id not in (0, APPLICATION_ID):  # another program's, even when still empty
+            raise DatabaseError(f"{path} is not a pipectl database (it belongs to another program)")
         if app_id != APPLICATION_ID and (version or _user_objects(conn)):
             raise DatabaseError(f"{path} is not a pipectl database (it holds other data)")
     except sqlite3.DatabaseError as e:
@@ -232,13 +234,25 @@ def refuse_newer(version: int, path: Path) -> None:
         )
 
 
+def refuse_damaged(conn: sqlite3.Connection, path: Path) -> None:
+    """Before an upgrade touches a byte (even the switch to WAL): a file that fails
+    ``PRAGMA quick_check`` is refused, not migrated further out of shape."""
+    problem = damage(conn)
+    if problem:
+        raise DatabaseError(
+            f"{path} is damaged ({problem}): not upgraded, nothing changed;"
+            " restore a backup (see docs/hygiene.md)"
+        )
+
+
 def ensure_schema(conn: Database, path: Path) -> tuple[int, Path | None]:
     """Bring the file to the latest schema; returns the version it had and the backup taken.
 
-    The backup copy is taken first, through SQLite's online backup API (a consistent
-    snapshot even while another process writes); the steps then run under the write lock, so
-    two processes opening an old or new file at once do not both migrate: the second waits,
-    then sees the work done.
+    The caller has checked a file with data (``refuse_damaged``, before switching it to
+    WAL). It is copied first, through SQLite's online backup API (a consistent snapshot even
+    while another process writes); the steps then run under the write lock, so two processes
+    opening an old or new file at once do not both migrate: the second waits, then sees the
+    work done.
     """
     target = latest()
     copy = None
@@ -247,7 +261,7 @@ def ensure_schema(conn: Database, path: Path) -> tuple[int, Path | None]:
         refuse_newer(version, path)
         if 0 < version < target:
             copy = backup(conn, backup_name(path, version))
-        with conn.transaction():
+        with conn.transaction(change=False):  # not the command's change
             check_ours(conn, path)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             refuse_newer(version, path)  # another process may have upgraded meanwhile

@@ -10,14 +10,30 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipectl.errors import DatabaseError
+from pipectl.errors import DatabaseError, InputError
 
 #: 'pipe' in ASCII: marks a SQLite file as a pipectl pipeline (PRAGMA application_id).
 APPLICATION_ID = 0x70697065
-BUSY_TIMEOUT_MS = 15_000
+#: How long a command waits for another's write lock before giving up: longer than the
+#: longest write a benchmark shows (a 100,000-row import holds the lock for a few seconds of
+#: its ~16 s; see docs/performance.md), so a rep's `add` waits instead of failing.
+BUSY_TIMEOUT_MS = 30_000
 #: The schema version this pipectl writes: the number of steps in ``store/migrations.py``
 #: (a test checks); read here so that opening an up-to-date file needs no migration code.
 SCHEMA_VERSION = 7
+#: The tables of that schema (a test checks them against a new file's): one missing from a
+#: file of this version means the file is damaged.
+TABLES = (
+    "stages",
+    "deals",
+    "activities",
+    "followups",
+    "events",
+    "settings",
+    "prune_runs",
+    "targets",
+    "reviews",
+)
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -45,21 +61,63 @@ def backup(conn: sqlite3.Connection, dest: Path) -> Path:
     return _backup(conn, dest)
 
 
-def _backup(conn: sqlite3.Connection, dest: Path) -> Path:
-    """A consistent copy through SQLite's online backup API, mode 0600."""
-    _create_file(dest)
+def _new_private_file(dest: Path) -> None:
+    """Create ``dest`` empty and owner-only, refusing anything already there: a file, or a
+    symlink (dangling or not), which SQLite would follow and write with the default mode."""
     try:
-        target = sqlite3.connect(dest)
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        what = "is a symlink" if dest.is_symlink() else "already exists"
+        raise InputError(f"{dest} {what}: give the path of a new file or a directory") from None
+    except OSError as e:
+        raise DatabaseError(f"could not back up to {dest}: {e.strerror}") from None
+    os.close(fd)
+
+
+def _backup(conn: sqlite3.Connection, dest: Path) -> Path:
+    """A consistent copy through SQLite's online backup API, mode 0600, checked with
+    ``PRAGMA quick_check`` before it counts as a backup: a copy of a damaged file is removed
+    and the damage reported (exit 5), never left to be restored one day."""
+    _new_private_file(dest)
+    try:
+        target = sqlite3.connect(f"{dest.absolute().as_uri()}?mode=rw", uri=True)
         try:
             conn.backup(target)
+            problem = damage(target)
         finally:
             target.close()
-    except sqlite3.Error as e:
+    except BaseException as e:
         dest.unlink(missing_ok=True)  # never leave a half-made copy that looks like a backup
-        raise DatabaseError(f"could not back up to {dest}: {e}") from None
+        if isinstance(e, sqlite3.Error):
+            raise DatabaseError(f"could not back up to {dest}: {e}") from None
+        raise  # Ctrl-C, or a bug
+    if problem:
+        dest.unlink(missing_ok=True)
+        raise DatabaseError(
+            f"the pipeline is damaged ({problem}): no backup taken; restore an earlier one"
+            " (see docs/hygiene.md)"
+        )
     return dest
 
 
+def damage(conn: sqlite3.Connection) -> str | None:
+    """What ``PRAGMA quick_check`` finds wrong with the file (its first finding), or
+    ``None``. It reads every page, so it runs where a command reads the whole file anyway:
+    an upgrade and a backup."""
+    try:
+        rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+    except sqlite3.DatabaseError as e:
+        return str(e)
+    first = rows[0][0] if rows else "no answer"
+    return None if first == "ok" else str(first)
+
+
 def backup_name(path: Path, version: int) -> Path:
+    """Where an upgrade's copy goes: beside the pipeline, stamped; never an existing name
+    (two processes upgrading in the same second each keep their own)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return path.with_name(f"{path.name}.bak-v{version}-{stamp}")
+    name, n = path.with_name(f"{path.name}.bak-v{version}-{stamp}"), 1
+    while os.path.lexists(name):
+        n += 1
+        name = path.with_name(f"{path.name}.bak-v{version}-{stamp}-{n}")
+    return name
