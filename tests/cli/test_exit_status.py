@@ -111,11 +111,18 @@ def test_invalid_utf8_argument_is_one_line(env: dict[str, str]) -> None:
         ("list", "--account", "\udc81"),
         ("--db", "p\udcff.db", "list"),
         ("show", "\udcff"),
+        ("show", "\ud800"),  # a lone surrogate no byte maps to (only from within Python)
     ],
 )
 def test_surrogate_escaped_arguments_are_refused(cli: Cli, args: tuple[str, ...]) -> None:
     r = cli.fails(*args, code=2)
     assert "not valid UTF-8" in r.stderr
+
+
+@pytest.mark.parametrize("args", [("add", "a\x00b"), ("--db", "\x00", "list")])
+def test_a_nul_byte_in_an_argument_is_refused(cli: Cli, args: tuple[str, ...]) -> None:
+    r = cli.fails(*args, code=2)
+    assert "NUL" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_ctrl_c_is_130_with_one_line(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -219,10 +219,18 @@ def _check_text(args: list[str]) -> None:
     """Arguments are text: bytes that are not UTF-8 (Python hands them over as lone
     surrogates) would fail later, somewhere deep; refuse them here, shown escaped."""
     for arg in args:
+        if "\x00" in arg:
+            raise errors.InputError(
+                "an argument holds a NUL byte (\\x00): pipectl stores text only"
+            )
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
-            shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            try:  # the bytes as they came (\udc80-\udcff stand for the bytes 0x80-0xff)
+                raw = arg.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # other lone surrogates: only from within Python
+                raw = arg.encode("utf-8", "backslashreplace")
+            shown = raw.decode("ascii", "backslashreplace")
             raise errors.InputError(f"an argument is not valid UTF-8 text: '{shown}'") from None
 
 

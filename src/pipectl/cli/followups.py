@@ -108,7 +108,7 @@ def followup_add(
 @followup_app.command("list")
 def followup_list(
     ref: str | None = typer.Argument(
-        None, metavar="[DEAL]", help="Only this deal's follow-ups.", autocompletion=complete_deal
+        None, metavar="DEAL", help="Only this deal's follow-ups.", autocompletion=complete_deal
     ),
     all_: bool = typer.Option(False, "--all", help="Include done, cancelled and closed ones."),
     until: str | None = typer.Option(

@@ -192,10 +192,10 @@ def stages_set(
 def config(
     key: str | None = typer.Argument(
         None,
-        metavar="[SETTING]",
+        metavar="SETTING",
         help="currency, owner, date_order, followup_interval, forecast_commit or forecast_best.",
     ),
-    value: str | None = typer.Argument(None, metavar="[VALUE]", help="Its new value."),
+    value: str | None = typer.Argument(None, metavar="VALUE", help="Its new value."),
     unset: bool = typer.Option(False, "--unset", help="Remove the setting (back to its default)."),
     as_json: bool = JsonOpt,
 ) -> None:

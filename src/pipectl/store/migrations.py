@@ -208,7 +208,7 @@ def latest() -> int:
 
 def _user_objects(conn: sqlite3.Connection) -> int:
     return conn.execute(
-        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!'"
     ).fetchone()[0]
 
 
