@@ -20,6 +20,12 @@ def now() -> datetime:
             dt = datetime.fromisoformat(frozen)
         except ValueError:
             raise InputError(f"PIPECTL_NOW is not an ISO timestamp: {frozen!r}") from None
+        from pipectl.core.dates import DATE_MAX, DATE_MIN
+
+        if not DATE_MIN < dt.date() < DATE_MAX:  # a day's margin: local and UTC dates differ
+            raise InputError(
+                f"PIPECTL_NOW {frozen!r} is out of range ({DATE_MIN.year}-{DATE_MAX.year})"
+            )
         if dt.tzinfo is None:
             dt = dt.astimezone()  # naive: local wall-clock time
         return dt.astimezone(UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from tests.conftest import Cli
@@ -242,3 +243,57 @@ def test_followup_list_is_bounded_on_a_terminal_only(cli: Cli) -> None:
     assert "50 of 55 follow-ups shown" in rich
     assert len(cli.ok("followup", "list").stdout.strip().splitlines()) == 56  # header + 55
     assert len(cli.json("followup", "list", "-n", "3")) == 3
+
+
+def _sequences(db, path: Path, now: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from icalendar import Calendar
+
+    from pipectl.services.followups import export_ics
+
+    export_ics(db, path, datetime.fromisoformat(now))
+    events = Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+    return {str(e["uid"]).split("@")[0]: int(e["sequence"]) for e in events}
+
+
+def test_ics_sequence_follows_the_followup_not_the_clock(
+    cli: Cli, tmp_path: Path, pipeline_db
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue #12 item 26: minutes since 1970 at export made two exports in a minute share a
+    SEQUENCE, so a calendar kept the old day of a follow-up snoozed in between."""
+    _deal(cli, "Acme renewal")
+    cli.ok("followup", "1", "2026-11-30", "send the proposal")
+    cli.ok("followup", "1", "2026-12-03", "call")
+    ics = tmp_path / "f.ics"
+    now = cli.now  # every command and export below: in the same minute
+    first = _sequences(pipeline_db, ics, now)
+    assert _sequences(pipeline_db, ics, now) == first  # nothing changed: the same
+    cli.ok("followup", "snooze", "1", "2026-12-07")
+    second = _sequences(pipeline_db, ics, now)
+    assert second["followup-1"] > first["followup-1"]
+    assert second["followup-2"] == first["followup-2"]
+    cli.ok("followup", "snooze", "1", "2026-12-08")
+    assert _sequences(pipeline_db, ics, now)["followup-1"] > second["followup-1"]
+    # not lower than what earlier versions numbered an export of that minute (calendars that
+    # imported one keep taking the changes)
+    minutes = int(datetime.fromisoformat(now).timestamp()) // 60
+    assert second["followup-1"] > minutes
+
+
+def test_ics_of_a_followup_due_on_the_last_day_python_has() -> None:
+    """A file written before dates were bounded may hold a follow-up due 9999-12-31: it broke
+    every export (its DTEND overflowed)."""
+    from datetime import UTC, date, datetime
+
+    from icalendar import Calendar
+
+    from pipectl.io.ics import build_calendar
+    from pipectl.store.agenda import FollowUpRow
+
+    now = datetime(2026, 11, 24, 10, tzinfo=UTC)
+    row = FollowUpRow(1, 1, "Acme", None, date.max, "call", None, "2026-11-24 10:00:00", None, None)
+    cal = Calendar.from_ical(build_calendar([row], now, {1: (now, 3)}))
+    (ev,) = cal.walk("VEVENT")
+    assert ev.decoded("dtstart") == date.max and ev.decoded("duration").days == 1
+    assert int(ev["sequence"]) == int(now.timestamp()) // 60 + 3

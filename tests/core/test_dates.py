@@ -30,7 +30,7 @@ TUE = date(2026, 11, 24)  # a Tuesday
         ("friday", date(2026, 11, 27)),
         ("mon", date(2026, 11, 30)),
         ("tue", date(2026, 12, 1)),  # a weekday means the next one, never today
-        ("eow", date(2026, 11, 29)),
+        ("eow", date(2026, 11, 27)),  # the last working day: Friday
         ("eoww", date(2026, 11, 27)),
         ("eom", date(2026, 11, 30)),
         ("eoq", date(2026, 12, 31)),

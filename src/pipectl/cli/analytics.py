@@ -11,8 +11,12 @@ from pipectl.cli.common import JsonOpt, OwnerOpt
 from pipectl.errors import InputError
 
 AsOfOpt = typer.Option(
-    None, "--as-of", help="Compute from what was known at the end of this day (back-testing)."
+    None,
+    "--as-of",
+    metavar="WHEN",
+    help="Compute from what was known at the end of this day (back-testing).",
 )
+_PERIOD_HELP = "A quarter or a month: 2026-Q4 (or 2026Q4), 2026-11."
 
 
 def _asof(conn, text: str | None, now):  # type: ignore[no-untyped-def]
@@ -31,12 +35,16 @@ def _asof(conn, text: str | None, now):  # type: ignore[no-untyped-def]
 
 
 def metrics(
-    since: str | None = typer.Option(None, "--since", help="Window start (default: 90 days ago)."),
+    since: str | None = typer.Option(
+        None, "--since", metavar="WHEN", help="Window start (default: 90 days ago)."
+    ),
     until: str | None = typer.Option(
-        None, "--until", help="Window end, inclusive (default: today)."
+        None, "--until", metavar="WHEN", help="Window end, inclusive (default: today)."
     ),
     all_: bool = typer.Option(False, "--all", help="The whole history, not a window."),
-    by: str = typer.Option("month", "--by", help="Trend periods: week, month or quarter."),
+    by: str = typer.Option(
+        "month", "--by", metavar="UNIT", help="Trend periods: week, month or quarter."
+    ),
     as_of: str | None = AsOfOpt,
     owner: str | None = OwnerOpt,
     as_json: bool = JsonOpt,
@@ -75,9 +83,15 @@ def metrics(
 
 
 def forecast(
-    period: str = typer.Option("quarter", "--period", help="month or quarter."),
-    horizon: int = typer.Option(2, "--horizon", help="How many periods, from the current one."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the range simulation."),
+    period: str = typer.Option(
+        "quarter", "--period", metavar="UNIT", help="Forecast periods: month or quarter."
+    ),
+    horizon: int = typer.Option(
+        2, "--horizon", metavar="N", help="How many periods, from the current one (1 to 24)."
+    ),
+    seed: int = typer.Option(
+        0, "--seed", metavar="N", help="Seed of the range simulation (0 or more; default 0)."
+    ),
     as_of: str | None = AsOfOpt,
     owner: str | None = OwnerOpt,
     as_json: bool = JsonOpt,
@@ -94,6 +108,8 @@ def forecast(
         raise InputError(f"--period is month or quarter, not {period!r}")
     if not 1 <= horizon <= 24:
         raise InputError("--horizon must be from 1 to 24")
+    if not 0 <= seed < 2**63:
+        raise InputError("--seed must be a whole number from 0 to 2^63 - 1")
     now = common.now()
     with common.reading() as conn:
         asof = _asof(conn, as_of, now)
@@ -117,11 +133,15 @@ target_app = typer.Typer(help="Sales targets per period, for the forecast.", no_
 
 @target_app.command("set")
 def target_set(
-    period: str = typer.Argument(..., help="2026-Q4 or 2026-11."),
-    value: str = typer.Argument(..., help="Amount: 50k, €40,000…"),
+    period: str = typer.Argument(..., metavar="QUARTER|MONTH", help=_PERIOD_HELP),
+    value: str = typer.Argument(
+        ..., metavar="AMOUNT", help="The target: 50k, €40,000 (a currency may be named)."
+    ),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Set (or replace) the target of a period."""
     from pipectl.core.metrics import parse_period
+    from pipectl.core.money import major_number
     from pipectl.render import output
     from pipectl.store.analytics import set_target
 
@@ -132,7 +152,16 @@ def target_set(
         set_target(conn, p.label, money.minor, money.currency, now)
     from pipectl.render.views import money as fmt
 
-    output.emit(f"target {p.label}: {fmt(money.minor, money.currency)}")
+    if output.pick_mode(as_json) == output.JSON:
+        output.emit_json(
+            {
+                "period": p.label,
+                "value": major_number(money.minor, money.currency),
+                "currency": money.currency,
+            }
+        )
+    else:
+        output.emit(f"target {p.label}: {fmt(money.minor, money.currency)}")
 
 
 @target_app.command("list")
@@ -157,7 +186,10 @@ def target_list(as_json: bool = JsonOpt) -> None:
 
 
 @target_app.command("remove")
-def target_remove(period: str = typer.Argument(..., help="2026-Q4 or 2026-11.")) -> None:
+def target_remove(
+    period: str = typer.Argument(..., metavar="QUARTER|MONTH", help=_PERIOD_HELP),
+    as_json: bool = JsonOpt,
+) -> None:
     """Remove a period's target."""
     from pipectl.core.metrics import parse_period
     from pipectl.errors import NotFound
@@ -168,7 +200,10 @@ def target_remove(period: str = typer.Argument(..., help="2026-Q4 or 2026-11."))
     with common.reading() as conn, conn.transaction():
         if not remove_target(conn, p.label):
             raise NotFound(f"no target for {p.label}")
-    output.emit(f"target {p.label} removed")
+    if output.pick_mode(as_json) == output.JSON:
+        output.emit_json({"period": p.label, "removed": True})
+    else:
+        output.emit(f"target {p.label} removed")
 
 
 def register(app: typer.Typer) -> None:

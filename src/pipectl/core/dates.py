@@ -1,14 +1,19 @@
 """Date expressions a rep types, resolved against an injected ``today``.
 
-Supported (case-insensitive), documented in docs/dates.md:
+Supported (case-insensitive), documented in docs/input.md#dates:
 
 - ISO ``2026-12-01``; anything else python-dateutil reads (``Dec 3``, ``3/12/2026``: month
   first unless the pipeline's ``date_order`` is ``dmy``);
 - ``today``, ``tomorrow``, ``yesterday``;
 - offsets ``+3d``, ``3d``, ``2w``, ``in 2 weeks``, ``+1m``, ``1y``, ``-2d``, ``3 days ago``;
 - weekdays ``mon`` .. ``sun`` (full names too) and ``next fri``: the next such day after today;
-- ``eow`` (Sunday ending this ISO week), ``eoww`` (Friday of this week), ``eom``, ``eoq``,
-  ``eoy``; ``sow``, ``som``, ``soq``, ``soy`` for the starts; ``next week`` / ``next month``.
+- ``eow`` (the end of the working week: this week's Friday, next week's on a weekend; ``eoww``
+  is the same), ``eom``, ``eoq``, ``eoy``; ``sow`` (Monday), ``som``, ``soq``, ``soy`` for the
+  starts; ``next week`` / ``next month``.
+
+Every date this module returns lies within ``DATE_MIN`` .. ``DATE_MAX`` (a date beyond them,
+an offset or duration that leads there, is one InputError), so no caller ever meets Python's
+``OverflowError``; durations are at most ``MAX_DURATION`` (100 years).
 """
 
 from __future__ import annotations
@@ -90,6 +95,17 @@ def _delta(n: int, unit: str) -> relativedelta:
     return relativedelta(**{name: n})
 
 
+def _shift(day: date, delta: relativedelta | timedelta, text: str) -> date:
+    """``day`` + ``delta``, within DATE_MIN..DATE_MAX, else one InputError naming ``text``."""
+    try:
+        moved = day + delta
+    except (OverflowError, ValueError):  # beyond Python's years 1..9999
+        moved = None
+    if moved is None or not DATE_MIN <= moved <= DATE_MAX:
+        raise InputError(f"date {text.strip()!r} is out of range ({DATE_MIN.year}-{DATE_MAX.year})")
+    return moved
+
+
 def quarter_start(d: date) -> date:
     return date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
 
@@ -101,9 +117,7 @@ def _anchor(word: str, today: date) -> date | None:
         return today + timedelta(days=1)
     if word == "yesterday":
         return today - timedelta(days=1)
-    if word == "eow":
-        return today + timedelta(days=6 - today.weekday())
-    if word == "eoww":
+    if word in ("eow", "eoww"):  # the last working day: Friday (the next one on a weekend)
         return today + timedelta(days=(4 - today.weekday()) % 7)
     if word == "sow":
         return today - timedelta(days=today.weekday())
@@ -127,12 +141,24 @@ def _anchor(word: str, today: date) -> date | None:
 
 
 def parse_date(text: str, today: date, *, dayfirst: bool = False) -> date:
-    """Resolve a date expression. Raises InputError with a clear message."""
+    """Resolve a date expression to a day within DATE_MIN..DATE_MAX. Raises InputError with
+    a clear message (never ValueError or OverflowError, whatever the text)."""
+    return check_range(_parse_date(text, today, dayfirst), "date")
+
+
+_HINT = "try 2026-12-01, today, tomorrow, +3d, 2w, next fri, eom, eoq"
+
+
+def _parse_date(text: str, today: date, dayfirst: bool) -> date:
     raw = text
+    if "\x00" in text:
+        raise InputError("not a date: it contains a NUL character")
     word = " ".join(text.strip().lower().split())
     if not word:
         raise InputError("empty date")
-    anchored = _anchor(word, today)
+    if len(word) > 64:
+        raise InputError(f"not a date: {raw[:40]!r}… ({_HINT})")
+    anchored = _anchor_safely(word, today)
     if anchored is not None:
         return anchored
     m = _ISO.match(word)
@@ -140,51 +166,89 @@ def parse_date(text: str, today: date, *, dayfirst: bool = False) -> date:
         try:
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         except ValueError:
-            raise InputError(f"not a date: {raw!r}") from None
+            raise InputError(f"not a date: {raw!r} (no such day)") from None
     day_word = word.removeprefix("next ").removeprefix("this ")
     if day_word in _WEEKDAYS:
         ahead = (_WEEKDAYS[day_word] - today.weekday()) % 7 or 7
-        return today + timedelta(days=ahead)
+        return _shift(today, timedelta(days=ahead), raw)
     m = _OFFSET.match(word)
     if m and m.group(3) in _UNITS:
         n = int(m.group(2))
         if m.group(1) == "-" or m.group(4):
             n = -n
-        return today + _delta(n, m.group(3))
+        return _shift(today, _delta(n, m.group(3)), raw)
     if not re.search(r"\d", word) or not re.fullmatch(r"[\w\s,./-]+", word):
-        raise InputError(
-            f"not a date: {raw!r} (try 2026-12-01, today, tomorrow, +3d, 2w, next fri, eom, eoq)"
-        )
+        raise InputError(f"not a date: {raw!r} ({_HINT})")
+    return _dateutil(word, raw, today, dayfirst)
+
+
+def _anchor_safely(word: str, today: date) -> date | None:
+    try:
+        return _anchor(word, today)
+    except (OverflowError, ValueError):  # ``tomorrow`` on 9999-12-31: out of any range
+        raise InputError(f"date {word!r} is out of range") from None
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
+
+
+def _dateutil(word: str, raw: str, today: date, dayfirst: bool) -> date:
+    """The free forms (``Dec 3``, ``3/12/2026``) through python-dateutil, strictly: a day must
+    be given (``Dec 32`` is no day 32 of December, never December of 2032, and ``Dec`` alone
+    is no day at all), and a day the month does not have is refused."""
     from dateutil import parser  # only when the quick forms did not match (12 ms import)
 
-    try:
-        default = datetime(today.year, today.month, today.day)
-        return parser.parse(word, default=default, dayfirst=dayfirst, fuzzy=False).date()
-    except (ValueError, OverflowError):
-        raise InputError(
-            f"not a date: {raw!r} (try 2026-12-01, today, tomorrow, +3d, 2w, next fri, eom, eoq)"
-        ) from None
+    def parse(default: datetime) -> date:
+        try:
+            return parser.parse(word, default=default, dayfirst=dayfirst, fuzzy=False).date()
+        except (ValueError, OverflowError) as e:
+            why = "day is out of range for month" if "day is out of range" in str(e) else _HINT
+            raise InputError(f"not a date: {raw!r} ({why})") from None
+
+    # what the text leaves out, dateutil takes from the default: two defaults that differ in
+    # every part (in leap years, in months of 31 days) show which parts the text gave
+    a, b = parse(datetime(2000, 1, 1)), parse(datetime(2004, 3, 2))
+    if a.day != b.day:
+        if a.year == b.year and a.month == b.month:
+            late = [t for t in re.findall(r"\d+", word) if len(t) <= 2 and int(t) > 28]
+            if late:  # a day the month cannot have, read as a two-digit year
+                raise InputError(
+                    f"not a date: {raw!r} (day {int(late[0])} is out of range for"
+                    f" {_MONTHS[a.month - 1]})"
+                )
+        raise InputError(f"not a date: {raw!r} (say which day: {_HINT})")
+    return parse(datetime(today.year, today.month, today.day))
 
 
-_DURATION = re.compile(r"^\s*(\d{1,5})\s*([a-z]+)\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,6})\s*([a-z]+)\s*$")
+
+#: The longest span a duration may be (``prune --stale``, ``--every``, ``followup_interval``):
+#: anything longer is a typo, and refusing it keeps every date computed from one in range.
+MAX_DURATION = relativedelta(years=100)
+_MAX_IN_UNIT = {"days": 36_525, "weeks": 5_218, "months": 1_200, "quarters": 400, "years": 100}
 
 
 def _duration(text: str) -> relativedelta:
-    """A positive span such as ``60d``, ``8w``, ``3m``."""
+    """A positive span such as ``60d``, ``8w``, ``3m``, of at most 100 years."""
     m = _DURATION.match(text.lower())
     if not m or m.group(2) not in _UNITS:
         raise InputError(f"not a duration: {text!r} (try 60d, 8w, 3m)")
     n = int(m.group(1))
     if n <= 0:
         raise InputError(f"a duration must be positive: {text!r}")
+    if n > _MAX_IN_UNIT[_UNITS[m.group(2)]]:
+        raise InputError(f"duration {text.strip()!r} is too long (at most 100 years)")
     return _delta(n, m.group(2))
 
 
 def parse_duration_days(text: str, today: date) -> int:
     """A span such as ``60d``, ``8w``, ``3m``, counted back from ``today``, in days."""
-    return (today - (today - _duration(text))).days
+    span = _duration(text)
+    return (today - (today - span)).days
 
 
 def add_duration(text: str, day: date) -> date:
-    """``day`` plus a span such as ``2w``, ``10d``, ``1m`` (a cadence)."""
-    return day + _duration(text)
+    """``day`` plus a span such as ``2w``, ``10d``, ``1m`` (a cadence), within DATE_MIN ..
+    DATE_MAX (else one InputError)."""
+    return _shift(day, _duration(text), text)

@@ -7,11 +7,13 @@ per currency until it is shown.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
 
@@ -36,21 +38,41 @@ def median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def cycle_days(elapsed_days: float) -> int:
+    """A sales cycle in whole days, at least one: a deal created and won the same day (a
+    back-filled one, or one whose recorded creation even follows its close) took one day,
+    not zero — so the average cycle that divides sales velocity is never zero or negative."""
+    if not math.isfinite(elapsed_days):
+        return 1
+    return max(1, math.floor(elapsed_days))
+
+
 def velocity(
-    open_deals: int, avg_size: float | None, rate: float | None, cycle_days: float | None
-) -> float | None:
-    """Sales velocity per day: open deals × average deal size × win rate ÷ average cycle."""
+    open_deals: int,
+    avg_size: float | Fraction | None,
+    rate: float | Fraction | None,
+    cycle_days: float | Fraction | None,
+) -> float | Fraction | None:
+    """Sales velocity per day: open deals × average deal size × win rate ÷ average cycle
+    (exact when given Fractions). None when a factor is undefined; the cycle is counted in
+    whole days of at least one (``cycle_days``), so it cannot be zero, but a zero is None too."""
     if avg_size is None or rate is None or not cycle_days:
         return None
     return open_deals * avg_size * rate / cycle_days
 
 
-def historical_probability(closed: int, won: int, configured: int) -> tuple[float, str]:
+def historical_fraction(closed: int, won: int, configured: int) -> tuple[Fraction, str]:
     """The share of closed deals that were in a stage and were won, once at least
-    ``MIN_HISTORY`` of them closed; before that, the stage's configured probability."""
+    ``MIN_HISTORY`` of them closed; before that, the stage's configured probability. Exact."""
     if closed >= MIN_HISTORY:
-        return won / closed, "history"
-    return configured / 100, "configured"
+        return Fraction(won, closed), "history"
+    return Fraction(configured, 100), "configured"
+
+
+def historical_probability(closed: int, won: int, configured: int) -> tuple[float, str]:
+    """``historical_fraction`` as a float."""
+    p, source = historical_fraction(closed, won, configured)
+    return float(p), source
 
 
 @dataclass(frozen=True)
@@ -92,8 +114,18 @@ class Period:
         return isinstance(day, date) and self.start <= day < self.end
 
 
-@functools.lru_cache(maxsize=4096)
 def period_containing(day: date, kind: str) -> Period:
+    """The week (ISO, from Monday), month or quarter ``day`` falls in. A day whose period
+    Python cannot hold (in year 1 or 9999: only a damaged file has one, every date a user types
+    lies within 1900..2999) is one InputError, never an OverflowError."""
+    try:
+        return _period_containing(day, kind)
+    except (OverflowError, ValueError):
+        raise InputError(f"date {day.isoformat()} is out of range") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_containing(day: date, kind: str) -> Period:
     if kind == "week":
         start = day - timedelta(days=day.weekday())
         iso = start.isocalendar()
@@ -114,7 +146,12 @@ _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 def parse_period(text: str) -> Period:
     """``2026-Q4`` (or ``2026Q4``) or ``2026-11``; InputError otherwise."""
+    from pipectl.core.dates import DATE_MAX, DATE_MIN
+
     t = text.strip()
+    m = _QUARTER.match(t) or _MONTH.match(t)
+    if m and not DATE_MIN.year <= int(m.group(1)) <= DATE_MAX.year:
+        raise InputError(f"period {t!r} is out of range ({DATE_MIN.year}-{DATE_MAX.year})")
     m = _QUARTER.match(t)
     if m:
         return period_containing(date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1), "quarter")
@@ -179,6 +216,8 @@ def simulate(
     distribution with the group's exact mean p·Σv and variance p(1−p)·Σv², clipped to
     [0, Σv] — by the central limit theorem indistinguishable at that size, and it keeps a
     forecast over tens of thousands of deals fast."""
+    if seed < 0:
+        raise InputError(f"the seed must be 0 or more, not {seed}")
     if not values:
         return 0, 0, 0
     import numpy as np  # only the forecast pays for it (~0.1 s)
@@ -202,4 +241,4 @@ def simulate(
             draws = rng.random((trials, len(vs)), dtype=np.float32) < np.float32(p)
             totals += draws @ v
     p10, p50, p90 = np.percentile(totals, [10, 50, 90], method="lower")
-    return int(p10), int(p50), int(p90)
+    return round(float(p10)), round(float(p50)), round(float(p90))  # half to even

@@ -2,6 +2,10 @@
 
 ``parse_money`` reads what a rep types (``12k``, ``1.5m``, ``$12,000.50``, ``12 000``,
 ``€900``, ``900 EUR``); ``format_money`` and ``format_short`` print it back.
+
+Computed figures (a weighted value, an average, a velocity, a forecast) are kept exact
+(integers or ``Fraction``) and rounded once, by ``round_minor``: to a whole number of minor
+units, half to even. Every command shows and exports the same figure (docs/analytics.md).
 """
 
 from __future__ import annotations
@@ -9,27 +13,45 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 from pipectl.errors import InputError
 
-# Currencies whose minor unit is not the cent (ISO 4217 exponent); everything else has 2.
-EXPONENTS = {
-    "JPY": 0,
-    "KRW": 0,
-    "VND": 0,
-    "CLP": 0,
-    "ISK": 0,
-    "PYG": 0,
-    "UGX": 0,
-    "XAF": 0,
-    "XOF": 0,
-    "BHD": 3,
-    "KWD": 3,
-    "OMR": 3,
-    "JOD": 3,
-    "TND": 3,
-    "IQD": 3,
-    "LYD": 3,
+
+def _codes(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+#: The active ISO 4217 currency codes (list one, funds codes included; precious metals, bond
+#: units, SDR, XTS "testing" and XXX "no currency" left out: a deal is not worth an ounce of
+#: gold), by the digits of their minor unit. Withdrawn codes (HRK, SLL, ZWL, ANG, …) are refused
+#: for new amounts; what is stored keeps its meaning.
+_BY_EXPONENT = {
+    0: _codes("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"),
+    2: _codes(
+        """AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP
+        BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD
+        FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD
+        KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD
+        NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP
+        SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED
+        VES WST XCD XCG YER ZAR ZMW ZWG"""
+    ),
+    3: _codes("BHD IQD JOD KWD LYD OMR TND"),
+    4: _codes("CLF UYW"),
+}
+#: ISO 4217 code → the digits of its minor unit (its exponent).
+CURRENCIES: dict[str, int] = {c: e for e, codes in _BY_EXPONENT.items() for c in codes}
+
+#: Codes whose ISO exponent is not 2 but whose amounts pipectl has always stored in hundredths
+#: (its earlier table lacked them): they keep 2 until a migration rescales stored amounts, so a
+#: stored 5,000 RWF never silently becomes 500,000.
+_STORED_IN_HUNDREDTHS = _codes("BIF DJF GNF KMF RWF VUV XPF UYI CLF UYW")
+
+#: The exponent amounts are stored with (ISO's, but for the codes above); any other code, e.g.
+#: one withdrawn since it was stored, has 2.
+EXPONENTS: dict[str, int] = {
+    c: e for c, e in CURRENCIES.items() if e != 2 and c not in _STORED_IN_HUNDREDTHS
 }
 
 # Symbols a rep may type in front of (or after) an amount.
@@ -73,15 +95,19 @@ def exponent(currency: str) -> int:
 
 
 def normalize_currency(code: str) -> str:
-    """Validate a currency code or symbol and return the ISO code."""
+    """Validate a currency code or symbol and return the ISO code: an active ISO 4217 code
+    (``CURRENCIES``), whatever its case, or a symbol (``SYMBOLS``)."""
     text = code.strip()
     if text in SYMBOLS:
         return SYMBOLS[text]
     if text.upper() in SYMBOLS:
         return SYMBOLS[text.upper()]
-    if _CODE.match(text):
+    if _CODE.match(text) and text.upper() in CURRENCIES:
         return text.upper()
-    raise InputError(f"not a currency: {code!r} (use an ISO code such as USD, EUR, GBP)")
+    shown = text if len(text) <= 20 else text[:20] + "…"
+    raise InputError(
+        f"not a currency: {shown!r} (an active ISO 4217 code such as USD, EUR, GBP, JPY)"
+    )
 
 
 @dataclass(frozen=True, order=True)
@@ -110,32 +136,66 @@ def to_minor(amount: Decimal, currency: str) -> int:
     return int(scaled)
 
 
-def _parse_number(num: str) -> Decimal:
-    """Read digits with thousands separators and a decimal point or comma."""
+class _TwoReadings(Exception):
+    """A number with one separator followed by exactly three digits that the currency lets
+    be read both ways: ``thousands`` (the separator groups) or ``decimal`` (it is the point)."""
+
+    def __init__(self, whole: str, frac: str) -> None:
+        super().__init__(whole, frac)
+        self.whole, self.frac = whole, frac
+
+
+def _grouped(text: str, sep: str) -> bool:
+    """``text`` is digits in thousands groups: 1 to 3 digits (not a lone 0), then groups of 3."""
+    first, *rest = text.split(sep)
+    return (
+        bool(re.fullmatch(r"[1-9][0-9]{0,2}", first))
+        and bool(rest)
+        and all(re.fullmatch(r"[0-9]{3}", g) for g in rest)
+    )
+
+
+def _parse_number(num: str, exp: int = 2, suffixed: bool = False) -> Decimal:
+    """Read digits with thousands separators and a decimal point or comma, by these rules
+    (docs/input.md#amounts):
+
+    - both ``.`` and ``,``: the last one is the decimal separator, the other groups thousands
+      (``1,234.50``, ``1.234,50``);
+    - one kind, more than once: thousands (``1.200.000``, ``1,200,000``);
+    - one separator followed by 1, 2 or 4+ digits, or after a first group that cannot be a
+      thousands group (``0.500``, ``1234.567``): the decimal separator (``12,5``, ``0.50``);
+    - one separator followed by exactly three digits (``12.000``, ``1,234``): thousands when
+      the currency has fewer than three decimals and no ``k``/``m``/``bn`` follows — ``12.000 €``
+      is €12,000 —; otherwise both readings make sense (``1.234 KWD``, ``1.234k``) and
+      ``_TwoReadings`` is raised for the caller to refuse it, naming both.
+
+    Raises InvalidOperation when the digits are not a number."""
     text = re.sub(r"[ \u00a0\u202f']", "", num)
     if re.fullmatch(r"[0-9.]+[eE][-+]?[0-9]+", text):
         return Decimal(text)
-    if "," in text and "." in text:
-        # Whichever comes last is the decimal separator: 1,234.50 or 1.234,50.
-        if text.rfind(",") > text.rfind("."):
-            text = text.replace(".", "").replace(",", ".")
-        else:
-            text = text.replace(",", "")
-    elif "," in text:
-        groups = text.split(",")
-        if len(groups) == 2 and len(groups[1]) in (1, 2):
-            text = text.replace(",", ".")  # 12,5 or 12,50: a decimal comma
-        elif all(len(g) == 3 for g in groups[1:]) and groups[0]:
-            text = text.replace(",", "")  # 12,000 or 1,200,000
-        else:
+    seps = [c for c in ",." if c in text]
+    if len(seps) == 2:
+        point = "," if text.rfind(",") > text.rfind(".") else "."
+        group = "." if point == "," else ","
+        whole, frac = text.rsplit(point, 1)
+        if point in whole or not frac.isdigit() or not _grouped(whole, group):
             raise InvalidOperation
-    elif text.count(".") > 1:
-        groups = text.split(".")
-        if all(len(g) == 3 for g in groups[1:]) and groups[0]:
-            text = text.replace(".", "")  # 1.200.000
-        else:
+        return Decimal(whole.replace(group, "") + "." + frac)
+    if not seps:
+        return Decimal(text)
+    sep = seps[0]
+    if text.count(sep) > 1:
+        if not _grouped(text, sep):
             raise InvalidOperation
-    return Decimal(text)
+        return Decimal(text.replace(sep, ""))
+    whole, frac = text.split(sep)
+    if not frac.isdigit():
+        raise InvalidOperation
+    if len(frac) != 3 or not _grouped(text, sep):
+        return Decimal(f"{whole or '0'}.{frac}")
+    if suffixed or exp >= 3:
+        raise _TwoReadings(whole, frac)
+    return Decimal(whole + frac)
 
 
 def parse_money(text: str, default_currency: str) -> Money:
@@ -151,13 +211,19 @@ def parse_money(text: str, default_currency: str) -> Money:
         currency = normalize_currency(pre or post or "")
     if m.group("sign") == "-":
         raise InputError(f"a deal value cannot be negative: {text!r}")
+    suffix = (m.group("suffix") or "").lower()
     try:
-        amount = _parse_number(m.group("num"))
+        amount = _parse_number(m.group("num"), exponent(currency), bool(suffix))
+    except _TwoReadings as two:
+        raise InputError(_two_readings(text, two, suffix, currency, bool(pre or post))) from None
     except (InvalidOperation, ValueError):
         raise InputError(f"not an amount: {text!r}") from None
+    return _scaled(text, amount, suffix, currency)
+
+
+def _scaled(text: str, amount: Decimal, suffix: str, currency: str) -> Money:
     if not amount.is_finite():
         raise InputError(f"not an amount: {text!r}")
-    suffix = (m.group("suffix") or "").lower()
     # Refuse absurd magnitudes before scaling (1e999999 would take forever to expand).
     if amount.adjusted() > 20:
         raise InputError(f"amount {text!r} is too large (at most {format_max(currency)})")
@@ -171,6 +237,22 @@ def parse_money(text: str, default_currency: str) -> Money:
     if minor > MAX_MINOR:
         raise InputError(f"amount {text!r} is too large (at most {format_max(currency)})")
     return Money(minor, currency)
+
+
+def _two_readings(text: str, two: _TwoReadings, suffix: str, currency: str, named: bool) -> str:
+    """The refusal of an amount that reads two ways, naming both and how to type each."""
+    whole, frac = two.whole, two.frac
+    as_thousands = _scaled(text, Decimal(whole + frac), suffix, currency)
+    as_decimal = _scaled(text, Decimal(f"{whole}.{frac}"), suffix, currency)
+    typed_thousands = f"{whole}{frac}{suffix}"
+    # the decimal reading typed so that it reads one way: without the suffix, or with a 4th
+    # decimal digit (1.2340 KWD)
+    typed_decimal = f"{as_decimal.major.normalize():f}" if suffix else f"{whole}.{frac}0"
+    code = f" {currency}" if named else ""
+    return (
+        f"amount {text.strip()!r} could be read two ways: {format_money(as_thousands)} or"
+        f" {format_money(as_decimal)} (type {typed_thousands}{code} or {typed_decimal}{code})"
+    )
 
 
 def format_max(currency: str) -> str:
@@ -216,3 +298,41 @@ def major_number(minor: int, currency: str) -> int | float:
     if minor % (10**exp) == 0:
         return minor // (10**exp)
     return float(Decimal(minor).scaleb(-exp))
+
+
+# --- the one rounding rule ------------------------------------------------------------------
+
+
+def round_minor(amount: int | Fraction | Decimal | float) -> int:
+    """A computed amount of minor units rounded to a whole one, half to even (``1772.075`` euros
+    → 177,208 cents, ``250.125`` → 25,012): the one rounding rule of every money figure that is
+    not a sum of stored amounts. Pass it exact values (``Fraction``); a float is read as the
+    shortest decimal that prints it."""
+    if isinstance(amount, int):
+        return amount
+    if isinstance(amount, float):
+        if amount != amount or amount in (float("inf"), float("-inf")):
+            raise ValueError(f"not an amount: {amount}")
+        amount = Decimal(repr(amount))
+    return round(Fraction(amount))  # Fraction rounds half to even, exactly
+
+
+def weighted_minor(value_minor: int, percent: int | Fraction) -> int:
+    """Value × a win probability in percent, in minor units (``round_minor``). Weight a sum
+    of values once (Σ value × p), not each value: a board column, the metrics and the review
+    then agree to the cent."""
+    return round_minor(Fraction(value_minor) * Fraction(percent) / 100)
+
+
+def major_json(amount_minor: int | Fraction | Decimal | float, currency: str) -> int | float:
+    """A computed amount of minor units as a JSON number in major units, rounded by
+    ``round_minor`` (an int when whole): what ``--json`` prints for every money figure."""
+    return major_number(round_minor(amount_minor), currency)
+
+
+def from_major_number(amount: int | float, currency: str) -> Money:
+    """The inverse of ``major_number`` (a JSON money figure back to Money), rounded by
+    ``round_minor``."""
+    if isinstance(amount, int):
+        return Money(amount * 10 ** exponent(currency), currency)
+    return Money(round_minor(Decimal(repr(amount)).scaleb(exponent(currency))), currency)

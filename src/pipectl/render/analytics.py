@@ -6,22 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from pipectl.core.metrics import bar, sparkline
-from pipectl.core.money import Money, format_money, to_minor
-from pipectl.render.output import JSON, RICH, emit, emit_json, table
+from pipectl.core.money import format_money, from_major_number
+from pipectl.render.output import JSON, RICH, console, emit, emit_json, table
 
 NA = "n/a"
 
 
 def _money(amount: float | None, currency: str) -> str:
+    """A money figure of the JSON (major units, already rounded by ``core.money``)."""
     if amount is None:
         return NA
-    from decimal import ROUND_HALF_UP, Decimal
-
-    from pipectl.core.money import exponent
-
-    exp = Decimal(1).scaleb(-exponent(currency))
-    d = Decimal(str(amount)).quantize(exp, rounding=ROUND_HALF_UP)
-    return format_money(Money(to_minor(d, currency), currency))
+    return format_money(from_major_number(amount, currency))
 
 
 def _per_cur(d: dict[str, float]) -> str:
@@ -131,6 +126,61 @@ def _trend(trend: dict[str, Any], mode: str) -> None:
             emit(f"  {label}  {sparkline([p[key] for p in periods])}")
 
 
+_FORECAST = ("Period", "Deals", "Pipeline", "Weighted", "Historical", "Commit", "Best case",
+             "Won so far", "Range P10–P90", "Target", "Gap")  # fmt: skip
+
+
+def _forecast_row(p: dict[str, Any]) -> list[str]:
+    c = p["currency"]
+    return [
+        p["period"] + (f" ({p['slipped_deals']} slipped)" if p["slipped_deals"] else ""),
+        f"{p['deals']:,}",
+        _money(p["pipeline_value"], c),
+        _money(p["weighted"], c),
+        _money(p["historical"], c),
+        _money(p["commit"], c),
+        _money(p["best_case"], c),
+        _money(p["won_so_far"], c),
+        f"{_money(p['range']['p10'], c)} – {_money(p['range']['p90'], c)}",
+        _money(p["target"], c),
+        _money(p["gap"], c),
+    ]
+
+
+def _width(headers: tuple[str, ...], rows: list[list[str]]) -> int:
+    """The terminal cells a table of ``rows`` needs with no cell wrapped (the lightest box:
+    columns one space apart), its headers wrapped at spaces."""
+    from rich.cells import cell_len
+
+    total = 0
+    for i, h in enumerate(headers):
+        word = max(cell_len(w) for w in h.split())
+        total += max([word, *(cell_len(r[i]) for r in rows)]) + 1
+    return total
+
+
+def _forecast_by_period(periods: list[dict[str, Any]], title: str, mode: str) -> None:
+    """The forecast for a terminal too narrow for its eleven columns: one small table per
+    period, a figure per row and a currency per column, so no figure is ever split."""
+    emit(title)
+    order: dict[str, list[dict[str, Any]]] = {}
+    for p in periods:
+        order.setdefault(p["period"], []).append(p)
+    for label, rows in order.items():
+        currencies = [p["currency"] for p in rows]
+        table_rows = [list(col) for col in zip(*[_forecast_row(p) for p in rows], strict=True)]
+        slipped = sum(p["slipped_deals"] for p in rows)
+        out = [[h, *vals] for h, vals in zip(_FORECAST[1:], table_rows[1:], strict=True)]
+        emit()
+        table(
+            ["", *currencies],
+            out,
+            mode=mode,
+            title=label + (f" ({slipped} slipped)" if slipped else ""),
+            right=currencies,
+        )
+
+
 def forecast(r: dict[str, Any], mode: str) -> None:
     if mode == JSON:
         emit_json(r)
@@ -138,33 +188,19 @@ def forecast(r: dict[str, Any], mode: str) -> None:
     when = f"as known at {r['as_of']:%Y-%m-%d %H:%M} UTC" if r["as_of"] else f"on {r['date']}"
     if r.get("owner"):
         when += f" (owner: {r['owner']})"
-    rows = []
-    for p in r["periods"]:
-        c = p["currency"]
-        rows.append(
-            [
-                p["period"] + (f" ({p['slipped_deals']} slipped)" if p["slipped_deals"] else ""),
-                str(p["deals"]),
-                _money(p["pipeline_value"], c),
-                _money(p["weighted"], c),
-                _money(p["historical"], c),
-                _money(p["commit"], c),
-                _money(p["best_case"], c),
-                _money(p["won_so_far"], c),
-                f"{_money(p['range']['p10'], c)} – {_money(p['range']['p90'], c)}",
-                _money(p["target"], c),
-                _money(p["gap"], c),
-            ]
+    title = f"Forecast by {r['period']}, {when}"
+    rows = [_forecast_row(p) for p in r["periods"]]
+    if mode == RICH and _width(_FORECAST, rows) > console().width:
+        _forecast_by_period(r["periods"], title, mode)
+    else:
+        table(
+            _FORECAST,
+            rows,
+            mode=mode,
+            title=title,
+            # every figure column (the range too): on a narrow terminal a figure is never cut
+            right=_FORECAST[1:],
         )
-    table(
-        ["Period", "Deals", "Pipeline", "Weighted", "Historical", "Commit", "Best case",
-         "Won so far", "Range P10–P90", "Target", "Gap"],
-        rows,
-        mode=mode,
-        title=f"Forecast by {r['period']}, {when}",
-        right=("Deals", "Pipeline", "Weighted", "Historical", "Commit", "Best case",
-               "Won so far", "Target", "Gap"),
-    )  # fmt: skip
     for p in r["periods"]:
         if p["target"] is None:
             continue
@@ -176,27 +212,46 @@ def forecast(r: dict[str, Any], mode: str) -> None:
             else ""
         )
         if p["won_so_far"] >= p["target"]:
-            emit(f"{p['period']}: target {_money(p['target'], c)} reached")
+            _line(f"{p['period']}: target {_money(p['target'], c)} reached", mode)
             continue
         cover = f"{p['coverage']:.1f}x" if p["coverage"] is not None else NA
-        emit(f"{p['period']}: target {_money(p['target'], c)}, coverage {cover}{need}")
+        _line(f"{p['period']}: target {_money(p['target'], c)}, coverage {cover}{need}", mode)
     if mode == RICH:
-        top = max([max(p["range"]["p90"], p["target"] or 0) for p in r["periods"]] + [0])
+        # one scale per currency: €20k and $100k are not drawn against each other
+        top: dict[str, float] = {}
+        for p in r["periods"]:
+            c = p["currency"]
+            top[c] = max(top.get(c, 0), p["range"]["p90"], p["expected"], p["target"] or 0)
         emit()
         for p in r["periods"]:
             c = p["currency"]
-            emit(f"  {p['period']:<8} {bar(p['expected'], top, 40):<41} "
+            emit(f"  {p['period']:<8} {bar(p['expected'], top[c], 40):<41} "
                  f"expected {_money(p['expected'], c)}")  # fmt: skip
             if p["target"]:
-                emit(f"  {'target':<8} {bar(p['target'], top, 40):<41} {_money(p['target'], c)}")
-    for key, title in (("undated", "no expected close date"), ("later", "after the horizon")):
+                line = bar(p["target"], top[c], 40)
+                emit(f"  {'target':<8} {line:<41} {_money(p['target'], c)}")
+    for key, what in (("undated", "no expected close date"), ("later", "after the horizon")):
         for c, b in r[key].items():
-            emit(
-                f"{title}: {b['deals']:,} deals, {_money(b['pipeline_value'], c)} "
-                f"(weighted {_money(b['weighted'], c)})"
+            _line(
+                f"{what}: {b['deals']:,} deals, {_money(b['pipeline_value'], c)} "
+                f"(weighted {_money(b['weighted'], c)})",
+                mode,
             )
     probs = ", ".join(
         f"{s['stage']} {s['historical']:.0%}" + ("" if s["source"] == "history" else "*")
         for s in r["stage_probabilities"]
     )
-    emit(f"historical probabilities: {probs} (* too little history: configured)")
+    _line(f"historical probabilities: {probs} (* too little history: configured)", mode)
+
+
+def _line(text: str, mode: str) -> None:
+    """A line of text; on a terminal, wrapped at spaces to its width (the terminal itself
+    would cut a figure in two at its edge)."""
+    if mode != RICH:
+        emit(text)
+        return
+    import textwrap
+
+    width = max(20, console().width)
+    for part in textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False):
+        emit(part)

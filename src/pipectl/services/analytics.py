@@ -1,18 +1,22 @@
 """Metrics and forecast: the store's set-based reads combined with core's formulas into plain
 data (dicts) for the renderers and ``--json``. Read-only; no ORM, no SQL (``store/analytics``
-holds it), the same on either engine."""
+holds it), the same on either engine.
+
+Money figures are computed exactly (integers of minor units, ``Fraction`` for averages,
+weights and rates) and rounded once, by ``core.money.round_minor`` (half to even on minor
+units), when they become a JSON number in major units (``major_json``)."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from pipectl.clock import from_local_date, local_today
 from pipectl.core import metrics as m
-from pipectl.core.money import exponent
+from pipectl.core.money import major_json
 from pipectl.store import analytics as q
 from pipectl.store.engine import Database
 from pipectl.store.queries import stages, ts
@@ -30,11 +34,12 @@ class Window:
         return since, ts(from_local_date(self.until + timedelta(days=1)))
 
 
-def _major(minor: int | float, currency: str) -> float:
-    return minor / 10 ** exponent(currency)
+def _major(minor: int | Fraction, currency: str) -> int | float:
+    """An exact amount of minor units as a JSON number in major units (the one rounding)."""
+    return major_json(minor, currency)
 
 
-def _per_currency(d: dict[str, int | float]) -> dict[str, float]:
+def _per_currency(d: dict[str, int | Fraction]) -> dict[str, int | float]:
     return {c: _major(v, c) for c, v in sorted(d.items())}
 
 
@@ -70,7 +75,7 @@ def metrics(
     won = lost = 0
     won_value: dict[str, int] = defaultdict(int)
     won_count_cur: Counter[str] = Counter()
-    cycles: list[float] = []
+    cycles: list[int] = []
     touches = {"won": [0, 0], "lost": [0, 0]}  # total touches, deals
     reasons: Counter[str] = Counter()
     groups: dict[str, dict[str, dict[str, Any]]] = {"source": {}, "owner": {}}
@@ -97,7 +102,7 @@ def metrics(
         if status == "won":
             won += 1
             t["won"] += 1
-            cycle = q.days(created, closed)
+            cycle = m.cycle_days(q.days(created, closed))  # whole days, at least one
             cycles.append(cycle)
             t["cycles"].append(cycle)
             if value is not None:
@@ -115,11 +120,14 @@ def metrics(
         label = m.period_containing(date.fromisoformat(day), by).label
         _get_trend(trend, label)["created"] += n
     rate = m.win_rate(won, lost)
-    avg_size = {c: won_value[c] / won_count_cur[c] for c in won_value if won_count_cur[c]}
+    avg_size = {c: Fraction(won_value[c]) / won_count_cur[c] for c in won_value if won_count_cur[c]}
     avg_cycle = m.mean(cycles)
     open_by_cur = _open_count_by_currency(conn, snap)
+    # exact: integer counts and sums, whole-day cycles; rounded once, when shown
+    exact_rate = Fraction(won, won + lost) if won + lost else None
+    exact_cycle = Fraction(sum(cycles), len(cycles)) if cycles else None
     velocity = {
-        c: m.velocity(open_by_cur.get(c, 0), avg_size[c], rate, avg_cycle) for c in avg_size
+        c: m.velocity(open_by_cur.get(c, 0), avg_size[c], exact_rate, exact_cycle) for c in avg_size
     }
     flows = _stage_flows(conn, ts(asof), since, until, snap)
     return {
@@ -132,7 +140,9 @@ def metrics(
         "open_deals": pipe["open"],
         "open_deals_unknown_value": pipe["unknown"],
         "pipeline_value": _per_currency(pipe["value"]),
-        "weighted_pipeline_value": _per_currency({c: v / 100 for c, v in pipe["weighted"].items()}),
+        "weighted_pipeline_value": _per_currency(
+            {c: Fraction(v) / 100 for c, v in pipe["weighted"].items()}
+        ),
         "won_deals": won,
         "lost_deals": lost,
         "won_value": _per_currency(won_value),
@@ -261,11 +271,11 @@ def forecast(
     all_stages = stages(conn)
     by_id = {s.id: s for s in all_stages}
     hist = {r[0]: r for r in q.stage_history_outcomes(conn, snap, ts(at))}
-    learned: dict[int, tuple[float, str]] = {}
+    learned: dict[int, tuple[Fraction, str]] = {}
     for s in all_stages:
         if s.kind == "open":
             _id, closed, won = hist.get(s.id, (s.id, 0, 0))
-            learned[s.id] = m.historical_probability(closed, won, s.probability)
+            learned[s.id] = m.historical_fraction(closed, won, s.probability)
     spans = m.periods(today, kind, horizon)
     current = spans[0]
     buckets: dict[tuple[str, str], dict[str, Any]] = {}
@@ -295,7 +305,9 @@ def forecast(
         if cur not in currencies:
             currencies.append(cur)
     targets = {} if owner else {(p, c): v for p, v, c in q.targets(conn)}
-    rate = _win_rate_all(conn, snap)
+    won_all, lost_all = q.closed_counts(conn, snap)
+    rate = m.win_rate(won_all, lost_all)
+    exact_rate = Fraction(won_all, won_all + lost_all) if won_all + lost_all else None
     out_periods = []
     for span in spans:
         for cur in currencies:
@@ -303,7 +315,7 @@ def forecast(
             won = won_so_far.get((span.label, cur), 0)
             p10, p50, p90 = m.simulate(b["values"], b["probs"], seed=seed)
             target = targets.get((span.label, cur))
-            weighted = b["weighted"] / 100
+            weighted = Fraction(b["weighted"]) / 100
             expected = won + weighted
             row = {
                 "period": span.label,
@@ -313,7 +325,7 @@ def forecast(
                 "deals": b["deals"],
                 "pipeline_value": _major(b["value"], cur),
                 "weighted": _major(weighted, cur),
-                "historical": _major(math.fsum(b["historical"]), cur),
+                "historical": _major(b["historical"], cur),
                 "commit": _major(b["commit"], cur),
                 "best_case": _major(b["best"], cur),
                 "slipped_deals": b["slipped_deals"],
@@ -327,7 +339,7 @@ def forecast(
                 },
                 "target": None if target is None else _major(target, cur),
             }
-            row.update(_against_target(target, won, expected, b["value"], rate, cur))
+            row.update(_against_target(target, won, expected, b["value"], exact_rate, cur))
             out_periods.append(row)
     return {
         "as_of": asof,
@@ -340,7 +352,7 @@ def forecast(
             {
                 "stage": by_id[sid].name,
                 "configured": by_id[sid].probability / 100,
-                "historical": round(p, 4),
+                "historical": round(float(p), 4),
                 "source": src,
                 "closed_deals_seen": hist.get(sid, (sid, 0, 0))[1],
             }
@@ -354,7 +366,7 @@ def forecast(
 
 def _bucket() -> dict[str, Any]:
     return {
-        "deals": 0, "value": 0, "weighted": 0, "historical": [], "commit": 0, "best": 0,
+        "deals": 0, "value": 0, "weighted": 0, "historical": Fraction(0), "commit": 0, "best": 0,
         "slipped_deals": 0, "slipped_value": 0, "values": [], "probs": [],
     }  # fmt: skip
 
@@ -367,14 +379,14 @@ def _get(buckets: dict[Any, dict[str, Any]], key: Any) -> dict[str, Any]:
 
 
 def _add(
-    b: dict[str, Any], value: int | None, p: int, hist_p: float, commit: int, best: int
+    b: dict[str, Any], value: int | None, p: int, hist_p: Fraction, commit: int, best: int
 ) -> None:
     b["deals"] += 1
     if value is None:
         return
     b["value"] += value
     b["weighted"] += value * p  # minor units × percent: exact until shown
-    b["historical"].append(value * hist_p)  # summed with math.fsum: order-independent
+    b["historical"] += value * hist_p  # exact: the same whatever order the deals come in
     if p >= commit:
         b["commit"] += value
     if p >= best:
@@ -387,16 +399,17 @@ def _summary(b: dict[str, Any], cur: str) -> dict[str, Any]:
     return {
         "deals": b["deals"],
         "pipeline_value": _major(b["value"], cur),
-        "weighted": _major(b["weighted"] / 100, cur),
+        "weighted": _major(Fraction(b["weighted"]) / 100, cur),
     }
 
 
-def _win_rate_all(conn: Database, snap: q.Snapshot) -> float | None:
-    return m.win_rate(*q.closed_counts(conn, snap))
-
-
 def _against_target(
-    target: int | None, won: int, expected: float, pipeline: int, rate: float | None, cur: str
+    target: int | None,
+    won: int,
+    expected: Fraction,
+    pipeline: int,
+    rate: Fraction | None,
+    cur: str,
 ) -> dict[str, Any]:
     """Gap to target, coverage of what remains by the open pipeline, and the pipeline still
     needed at the current win rate (the domain's $100,000 × 10% = $10,000 made concrete)."""
@@ -405,9 +418,9 @@ def _against_target(
     remaining = max(0, target - won)
     needed = None
     if rate:
-        needed = _major(max(0.0, remaining / rate - pipeline), cur)
+        needed = _major(max(Fraction(0), remaining / rate - pipeline), cur)
     return {
-        "gap": _major(max(0.0, target - expected), cur),
+        "gap": _major(max(Fraction(0), target - expected), cur),
         "coverage": pipeline / remaining if remaining else None,
         "pipeline_needed": needed,
     }

@@ -5,8 +5,9 @@ there, whoever closes it) inside the caller's one transaction."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
-from pipectl.core.dates import add_duration
+from pipectl.core.dates import add_duration, check_range
 from pipectl.core.states import Outcome, Status
 from pipectl.errors import InputError, PipectlError
 from pipectl.store import deals as store
@@ -48,6 +49,7 @@ def schedule(
 ) -> int:
     """A new open follow-up on an open deal; ``every`` (e.g. ``2w``) makes it recur."""
     _open_deal(db, deal_id)
+    check_range(due, "due date")
     if due < today:
         raise InputError(f"a follow-up cannot be due in the past ({due.isoformat()})")
     if every is not None:
@@ -71,6 +73,7 @@ def reschedule(db: Database, followup_id: int, due: date, now: datetime, today: 
     """Move an open follow-up to another day (snooze); returns the old due date."""
     deal_id, old, what, _every, outcome = store.get_followup(db, followup_id)
     _still_open(followup_id, outcome)
+    check_range(due, "due date")
     if due < today:
         raise InputError(f"a follow-up cannot be due in the past ({due.isoformat()})")
     if due == old:
@@ -85,3 +88,15 @@ def cancel(db: Database, followup_id: int, now: datetime) -> None:
     deal_id, due, what, _every, outcome = store.get_followup(db, followup_id)
     _still_open(followup_id, outcome)
     store.end_followup(db, followup_id, deal_id, Outcome.CANCELLED, now, f"{what} (due {due})")
+
+
+def export_ics(db: Database, path: Path, now: datetime) -> int:
+    """Write every open follow-up to an iCalendar file (``io/ics.py``), each event's SEQUENCE
+    from the follow-up's own history; returns how many."""
+    from pipectl.io.ics import write_ics
+    from pipectl.store.agenda import list_followups
+    from pipectl.store.analytics import followup_changes
+
+    rows, _total = list_followups(db)
+    changes = followup_changes(db, [(r.id, r.deal_id) for r in rows])
+    return write_ics(rows, path, now, changes)

@@ -283,3 +283,30 @@ def set_target(conn: Database, period: str, value_minor: int, currency: str, at:
 def remove_target(conn: Database, period: str) -> bool:
     """Remove a period's target (in the caller's transaction); whether there was one."""
     return conn.execute("DELETE FROM targets WHERE period = ?", (period,)).rowcount > 0
+
+
+# --- follow-up history (the calendar export's SEQUENCE) -------------------------------------
+
+_CHUNK = 500
+
+
+def followup_changes(
+    conn: Database, followups: list[tuple[int, int]]
+) -> dict[int, tuple[Any, int]]:
+    """For (follow-up id, deal id) pairs: follow-up id → (the instant of its last event, as
+    the engine returns it, and how many events it has: scheduled, snoozed…). Read through the
+    deals' history index, a batch of deals per statement."""
+    wanted = {f"followup:{fid}": fid for fid, _deal in followups}
+    deal_ids = sorted({deal for _fid, deal in followups})
+    out: dict[int, tuple[Any, int]] = {}
+    for i in range(0, len(deal_ids), _CHUNK):
+        part = deal_ids[i : i + _CHUNK]
+        rows = conn.execute(
+            "SELECT field, max(at), count(*) FROM events WHERE kind = 'followup'"
+            f" AND deal_id IN ({','.join('?' * len(part))}) GROUP BY field",
+            part,
+        )
+        for field, last, n in rows:
+            if field in wanted:
+                out[wanted[field]] = (last, n)
+    return out
