@@ -297,3 +297,22 @@ def test_ics_of_a_followup_due_on_the_last_day_python_has() -> None:
     (ev,) = cal.walk("VEVENT")
     assert ev.decoded("dtstart") == date.max and ev.decoded("duration").days == 1
     assert int(ev["sequence"]) == int(now.timestamp()) // 60 + 3
+
+
+def test_followup_export_numbers_each_change_within_a_minute(cli: Cli, tmp_path: Path) -> None:
+    """The command, not just the service: a snooze between two exports in one minute must
+    raise the follow-up's SEQUENCE, or a calendar keeps the old day."""
+    from icalendar import Calendar
+
+    _deal(cli, "Acme renewal")
+    cli.ok("followup", "1", "2026-11-30", "send the proposal")
+    ics = tmp_path / "f.ics"
+
+    def sequence() -> int:
+        cli.ok("followup", "export", "--ics", str(ics))
+        [event] = Calendar.from_ical(ics.read_bytes()).walk("VEVENT")
+        return int(event["sequence"])
+
+    before = sequence()
+    cli.ok("followup", "snooze", "1", "2026-12-07")
+    assert sequence() > before

@@ -204,13 +204,11 @@ def followup_export(
     as_json: bool = JsonOpt,
 ) -> None:
     """Export open follow-ups as an iCalendar file (stable UIDs: re-import updates)."""
-    from pipectl.io.ics import write_ics
     from pipectl.render import output
-    from pipectl.store.agenda import list_followups
+    from pipectl.services.followups import export_ics
 
     with common.reading() as conn:
-        rows, _ = list_followups(conn)
-    n = write_ics(rows, ics, common.now())
+        n = export_ics(conn, ics, common.now())
     if output.pick_mode(as_json) == output.JSON:
         output.emit_json({"file": str(ics), "followups": n})
     else:
