@@ -7,11 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from pipectl.clock import to_local
 from pipectl.core.fields import DEAL_FIELDS, value_currencies
-from pipectl.core.money import Money, format_money, format_short, format_totals, major_number
+from pipectl.core.money import (
+    Money,
+    format_money,
+    format_short,
+    format_totals,
+    major_json,
+    major_number,
+    round_minor,
+)
 from pipectl.core.states import EventKind, Status
 from pipectl.render.output import JSON, PLAIN, console, emit, emit_json, safe_cell, table
 from pipectl.store.queries import DealRow, StageRow, StageTotals
@@ -63,6 +72,12 @@ def deal_json(d: DealRow, now: datetime) -> dict[str, Any]:
     out["idle_days"] = d.idle_days(now)
     out["stalled"] = d.is_stalled(now)
     return out
+
+
+def _rounded(exact: dict[str, Fraction]) -> dict[str, int]:
+    """Weighted figures kept exact (``StageTotals.weighted``) in minor units, rounded by the
+    one rule (``core.money.round_minor``)."""
+    return {k: round_minor(v) for k, v in exact.items()}
 
 
 def _sum(deals: Sequence[DealRow], weighted: bool = False) -> dict[str, int]:
@@ -288,7 +303,7 @@ def board(
                         "probability": c.stage.probability,
                         "count": c.count,
                         "value": {k: major_number(v, k) for k, v in c.totals.items()},
-                        "weighted_value": {k: major_number(v, k) for k, v in c.weighted.items()},
+                        "weighted_value": {k: major_json(v, k) for k, v in c.weighted.items()},
                         "unknown_value": c.unknown_value,
                         "stalled": c.stalled,
                         "deals": [deal_json(d, now) for d in cards.get(c.stage.id, [])],
@@ -300,12 +315,13 @@ def board(
         return
     total = sum(c.count for c in columns)
     totals: dict[str, int] = {}
-    weighted: dict[str, int] = {}
+    exact: dict[str, Fraction] = {}
     for c in columns:
         for k, v in c.totals.items():
             totals[k] = totals.get(k, 0) + v
         for k, v in c.weighted.items():
-            weighted[k] = weighted.get(k, 0) + v
+            exact[k] = exact.get(k, 0) + v
+    weighted = _rounded(exact)  # the sum of the exact figures, rounded once
     summary = (
         f"{plural(total, 'open deal')} · {format_totals(totals)} · "
         f"weighted {format_totals(weighted)}"
@@ -315,7 +331,7 @@ def board(
             emit(
                 f"== {safe_cell(c.stage.name)} ({c.stage.probability}%)"
                 f" · {plural(c.count, 'deal')} · "
-                f"{format_totals(c.totals)} · weighted {format_totals(c.weighted)}"
+                f"{format_totals(c.totals)} · weighted {format_totals(_rounded(c.weighted))}"
                 + (f" · {c.stalled:,} stalled" if c.stalled else "")
             )
             for d in cards.get(c.stage.id, []):
@@ -357,7 +373,7 @@ def _rich_board(
     for c in columns:
         name = figures(f"{safe_cell(c.stage.name)} {c.stage.probability}%", style="bold")
         counts = figures(f"{c.count:,} · {format_totals(c.totals, short=True)}")
-        weighted = figures(f"w {format_totals(c.weighted, short=True)}", style="dim")
+        weighted = figures(f"w {format_totals(_rounded(c.weighted), short=True)}", style="dim")
         if c.stalled:
             weighted.append(f" · {c.stalled:,} stalled", style="yellow")
         t.add_column(Group(name, counts, weighted), ratio=1)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from pipectl.clock import local_today
-from pipectl.core.money import exponent
+from pipectl.core.money import major_json
 from pipectl.core.priority import idle_days
 from pipectl.core.states import EventKind, Status
 from pipectl.errors import InputError, PipectlError
@@ -79,8 +80,9 @@ def record_review(conn: Database, since: datetime, now: datetime) -> None:
 # --- the review -----------------------------------------------------------------------------
 
 
-def _major(minor: int | float, currency: str) -> float:
-    return minor / 10 ** exponent(currency)
+def _major(minor: int | float | Fraction, currency: str) -> int | float:
+    """A money figure for JSON: major units, computed ones rounded by the one rule."""
+    return major_json(minor, currency)
 
 
 def review(
@@ -281,7 +283,7 @@ def _figures(
         p = pipeline_now(conn, Snapshot(ts(at) if at else None, owner))
         return {
             "value": {c: _major(v, c) for c, v in sorted(p["value"].items())},
-            "weighted": {c: _major(v / 100, c) for c, v in sorted(p["weighted"].items())},
+            "weighted": {c: _major(Fraction(v, 100), c) for c, v in sorted(p["weighted"].items())},
         }
 
     def rate(start: datetime, end: datetime) -> float | None:
@@ -344,7 +346,7 @@ def chart_data(conn: Database, now: datetime, owner: Owner | None = None) -> dic
                 (
                     s.name,
                     _major(totals.get(s.id, {}).get(cur, 0), cur),
-                    _major(totals.get(s.id, {}).get(cur, 0) * s.probability / 100, cur),
+                    _major(Fraction(totals.get(s.id, {}).get(cur, 0) * s.probability, 100), cur),
                 )
                 for s in open_stages
             ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, make_dataclass
 from datetime import UTC, date, datetime
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from pipectl.core.fields import DEAL_FIELDS
@@ -111,9 +112,11 @@ class _DealBehaviour:
         return self.status == Status.OPEN and is_stalled(self.last_touch_at, now, self.stale_days)
 
     def weighted_minor(self) -> int | None:
+        from pipectl.core.money import weighted_minor
+
         if self.value_minor is None:
             return None
-        return self.value_minor * self.probability // 100
+        return weighted_minor(self.value_minor, self.probability)
 
 
 #: One deal as read, with every registry field as an attribute (frozen).
@@ -314,7 +317,7 @@ class StageTotals:
     stage: StageRow
     count: int
     totals: dict[str, int]  # currency -> minor units
-    weighted: dict[str, int]
+    weighted: dict[str, Fraction]  # exact (Σ value × probability ÷ 100): round once, to show
     unknown_value: int  # deals whose value is not known yet
     stalled: int
 
@@ -327,7 +330,7 @@ def stage_totals(conn: Database, f: DealFilter, now: datetime) -> list[StageTota
     stalled, cuts = rules.stalled_positional(rules.stale_limits(conn), now)
     rows = conn.execute(
         "SELECT d.stage_id, d.currency, count(*), sum(d.value_minor),"
-        " sum(d.value_minor * s.probability / 100),"
+        " sum(d.value_minor * s.probability),"
         " count(*) FILTER (WHERE d.value_minor IS NULL),"
         f" count(*) FILTER (WHERE {stalled})"
         # CROSS JOIN keeps SQLite from looping over the stages first (the stalled condition
@@ -350,7 +353,7 @@ def stage_totals(conn: Database, f: DealFilter, now: datetime) -> list[StageTota
                 stage=st,
                 count=sum(p[2] for p in parts),
                 totals={p[1]: p[3] for p in parts if p[3] is not None},
-                weighted={p[1]: p[4] for p in parts if p[4] is not None},
+                weighted={p[1]: Fraction(int(p[4]), 100) for p in parts if p[4] is not None},
                 unknown_value=sum(p[5] for p in parts),
                 stalled=sum(p[6] for p in parts),
             )
