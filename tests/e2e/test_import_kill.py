@@ -108,3 +108,33 @@ def test_sigkill_mid_import_on_postgresql_commits_nothing(
         pytest.fail("the killed import's server process lingered")
     listed = subprocess.run([*run, "list"], env=env, capture_output=True, text=True)
     assert listed.returncode == 0 and "Before" in listed.stdout
+
+
+@pytest.mark.sqlite_only  # watches the SQLite file's write-ahead log grow
+def test_ctrl_c_mid_import_exits_130_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    env = _env(db)
+    run = [sys.executable, _pipectl()]
+    assert subprocess.run([*run, "add", "Before", "1k", "-q"], env=env).returncode == 0
+    before = sqlite3.connect(db).execute("SELECT * FROM deals").fetchall()
+    big = _big_csv(tmp_path)
+    wal = db.with_name(db.name + "-wal")
+    start = wal.stat().st_size if wal.exists() else 0
+    proc = subprocess.Popen(
+        [*run, "import", str(big)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    writing = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        if wal.exists() and wal.stat().st_size > start + 2_000_000:  # the write is under way
+            writing = True
+            break
+        time.sleep(0.005)
+    assert writing, "the import finished or never wrote before it could be interrupted"
+    os.kill(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.decode() == "pipectl: interrupted; nothing was saved by the interrupted command\n"
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT * FROM deals").fetchall() == before
+    assert conn.execute("SELECT count(*) FROM activities").fetchone() == (0,)

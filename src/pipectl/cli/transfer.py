@@ -1,20 +1,23 @@
 """Spreadsheets in and out: ``import`` (CSV, XLSX) and ``export`` (CSV, JSON, XLSX).
 
-An import is checked in full before anything is written, then written in one transaction:
-all or nothing, even if the process is killed half-way. Every change goes through
-``store/deals.py``, the path ``move`` and ``edit`` take.
+An import is read and checked in full before the write lock is taken (other commands carry on
+meanwhile), then written in one transaction: all or nothing, even if the process is killed
+or interrupted half-way. Every change goes through ``store/deals.py``, the path ``move`` and
+``edit`` take.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from pipectl.cli import common
 from pipectl.cli.common import JsonOpt
-from pipectl.core.states import Status
-from pipectl.errors import InputError
+from pipectl.errors import INTERRUPTED, InputError, PipectlError
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:
@@ -27,17 +30,65 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
     return out
 
 
+class _Interrupts:
+    """Ctrl-C during the write raises KeyboardInterrupt, so the transaction rolls back and
+    nothing is written; from ``hold()`` on (everything written, the commit about to run) it
+    is only remembered, so that an interrupt can never be reported as "nothing saved" when
+    the commit went through."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.pending = False
+
+    def hold(self) -> None:
+        self.held = True
+
+    def _handler(self, _signum: int, _frame: Any) -> None:
+        if self.held:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only: nothing to hold here
+            return
+        previous = signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
 def import_(
-    file: Path = typer.Argument(..., help="A .csv or .xlsx file, one deal a row."),
-    map_: list[str] = typer.Option([], "--map", help="FIELD=HEADER: read a field from a column."),
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="A .csv (.tsv, .txt) or .xlsx file, one deal a row."
+    ),
+    map_: list[str] = typer.Option(
+        [], "--map", metavar="FIELD=HEADER", help="Read a field from this column (repeatable)."
+    ),
     stage_map: list[str] = typer.Option(
-        [], "--stage-map", help="THEIRS=OURS: their stage name as one of ours."
+        [],
+        "--stage-map",
+        metavar="THEIRS=OURS",
+        help="Their stage name as one of ours, or as won or lost (repeatable).",
     ),
     create_stages: bool = typer.Option(
         False, "--create-stages", help="Add their unknown stage names as new open stages."
     ),
     dayfirst: bool = typer.Option(False, "--dayfirst", help="Read 03/04/2026 as 3 April."),
     monthfirst: bool = typer.Option(False, "--monthfirst", help="Read 03/04/2026 as March 4."),
+    encoding: str | None = typer.Option(
+        None,
+        "--encoding",
+        metavar="NAME",
+        help="Read a CSV in this encoding (e.g. cp1252, shift_jis, utf-16) instead of"
+        " detecting it.",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; write nothing."),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Import the valid rows even if some are rejected."
@@ -45,14 +96,11 @@ def import_(
     as_json: bool = JsonOpt,
 ) -> None:
     """Import deals from a spreadsheet: all or nothing, re-runnable (external_id updates)."""
-    from pipectl.core.importing import Context, map_headers, read_rows, unknown_stage_names
+    from pipectl.core.importing import map_headers
     from pipectl.io.tabular import read_table
     from pipectl.render import output
     from pipectl.render import transfer as view
-    from pipectl.services.pipeline import add_stage
-    from pipectl.services.transfer import apply, existing
-    from pipectl.store import queries
-    from pipectl.store.db import transaction
+    from pipectl.services.transfer import plan_import, write_import
 
     if dayfirst and monthfirst:
         raise InputError("--dayfirst and --monthfirst contradict each other")
@@ -61,56 +109,61 @@ def import_(
         " ".join(k.lower().split()): v for k, v in _pairs(stage_map, "--stage-map").items()
     }
     mode = output.pick_mode(as_json)
-    headers, row_iter = read_table(file)
-    rows = list(row_iter)
-    mapping = map_headers(headers, overrides)
+    sheet = read_table(file, encoding)
+    mapping = map_headers(sheet.headers, overrides)
     now = common.now()
     order = True if dayfirst else False if monthfirst else None
+    source = view.Source(file.name, sheet.encoding, sheet.detected)
+    interrupts = _Interrupts()
     with common.reading() as conn:
-        settings = queries.settings(conn)
-        all_stages = queries.stages(conn)
-        for theirs, ours in stages_given.items():
-            stages_given[theirs] = queries.find_stage(conn, ours).name  # ours must exist
-        open_stages = [(s.id, s.name) for s in all_stages if s.kind == Status.OPEN]
-        col = mapping.columns.get("stage")
-        names = [r[col] for r in rows if col is not None and col < len(r)]
-        unknown = unknown_stage_names(names, open_stages, stages_given)
-        if unknown and not create_stages:
-            shown = ", ".join(repr(n) for n in unknown[:20])
-            raise InputError(
-                f"unknown stages: {shown} — map them with --stage-map THEIRS=OURS, or add them"
-                " with --create-stages"
-            )
-        with transaction(conn, write=not dry_run):
-            if unknown and not dry_run:
-                for name in unknown:
-                    add_stage(conn, name, 50, 30, in_transaction=True)
-            stage_rows = [(s.id, s.name, s.kind) for s in queries.stages(conn)]
-            if unknown and dry_run:  # pretend, so the rows using them are checked too
-                stage_rows[-2:-2] = [(-1 - i, n, "open") for i, n in enumerate(unknown)]
-            ctx = Context(stage_rows, settings.get("currency", "USD"), stages_given, order)
-            report = read_rows(headers, rows, mapping, ctx)
-            ids = [d.external_id for d in report.ok if d.external_id]
-            updates = len(existing(conn, ids))
-            if dry_run or (report.rejected and not skip_invalid):
-                view.report(report, mode, dry_run=True, created_stages=unknown, updates=updates)
-                if report.rejected and not dry_run:
-                    raise InputError(
-                        f"import aborted, nothing written: {len(report.rejected):,} of"
-                        f" {report.rows:,} rows rejected (see the report; --skip-invalid"
-                        " imports the valid rows)"
-                    )
-                return
-            with view.progress(len(report.ok), mode) as advance:
-                applied = apply(conn, report.ok, now, advance)
-    view.report(report, mode, dry_run=False, created_stages=unknown, applied=applied)
+        plan = plan_import(
+            conn, sheet.headers, sheet.rows, mapping, stages_given,
+            create_stages=create_stages, dayfirst=order,
+        )  # fmt: skip
+        report = plan.report
+        if dry_run or (report.rejected and not skip_invalid):
+            view.report(
+                report, mode, dry_run=True, created_stages=plan.new_stages,
+                updates=plan.updates, source=source,
+            )  # fmt: skip
+            if report.rejected and not dry_run:
+                raise InputError(
+                    f"import aborted, nothing written: {len(report.rejected):,} of"
+                    f" {report.rows:,} rows rejected (see the report; --skip-invalid"
+                    " imports the valid rows)"
+                )
+            return
+        with interrupts.installed(), view.progress(len(report.ok), mode) as advance:
+            applied = write_import(conn, plan, now, advance, before_commit=interrupts.hold)
+    view.report(
+        report, mode, dry_run=False, created_stages=plan.new_stages, applied=applied,
+        source=source,
+    )  # fmt: skip
+    if interrupts.pending:
+        raise PipectlError(
+            "interrupted as the import was being saved; it was saved (see the report)",
+            exit_code=INTERRUPTED,
+        )
 
 
 def export(
-    fmt: str = typer.Option("csv", "--format", "-f", help="csv, json or xlsx."),
-    what: str = typer.Option("deals", "--what", help="deals, activities, followups or events."),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", metavar="FORMAT", help="csv (the default), json or xlsx."
+    ),
+    what: str = typer.Option(
+        "deals", "--what", metavar="KIND", help="deals, activities, followups or events."
+    ),
     output_: Path | None = typer.Option(
-        None, "--output", "-o", help="Write to this file (default: stdout; xlsx needs a file)."
+        None,
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write to this file (default: stdout; xlsx needs a file).",
+    ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Confirm a file written (-o) as JSON; without -o, the data as JSON (--format json).",
     ),
 ) -> None:
     """Export the pipeline: deals (the import's columns), activities, follow-ups or events."""
@@ -118,12 +171,21 @@ def export(
     from pipectl.render import output
     from pipectl.services.transfer import export_rows
 
+    if as_json and output_ is None:
+        if fmt not in (None, "json"):
+            raise InputError(f"--json writes JSON to stdout, not {fmt} (or use -o FILE)")
+        fmt = "json"
+    fmt = fmt or "csv"
     if fmt not in ("csv", "json", "xlsx"):
         raise InputError(f"--format is csv, json or xlsx, not {fmt!r}")
-    if output_ is not None and output_.exists() and output_.is_dir():
-        raise InputError(f"{output_} is a directory")
+    if output_ is not None:
+        try:
+            if output_.is_dir():
+                raise InputError(f"{output_} is a directory")
+        except OSError as e:  # a name too long, a loop of links
+            raise InputError(f"cannot write {output_}: {e.strerror}") from None
     with common.reading() as conn:
-        headers, rows = export_rows(conn, what)
+        headers, rows = export_rows(conn, what, fmt)
         if fmt == "json":
             data = [dict(zip(headers, r, strict=True)) for r in rows]
             if output_:
@@ -143,7 +205,10 @@ def export(
             except OSError as e:
                 raise InputError(f"cannot write {output_}: {e.strerror}") from None
     if output_:
-        output.emit(f"exported {n:,} {what} to {output_}")
+        if as_json:
+            output.emit_json({"exported": n, "what": what, "format": fmt, "file": str(output_)})
+        else:
+            output.emit(f"exported {n:,} {what} to {output_}")
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,11 @@ exports have them, and a report of everything that could not be read. Pure: no I
 
 The rows come in as lists of strings (the readers in ``io/tabular.py`` turn CSV and XLSX cells
 into text); what comes out is ``ImportedDeal`` objects and a ``Report``. Nothing here writes.
+
+Everything the write would refuse is found here, so that ``--dry-run`` reports it: dates
+outside ``core.dates``' range or that name no day, text over its field's cap
+(``core.fields``), an external id twice in the file, amounts that read two ways. A cell's
+text is never echoed at length in a reason (``_show``).
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ from __future__ import annotations
 import contextlib
 import re
 import statistics
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from pipectl.core.contacts import normalize_tags, parse_contact
-from pipectl.core.fields import DEAL_FIELDS
+from pipectl.core.dates import check_range
+from pipectl.core.fields import BY_NAME, DEAL_FIELDS
 from pipectl.core.money import Money, format_money, normalize_currency, parse_money
 from pipectl.core.states import Status
 from pipectl.errors import InputError
@@ -45,7 +52,27 @@ DATE_FIELDS = ("expected_close", "created_at", "closed_at", "next_followup")
 WON_WORDS = {"won", "closed won", "closed-won", "win", "closedwon"}
 LOST_WORDS = {"lost", "closed lost", "closed-lost", "loss", "closedlost", "dead"}
 OPEN_WORDS = {"open", "active", "in progress", ""}
+#: A note's longest length (an activity's text, as ``log`` allows).
 MAX_TEXT = 10_000
+#: A next step's longest length (a follow-up's text, as ``followup`` allows).
+MAX_FOLLOWUP = 1_000
+#: The longest cell read for a field that is not free text (an amount, a date, a stage): longer
+#: is no such thing, refused without being parsed or echoed.
+MAX_CELL = 1_000
+#: The import's text fields and the deal field whose cap (``core.fields``) each must fit.
+_CAPPED = {"external_id": "external_id", "title": "title", "account": "account",
+           "phone": "contact_phone", "owner": "owner", "source": "source",
+           "lost_reason": "lost_reason"}  # fmt: skip
+
+
+class NumberCell(str):
+    """A cell the file typed as a number (an XLSX numeric cell): plain digits and a decimal
+    point, never a thousands separator, so no column convention applies to it."""
+
+
+def _show(text: str, n: int = 40) -> str:
+    """A cell quoted in a message: at most ``n`` characters of it."""
+    return repr(text) if len(text) <= n else repr(text[:n]) + f"… ({len(text):,} characters)"
 
 
 def norm_header(h: str) -> str:
@@ -57,6 +84,7 @@ class Mapping:
     columns: dict[str, int]  # field -> column index
     extra: dict[str, int]  # product -> column index
     unmapped: list[str]
+    ours: bool = False  # the file is pipectl's own export (it has the pipectl_id column)
 
 
 def map_headers(headers: Sequence[str], overrides: dict[str, str]) -> Mapping:
@@ -74,6 +102,7 @@ def map_headers(headers: Sequence[str], overrides: dict[str, str]) -> Mapping:
     taken = set(columns.values())
     extra: dict[str, int] = {}
     unmapped = []
+    ours = False
     for i, h in enumerate(norm):
         if i in taken:
             continue
@@ -88,18 +117,20 @@ def map_headers(headers: Sequence[str], overrides: dict[str, str]) -> Mapping:
                 f" (choose one with --map {fld}=HEADER)"
             )
         elif h == "pipectl id":  # our own export's row id: a new pipeline numbers afresh
-            continue
+            ours = True
         elif h in EXTRA:
             extra[EXTRA[h]] = i
         elif h:
             unmapped.append(headers[i])
-    return Mapping(columns, extra, unmapped)
+    return Mapping(columns, extra, unmapped, ours)
 
 
 # --- dates, with the day/month order decided per column ---------------------------------
 
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T].*)?$")
-_ISO = re.compile(r"^\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*$")
+_ISO = re.compile(
+    r"^\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?\s*$"
+)
 
 
 def detect_order(values: Iterable[str]) -> str | None:
@@ -128,10 +159,18 @@ def needs_order(values: Iterable[str]) -> bool:
 
 
 def parse_when(text: str, dayfirst: bool) -> datetime:
-    """A cell as a naive local datetime (a date alone is midnight)."""
+    """A cell as a datetime: naive local time (a date alone is midnight), or aware when the
+    cell gives its offset (``2026-11-25T20:40:18Z``, ``…+01:00``). A day that does not exist
+    (``2026-13-45``, ``0000-01-01``) or a text that leaves out the year, month or day
+    (``Dec 2026``, ``Dec 32``) is an InputError; the range is the caller's (``check_range``)."""
     t = text.strip()
+    if len(t) > 64:
+        raise InputError(f"not a date: {_show(t)}")
     if _ISO.match(t):
-        return datetime.fromisoformat(t.replace(" ", "T") if "T" not in t else t)
+        try:
+            return datetime.fromisoformat(t)
+        except ValueError:
+            raise InputError(f"not a date: {_show(t)} (no such day or time)") from None
     m = _NUMERIC_DATE.match(t)
     if m and m.end(3) == len(t) and len(m.group(3)) == 4:
         # a plain 12/01/2026 (the column's order already decided): no parser needed, and
@@ -142,10 +181,93 @@ def parse_when(text: str, dayfirst: bool) -> datetime:
             return datetime(year, month, day)
     from dateutil import parser
 
+    def parse(default: datetime) -> datetime:
+        try:
+            with warnings.catch_warnings():  # an unknown zone name: a warning on stderr
+                warnings.simplefilter("ignore")
+                return parser.parse(t, default=default, dayfirst=dayfirst, yearfirst=False)
+        except (ValueError, OverflowError, TypeError):
+            raise InputError(f"not a date: {_show(t)}") from None
+
+    # what the text leaves out, dateutil takes from the default: two defaults that differ in
+    # year, month and day show whether the text gave all three
+    first, second = parse(datetime(2000, 1, 1)), parse(datetime(2004, 3, 2))
+    if first.date() != second.date():
+        raise InputError(f"not a date: {_show(t)} (give the year, month and day)")
+    return first
+
+
+def _instant(when: datetime, what: str) -> datetime:
+    """A cell's time as aware UTC (a naive one is local time), within the dates a pipeline
+    can hold (``core.dates.check_range``)."""
+    check_range(when, what)
     try:
-        return parser.parse(t, dayfirst=dayfirst, yearfirst=False)
-    except (ValueError, OverflowError):
-        raise InputError(f"not a date: {text!r}") from None
+        utc = when.astimezone(UTC)
+    except (OverflowError, ValueError, OSError):
+        raise InputError(f"{what} {when.date().isoformat()} is out of range") from None
+    check_range(utc, what)
+    return utc
+
+
+# --- amounts, with the decimal mark decided per column ----------------------------------
+
+_NUMBER = re.compile(r"\d[\d.,' \u00a0\u202f]*\d|\d")
+
+
+def _marks(cell: str) -> tuple[str | None, re.Match[str] | None]:
+    """(the decimal mark a cell's number shows, or None; the number's match when it reads
+    two ways by itself: one ``.`` or ``,`` after 1-3 digits, then exactly three digits)."""
+    m = _NUMBER.search(cell)
+    if not m or isinstance(cell, NumberCell):
+        return None, None
+    t = re.sub(r"[ '\u00a0\u202f]", "", m.group())
+    seps = [c for c in ",." if c in t]
+    if len(seps) == 2:
+        return ("," if t.rfind(",") > t.rfind(".") else "."), None
+    if not seps:
+        return None, None
+    sep = seps[0]
+    if t.count(sep) > 1:  # it groups thousands: the other one is the decimal mark
+        return ("." if sep == "," else ","), None
+    whole, frac = t.split(sep)
+    if len(frac) == 3 and re.fullmatch(r"[1-9]\d{0,2}", whole):
+        return None, m
+    return sep, None
+
+
+def decimal_mark(values: Iterable[str]) -> str | None:
+    """The value column's decimal mark: ``.`` or ``,`` when its cells show one (``1,234.50``,
+    ``12,5``, ``1.200.000``) and none shows the other; ``?`` when they show both; None when
+    no cell tells."""
+    seen = {mark for v in values if (mark := _marks(v)[0])}
+    return seen.pop() if len(seen) == 1 else "?" if seen else None
+
+
+def _amount(cell: str, mark: str | None, currency: str) -> Money:
+    """A value cell as money. A number that reads two ways by itself (``12.000``, ``1,500``)
+    takes the column's decimal mark; in a column that shows both marks it is refused, naming
+    both readings; in a column that shows neither, ``parse_money`` decides."""
+    text = cell.strip()
+    if isinstance(cell, NumberCell):
+        # a typed number: a point is a decimal point, whatever digits follow it
+        return parse_money(text + "0" if re.fullmatch(r"\d+\.\d{3}", text) else text, currency)
+    _mark, two = _marks(text)
+    if two is None or mark is None:
+        return parse_money(text, currency)
+    digits = re.sub(r"[ '\u00a0\u202f]", "", two.group())
+    sep = "," if "," in digits else "."
+    whole, frac = digits.split(sep)
+
+    def reading(number: str) -> Money:
+        return parse_money(text[: two.start()] + number + text[two.end() :], currency)
+
+    if mark == "?":
+        both = [format_money(reading(n)) for n in (whole + frac, f"{whole}.{frac}0")]
+        raise InputError(
+            f"amount {_show(text)} could be {both[0]} or {both[1]}: the column writes both"
+            " 1,234.50 and 1.234,50 (write it without a thousands separator)"
+        )
+    return reading(f"{whole}.{frac}0" if sep == mark else whole + frac)
 
 
 # --- rows -----------------------------------------------------------------------------
@@ -168,8 +290,8 @@ class ImportedDeal:
     source: str | None = None
     tags: tuple[str, ...] = ()
     expected_close: date | None = None
-    created_at: datetime | None = None  # naive local
-    closed_at: datetime | None = None  # naive local
+    created_at: datetime | None = None  # aware UTC
+    closed_at: datetime | None = None  # aware UTC
     lost_reason: str | None = None
     next_followup: date | None = None
     followup_note: str | None = None
@@ -198,15 +320,24 @@ class Context:
     dayfirst: bool | None  # None: decide per column
 
 
+#: What export neutralises (``io.tabular.DANGEROUS``): text starting with one of these.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
 def unquote(text: str) -> str:
-    """Undo export's formula neutralisation: a leading ' before = + - @ goes."""
-    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r" else text
+    """Undo export's formula neutralisation, exactly: export puts a ``'`` before text that
+    starts with ``= + - @``, a tab or a carriage return, and before text that starts with
+    apostrophes followed by one of those (``'=x`` is written ``''=x``); so one leading ``'``
+    goes when what follows it is such text, and any other apostrophe stays (``'hello``)."""
+    if text.startswith("'") and text[1:].lstrip("'").startswith(_FORMULA):
+        return text[1:]
+    return text
 
 
-def _text(v: str, what: str) -> str | None:
-    t = " ".join(unquote(v).split())
-    if len(t) > MAX_TEXT:
-        raise ValueError(f"{what} is too long ({len(t)} characters)")
+def _text(v: str, what: str, cap: int) -> str | None:
+    t = " ".join(v.split())
+    if len(t) > cap:
+        raise _Rejected(what, f"too long: {len(t):,} characters (at most {cap:,})")
     return t or None
 
 
@@ -222,16 +353,37 @@ def read_rows(
     report.rows = len(data)
     col = mapping.columns
     orders = _date_orders(headers, data, col, ctx.dayfirst)
+    mark: str | None = None
+    if "value" in col:
+        mark = "." if mapping.ours else decimal_mark(r[col["value"]] for r in data
+                                                     if col["value"] < len(r))  # fmt: skip
     open_stages = [(i, n) for i, n, k in ctx.stages if k == Status.OPEN]
     by_kind = {k: i for i, _n, k in ctx.stages if k != Status.OPEN}
+    first_row: dict[str, int] = {}  # external id -> the row that has it first
     for n, raw in enumerate(data, start=2):
-        cells = {f: (raw[i] if i < len(raw) else "") for f, i in col.items()}
-        extra = {f: (raw[i] if i < len(raw) else "") for f, i in mapping.extra.items()}
         if not any(c.strip() for c in raw):
             report.rows -= 1
             continue
+        cells = {f: (raw[i] if i < len(raw) else "") for f, i in col.items()}
+        extra = {f: (raw[i] if i < len(raw) else "") for f, i in mapping.extra.items()}
+        if any(c.strip() for c in raw[len(headers) :]):
+            # cells beyond the header's columns: a delimiter inside an unquoted value has
+            # shifted the row, and which cell is which cannot be told
+            report.rejected.append(
+                (n, "", f"{len(raw)} cells for {len(headers)} columns (a value with an"
+                 " unquoted delimiter?)")
+            )  # fmt: skip
+            continue
         try:
-            deal = _row(n, cells, extra, orders, ctx, open_stages, by_kind, report)
+            deal = _row(n, cells, extra, orders, mark, ctx, open_stages, by_kind, report)
+            if deal.external_id:
+                seen = first_row.setdefault(deal.external_id, n)
+                if seen != n:
+                    raise _Rejected(
+                        "external_id",
+                        f"external id {_show(deal.external_id)} is also on row {seen}"
+                        " (one row per deal)",
+                    )
         except _Rejected as e:
             report.rejected.append((n, e.column, e.reason))
             continue
@@ -257,7 +409,7 @@ def _date_orders(
         try:
             found[fld] = detect_order(values)
         except InputError as e:
-            raise InputError(f"column {headers[col[fld]]!r} {e}") from None
+            raise InputError(f"column {_show(headers[col[fld]])} {e}") from None
         if found[fld] is None and needs_order(values):
             undecided.append(fld)
     decided = {v for v in found.values() if v}
@@ -267,7 +419,7 @@ def _date_orders(
             " say --dayfirst or --monthfirst"
         )
     if undecided and not decided:
-        names = ", ".join(repr(headers[col[f]]) for f in undecided)
+        names = ", ".join(_show(headers[col[f]]) for f in undecided)
         raise InputError(
             f"dates such as 03/04/2026 in {names} could be day/month or month/day and nothing"
             " in the file tells: say --dayfirst or --monthfirst"
@@ -287,32 +439,36 @@ def _row(
     c: dict[str, str],
     extra: dict[str, str],
     orders: dict[str, bool],
+    mark: str | None,
     ctx: Context,
     open_stages: list[tuple[int, str]],
     by_kind: dict[str, int],
     report: Report,
 ) -> ImportedDeal:
-    def get(f: str) -> str:
-        return c.get(f, "").strip()
+    # every cell once through unquote (export's formula neutralisation), then trimmed
+    raw = {f: unquote(v.strip()) for f, v in c.items()}
+    for f, v in raw.items():
+        if f not in _CAPPED and f not in ("notes", "followup_note") and len(v) > MAX_CELL:
+            raise _Rejected(f, f"a cell of {len(v):,} characters is no {f.replace('_', ' ')}")
 
-    try:
-        texts = {
-            f: _text(get(f), f)
-            for f in ("external_id", "title", "account", "phone", "owner", "source",
-                      "lost_reason", "followup_note", "notes")
-        }  # fmt: skip
-    except ValueError as e:
-        raise _Rejected("text", str(e)) from None
+    def get(f: str) -> str:
+        return raw.get(f, "")
+
+    texts = {f: _text(get(f), f, BY_NAME[name].cap or MAX_TEXT) for f, name in _CAPPED.items()}
+    texts["followup_note"] = _text(get("followup_note"), "followup_note", MAX_FOLLOWUP)
+    texts["notes"] = _text(get("notes"), "notes", MAX_TEXT)
     title = texts["title"]
     if not title:
-        parts = [texts["account"], _text(extra.get("product", ""), "product")]
-        parts = [p for p in parts if p]
+        product = _text(unquote(extra.get("product", "").strip()), "product", MAX_TEXT)
+        parts = [p for p in (texts["account"], product) if p]
         if not parts and texts["external_id"]:
             parts = [f"Deal {texts['external_id']}"]
         if not parts:
             raise _Rejected("title", "no title, and no account, product or id to name it by")
         title = " ".join(parts)
-        report.warnings.append((n, "title", f"no title: named {title!r}"))
+        if why := BY_NAME["title"].too_long(title):
+            raise _Rejected("title", f"no title, and the name made for it is {why}")
+        report.warnings.append((n, "title", f"no title: named {_show(title, 60)}"))
     deal = ImportedDeal(row=n, title=title, **{
         k: texts[k] for k in ("external_id", "account", "owner", "source", "lost_reason",
                               "followup_note", "notes")
@@ -330,7 +486,7 @@ def _row(
             status = "lost"
     if status is None:
         if status_word not in OPEN_WORDS:
-            raise _Rejected("status", f"not a status: {get('status')!r} (open, won or lost)")
+            raise _Rejected("status", f"not a status: {_show(get('status'))} (open, won or lost)")
         status = "open"
     deal.status = status
     if status == Status.OPEN:
@@ -341,22 +497,25 @@ def _row(
             stage_id = resolve_stage(get("stage"), open_stages, ctx.stage_map)
             if stage_id is None:
                 report.unknown_stages[get("stage")] = report.unknown_stages.get(get("stage"), 0) + 1
-                raise _Rejected("stage", f"unknown stage {get('stage')!r}")
+                raise _Rejected("stage", f"unknown stage {_show(get('stage'))}")
             deal.stage_id = stage_id
     else:
         deal.stage_id = by_kind[status]
     # contact
     try:
         if get("contact"):
-            name, email = parse_contact(unquote(get("contact")))
+            name, email = parse_contact(get("contact"))
             deal.contact_name, deal.contact_email = name, email
         if get("email"):
             _n, email = parse_contact(get("email"))
             if not email:
-                raise InputError(f"not an email address: {get('email')!r}")
+                raise InputError(f"not an email address: {_show(get('email'))}")
             deal.contact_email = email
     except InputError as e:
         raise _Rejected("contact", str(e).removeprefix("not a contact: ")) from None
+    for attr in ("contact_name", "contact_email"):
+        if why := BY_NAME[attr].too_long(getattr(deal, attr)):
+            raise _Rejected("contact", why)
     # money
     currency = ctx.currency
     if get("currency"):
@@ -368,7 +527,9 @@ def _row(
     deal.currency_given = bool(get("currency") or get("value"))
     if get("value"):
         try:
-            deal.value = parse_money(get("value"), currency)
+            cell = c["value"]
+            deal.value = _amount(cell if isinstance(cell, NumberCell) else get("value"),
+                                 mark, currency)  # fmt: skip
         except InputError as e:
             raise _Rejected("value", str(e)) from None
         deal.currency = deal.value.currency
@@ -381,18 +542,20 @@ def _row(
         deal.tags = tuple(normalize_tags([get("tags").replace(";", ",")]))
     except InputError as e:
         raise _Rejected("tags", str(e)) from None
+    if why := BY_NAME["tags"].too_long(",".join(deal.tags)):
+        raise _Rejected("tags", why)
     # dates
     for f in DATE_FIELDS:
         if not get(f):
             continue
         try:
             when = parse_when(get(f), orders.get(f, False))
+            if f in ("created_at", "closed_at"):
+                setattr(deal, f, _instant(when, f))
+            else:
+                setattr(deal, f, check_range(when.date(), f))
         except InputError as e:
             raise _Rejected(f, str(e)) from None
-        if f in ("created_at", "closed_at"):
-            setattr(deal, f, when)
-        else:
-            setattr(deal, f, when.date())
     if deal.closed_at and status == Status.OPEN:
         raise _Rejected("closed_at", "a close date on an open deal (is its status won or lost?)")
     if deal.created_at and deal.closed_at and deal.closed_at < deal.created_at:
@@ -418,7 +581,10 @@ def unknown_stage_names(
 ) -> list[str]:
     """Stage names in the file that are neither ours, mapped, nor won/lost words."""
     out: dict[str, str] = {}  # lower-cased name -> the name as first written
-    for v in values:
+    for cell in values:
+        v = unquote(cell.strip())
+        if len(v) > MAX_CELL:
+            continue  # no stage: the row is refused for it
         word = " ".join(v.lower().split())
         word = " ".join(stage_map.get(word, word).lower().split())
         if (

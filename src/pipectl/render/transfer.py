@@ -4,11 +4,40 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pipectl.core.importing import Report
-from pipectl.render.output import JSON, RICH, emit, emit_json, table
+from pipectl.render.output import JSON, RICH, emit, emit_json, safe_cell, table
 from pipectl.services.transfer import Applied
+
+
+@dataclass
+class Source:
+    """The file an import read, and how."""
+
+    name: str
+    encoding: str | None  # a CSV's codec (None: an XLSX file)
+    detected: bool  # the encoding was guessed (no BOM, not UTF-8, no --encoding)
+
+
+def _encoding_line(source: Source) -> str | None:
+    """What the report says of the encoding: nothing for UTF-8 (what is expected), else the
+    encoding used and whether it was detected, so that a wrong guess is seen."""
+    from pipectl.io.tabular import encoding_name
+
+    if source.encoding is None or source.encoding in ("utf-8", "utf-8-sig", "ascii"):
+        return None
+    how = " (detected; --encoding NAME reads it otherwise)" if source.detected else ""
+    return f"read {safe_cell(source.name)} as {encoding_name(source.encoding)}{how}"
+
+
+def _names(names: list[str], limit: int = 20) -> str:
+    """Names from the file (headers, stages) for one line: escaped, long ones cut."""
+    shown = [safe_cell(n if len(n) <= 60 else n[:60] + "…") for n in names[:limit]]
+    more = f" and {len(names) - limit:,} more" if len(names) > limit else ""
+    return ", ".join(shown) + more
+
 
 #: Imports shorter than this finish before a bar is worth drawing.
 PROGRESS_FROM = 5_000
@@ -52,10 +81,12 @@ def report(
     created_stages: list[str],
     applied: Applied | None = None,
     updates: int = 0,
+    source: Source | None = None,
 ) -> None:
     if mode == JSON:
         out: dict[str, Any] = {
             "dry_run": dry_run,
+            "encoding": source.encoding if source else None,
             "rows": r.rows,
             "ok": len(r.ok),
             "rejected": [{"row": n, "column": c, "reason": why} for n, c, why in r.rejected],
@@ -78,11 +109,13 @@ def report(
         return
     _row_notes(r.rejected, "Rejected because", "rejected rows", mode)
     _row_notes(r.warnings, "Note", "notes", mode)
+    if source and (line := _encoding_line(source)):
+        emit(line)
     if r.unmapped:
-        emit(f"columns not imported: {', '.join(r.unmapped)} (--map FIELD=HEADER to use one)")
+        emit(f"columns not imported: {_names(r.unmapped)} (--map FIELD=HEADER to use one)")
     if created_stages:
         verb = "would add" if dry_run else "added"
-        emit(f"{verb} stages: {', '.join(created_stages)} (50%, stale after 30 days)")
+        emit(f"{verb} stages: {_names(created_stages)} (50%, stale after 30 days)")
     if applied:
         line = (
             f"imported {r.rows:,} rows: {applied.created:,} new deals, {applied.updated:,}"

@@ -8,6 +8,12 @@ for a closed row, the closing move at its ``closed_at`` — so cycle length, win
 as-of views are right on day one. A row whose ``external_id`` is already in the pipeline
 updates that deal instead (each changed field an event), so importing the same file twice
 changes nothing.
+
+An import runs in two steps so that the write lock is held only for the write:
+``plan_import`` reads the stages and settings (one read snapshot) and checks every row with
+no transaction open — other commands read and write meanwhile — then ``write_import`` takes
+the write transaction, makes sure the stages and the default currency the rows were checked
+against are still the same (else ``Conflict``: run it again), and writes.
 """
 
 from __future__ import annotations
@@ -18,9 +24,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipectl.core.fields import DEAL_FIELDS
-from pipectl.core.importing import ImportedDeal
+from pipectl.core.importing import (
+    Context,
+    ImportedDeal,
+    Mapping,
+    Report,
+    read_rows,
+    unknown_stage_names,
+)
 from pipectl.core.states import Status
+from pipectl.errors import Conflict, InputError
 from pipectl.store import deals as store
+from pipectl.store import queries
 from pipectl.store import transfer as q
 from pipectl.store.engine import Database
 from pipectl.store.queries import StageRow, parse_ts, stages
@@ -38,8 +53,115 @@ class Applied:
 
 
 def _utc(when: datetime | None) -> datetime | None:
-    """A spreadsheet time (naive: local wall-clock time) as aware UTC."""
+    """An imported time (aware UTC: ``core.importing`` converts local times) as aware UTC."""
     return None if when is None else when.astimezone(UTC)
+
+
+# --- import: check, then write ---------------------------------------------------------------
+
+
+@dataclass
+class ImportPlan:
+    """An import checked in full, ready to write."""
+
+    report: Report
+    new_stages: list[str]  # stages --create-stages adds (their rows carry ids -1, -2, ...)
+    updates: int  # rows whose external id is already in the pipeline (when checked)
+    stages: list[tuple[int, str, str]]  # the stages the rows were checked against
+    currency: str  # the default currency they were read with
+
+
+def _stage_rows(conn: Database) -> list[tuple[int, str, str]]:
+    return [(s.id, s.name, s.kind) for s in queries.stages(conn)]
+
+
+def plan_import(
+    conn: Database,
+    headers: list[str],
+    rows: list[list[str]],
+    mapping: Mapping,
+    stage_map: dict[str, str],
+    *,
+    create_stages: bool,
+    dayfirst: bool | None,
+) -> ImportPlan:
+    """Read and check every row, with no write lock held: the stages and settings from one
+    read snapshot, the rows outside any transaction. Raises InputError for what stops the
+    whole file (unknown stages without ``create_stages``, a stage name that cannot be)."""
+    from pipectl.services.pipeline import _name as stage_name
+
+    with conn.transaction(write=False):
+        currency = queries.settings(conn).get("currency", "USD")
+        checked = _stage_rows(conn)
+        given: dict[str, str] = {}
+        for theirs, ours in stage_map.items():
+            if ours.strip().lower() in (Status.WON, Status.LOST):  # whatever they are called
+                given[theirs] = ours.strip().lower()
+                continue
+            stage = queries.find_stage(conn, ours)  # ours must exist
+            given[theirs] = stage.name if stage.kind == Status.OPEN else stage.kind
+    for _i, name, kind in checked:  # a closing stage by its display name means won or lost
+        if kind != Status.OPEN:
+            given.setdefault(" ".join(name.lower().split()), kind)
+    open_stages = [(i, n) for i, n, k in checked if k == Status.OPEN]
+    col = mapping.columns.get("stage")
+    names = [r[col] for r in rows if col is not None and col < len(r)]
+    unknown = unknown_stage_names(names, open_stages, given)
+    if unknown and not create_stages:
+        shown = ", ".join(_quoted(n) for n in unknown[:20])
+        more = f" and {len(unknown) - 20:,} more" if len(unknown) > 20 else ""
+        raise InputError(
+            f"unknown stages: {shown}{more} — map them with --stage-map THEIRS=OURS, or add"
+            " them with --create-stages"
+        )
+    for name in unknown:
+        try:
+            stage_name(name)  # what adding it would refuse, refused now (and on --dry-run)
+        except InputError as e:
+            raise InputError(f"cannot add the stage {_quoted(name)}: {e}") from None
+    # the rows using new stages are checked against stand-ins, numbered -1, -2, ...
+    stand_ins = [(-1 - i, n, str(Status.OPEN)) for i, n in enumerate(unknown)]
+    ctx_stages = [s for s in checked if s[2] == Status.OPEN] + stand_ins
+    ctx_stages += [s for s in checked if s[2] != Status.OPEN]
+    report = read_rows(headers, rows, mapping, Context(ctx_stages, currency, given, dayfirst))
+    ids = [d.external_id for d in report.ok if d.external_id]
+    updates = len(existing(conn, ids))
+    return ImportPlan(report, unknown, updates, checked, currency)
+
+
+def _quoted(name: str) -> str:
+    return repr(name) if len(name) <= 40 else repr(name[:40]) + "…"
+
+
+def write_import(
+    conn: Database,
+    plan: ImportPlan,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+    before_commit: Callable[[], None] | None = None,
+) -> Applied:
+    """Write a checked import in one write transaction: all of it or (on any error or an
+    interrupt) nothing. ``before_commit`` runs once everything is written, just before the
+    commit (the CLI stops treating Ctrl-C as "abandon" there)."""
+    from pipectl.services.pipeline import add_stage
+
+    with conn.transaction(write=True):
+        currency = queries.settings(conn).get("currency", "USD")
+        if _stage_rows(conn) != plan.stages or currency != plan.currency:
+            raise Conflict(
+                "the stages or the default currency changed while the file was being checked;"
+                " nothing was written: run the import again"
+            )
+        real = {
+            -1 - i: add_stage(conn, name, 50, 30, in_transaction=True).id
+            for i, name in enumerate(plan.new_stages)
+        }
+        for d in plan.report.ok:
+            d.stage_id = real.get(d.stage_id, d.stage_id)
+        applied = apply(conn, plan.report.ok, now, progress)
+        if before_commit:
+            before_commit()
+    return applied
 
 
 #: The text-like deal fields an import sets (the registry's settable fields but the amount
@@ -78,9 +200,7 @@ def apply(
     known = existing(conn, [d.external_id for d in deals if d.external_id])
     seen: set[str] = set()
     for i, d in enumerate(deals):
-        if d.external_id and d.external_id in seen:
-            from pipectl.errors import InputError
-
+        if d.external_id and d.external_id in seen:  # read_rows refuses it: never here
             raise InputError(
                 f"row {d.row}: external id {d.external_id!r} appears twice in the file"
             )
@@ -198,15 +318,33 @@ _SHEET = tuple(f for f in DEAL_FIELDS if f.sheet)
 DEAL_EXPORT = (*(f.sheet for f in _SHEET), "next_followup", "followup_note")
 
 
-def _local(text: str | None) -> str | None:
-    """A stored UTC timestamp as local 'YYYY-MM-DD HH:MM:SS' (what a spreadsheet shows)."""
-    dt = parse_ts(text)
-    return dt.astimezone().strftime("%Y-%m-%d %H:%M:%S") if dt else None
+def _instant(fmt: str) -> Callable[[str | None], Any]:
+    """How a stored UTC timestamp is exported: JSON, an aware UTC datetime (written
+    ``2026-11-25T20:40:18Z``, like every pipectl JSON); CSV, ISO 8601 in local time with
+    its offset (``2026-11-25T21:40:18+01:00``: exact, and the importer reads it back as the
+    same instant); XLSX, a date-and-time cell in local time (a spreadsheet has no zones)."""
+
+    def convert(text: str | None) -> Any:
+        dt = parse_ts(text)
+        if dt is None:
+            return None
+        if fmt == "json":
+            return dt
+        local = dt.astimezone()
+        if fmt == "xlsx":
+            return local.replace(tzinfo=None)
+        return local.isoformat(timespec="seconds")
+
+    return convert
 
 
-def export_rows(conn: Database, what: str) -> tuple[tuple[str, ...], Iterator[tuple]]:
+def export_rows(
+    conn: Database, what: str, fmt: str = "csv"
+) -> tuple[tuple[str, ...], Iterator[tuple]]:
+    """The header and rows of an export; timestamps as ``fmt`` (csv, json, xlsx) wants them."""
     from pipectl.core.money import major_number
 
+    _local = _instant(fmt)
     if what == "deals":
         kinds = [f.kind for f in _SHEET]
         at_currency = next(i for i, f in enumerate(_SHEET) if f.kind == "currency")
@@ -239,6 +377,4 @@ def export_rows(conn: Database, what: str) -> tuple[tuple[str, ...], Iterator[tu
             "id", "deal_id", "at", "kind", "field", "old_value", "new_value", "from_stage",
             "to_stage", "note",
         ), ((r[0], r[1], _local(r[2]), *r[3:]) for r in q.export_events(conn))  # fmt: skip
-    from pipectl.errors import InputError
-
     raise InputError(f"cannot export {what!r} (deals, activities, followups or events)")
