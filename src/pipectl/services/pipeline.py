@@ -111,7 +111,7 @@ def set_setting(conn: Database, key: str, value: str | None) -> None:
 # --- stages ------------------------------------------------------------------------------
 
 
-def _name(name: str, kind: str = Status.OPEN) -> str:
+def check_stage_name(name: str, kind: str = Status.OPEN) -> str:
     """A stage name as stored, for a stage of ``kind``."""
     n = " ".join(name.split())
     if not n:
@@ -167,7 +167,7 @@ def _add_stage(
     after: str | None,
     questions: list[str] | None,
 ) -> queries.StageRow:
-    name = _name(name)
+    name = check_stage_name(name)
     validate_probability(probability)
     validate_stale_days(stale_days)
     _check_unique(conn, name)
@@ -201,7 +201,7 @@ def _questions(questions: list[str]) -> list[str]:
 def rename_stage(conn: Database, old: str, new: str) -> queries.StageRow:
     with conn.transaction():
         stage = queries.find_stage(conn, old)
-        new = _name(new, stage.kind)
+        new = check_stage_name(new, stage.kind)
         _check_unique(conn, new, stage.id)
         q.rename_stage(conn, stage.id, new)
     return _by_id(conn, stage.id)

@@ -88,7 +88,7 @@ def plan_import(
     """Read and check every row, with no write lock held: the stages and settings from one
     read snapshot, the rows outside any transaction. Raises InputError for what stops the
     whole file (unknown stages without ``create_stages``, a stage name that cannot be)."""
-    from pipectl.services.pipeline import _name as stage_name
+    from pipectl.services.pipeline import check_stage_name as stage_name
 
     with conn.transaction(write=False):
         currency = queries.settings(conn).get("currency", "USD")
