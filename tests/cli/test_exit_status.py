@@ -232,3 +232,16 @@ def test_usage_line_is_unix_style(cli: Cli) -> None:
     out = cli.ok("prune", "--help").stdout
     for line in ("--stale PERIOD", "-s, --stage STAGE", "--reason TEXT"):
         assert line in out, out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("backup", "x" * 5000), ("export", "-o", "x" * 5000), ("import", "x" * 5000 + ".csv")],
+    ids=["backup", "export", "import"],
+)
+def test_a_path_the_system_refuses_is_one_line(cli: Cli, args: tuple[str, ...]) -> None:
+    """ENAMETOOLONG and the like are the input's fault, wherever they surface."""
+    cli.ok("add", "Acme renewal", "12k")
+    r = cli.fails(*args, code=2)
+    assert "File name too long" in r.stderr and "internal error" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -61,17 +61,17 @@ def test_a_symbolic_link_is_refused_and_left_alone(tmp_path: Path) -> None:
 
 def test_a_fifo_is_written_to_not_replaced(tmp_path: Path) -> None:
     import os
-    import threading
 
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    got: list[str] = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
-    reader.start()
-    with private_file(fifo) as f:
-        f.write("through the pipe\n")
-    reader.join(timeout=10)
-    assert got == ["through the pipe\n"]
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # someone reads (`export -o >(…)`)
+    try:
+        with private_file(fifo) as f:
+            f.write("through the pipe\n")
+        os.set_blocking(reader, True)
+        assert os.read(reader, 100) == b"through the pipe\n"
+    finally:
+        os.close(reader)
     assert stat.S_ISFIFO(fifo.lstat().st_mode)  # still a FIFO, not a regular file
     assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
 
@@ -79,3 +79,14 @@ def test_a_fifo_is_written_to_not_replaced(tmp_path: Path) -> None:
 def test_a_name_too_long_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot write"), private_file(tmp_path / ("x" * 5000)):
         pass
+
+
+def test_a_fifo_nobody_reads_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """A cron job must not hang forever on `export -o FIFO` with no reader."""
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="nothing reads from it"), private_file(fifo) as f:
+        f.write("x")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)

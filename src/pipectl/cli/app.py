@@ -7,6 +7,7 @@ inside its functions, so ``pipectl --help`` loads none of them; no command loads
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 from typing import Any
@@ -332,7 +333,7 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as e:
         # the engine's refusals that are the input's or the file's fault, not a bug: a number
         # beyond SQLite's integer, a damaged or read-only file, a full disk
-        known = engine.user_error(e, _where())
+        known = engine.user_error(e, _where()) or _file_error(e)
         if known is not None:
             _fail(f"error: {known}", known.exit_code)
         if os.environ.get("PIPECTL_DEBUG"):
@@ -351,6 +352,22 @@ def run(argv: list[str] | None = None) -> int:
                 sys.stderr.write(f"pipectl: {safe_cell(notice)}\n")
         store_db.notices.clear()
     return 0
+
+
+def _file_error(e: BaseException) -> errors.PipectlError | None:
+    """An operating-system refusal of a path the user named (a name too long, no such
+    directory, no permission, a full disk) that reached the edge unmapped: one line naming the
+    path, not an internal error. Input (exit 2), except the machine's own trouble (exit 5)."""
+    if not isinstance(e, OSError) or e.errno is None:
+        return None
+    name = "" if e.filename is None else str(e.filename)
+    if len(name) > 80:
+        name = name[:77] + "…"
+    where = f"{name}: " if name else ""
+    machine = {errno.ENOSPC, errno.EIO, errno.EROFS, errno.EDQUOT}
+    if e.errno in machine:
+        return errors.DatabaseError(f"cannot write {where}{e.strerror}")
+    return errors.InputError(f"cannot use {where}{e.strerror}")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ readable by their owner only, since they hold customers' names and contacts."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -35,8 +36,17 @@ def private_file(path: Path, mode: str = "w", **kw: Any) -> Iterator[IO[Any]]:
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise InputError(f"{target} is a directory: give a file name")
     if st is not None and not stat.S_ISREG(st.st_mode):
+        flags = os.O_WRONLY
+        if stat.S_ISFIFO(st.st_mode):
+            flags |= os.O_NONBLOCK  # no reader yet: refuse rather than wait forever (cron)
         try:
-            with open(target, mode, **kw) as f:
+            fd = os.open(target, flags)
+        except OSError as e:
+            why = "nothing reads from it" if e.errno == errno.ENXIO else e.strerror
+            raise InputError(f"cannot write {target}: {why}") from None
+        os.set_blocking(fd, True)
+        try:
+            with os.fdopen(fd, mode, **kw) as f:
                 yield f
         except OSError as e:
             raise InputError(f"cannot write {target}: {e.strerror}") from None
