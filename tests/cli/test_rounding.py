@@ -20,3 +20,20 @@ def test_every_command_rounds_weighted_money_the_same_way(cli: Cli) -> None:
     assert "weighted €6,202.29" in cli.ok("board").stdout
     lead = next(line for line in cli.ok("board").stdout.splitlines() if "Lead" in line)
     assert "weighted €1,772.08" in lead
+
+
+def test_due_weights_money_by_the_same_rule(cli: Cli) -> None:
+    cli.ok("config", "currency", "EUR")
+    cli.ok("add", "Tiny", "€4.06", "--stage", "qualified")  # 25%: €1.015 → €1.02 (half even)
+    [item] = cli.json("due")["no_next_step"]
+    assert item["priority_factors"]["weighted_value"] == 1.02
+    assert cli.json("board")["stages"][1]["weighted_value"] == {"EUR": 1.02}
+
+
+def test_the_board_adds_up_amounts_at_the_limit(cli: Cli) -> None:
+    """Weighting each row in SQL multiplied the sum by 100: past SQLite's 64-bit integer at
+    201 deals of the largest amount ("integer overflow", an internal error)."""
+    for i in range(201):
+        cli.ok("add", f"Huge {i}", "10000000000000", "--stage", "negotiation")
+    board = cli.json("board")["stages"]
+    assert board[-1]["weighted_value"] == {"USD": 201 * 10**13 * 0.8}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pipectl.core.money import major_number
+from pipectl.core.money import major_number, weighted_minor
 from pipectl.render.output import JSON, RICH, emit, emit_json, table
 from pipectl.render.views import money
 from pipectl.store.agenda import SECTIONS, Agenda, AgendaItem, FollowUpRow
@@ -47,7 +47,10 @@ def _item_json(i: AgendaItem) -> dict[str, Any]:
         "owner": i.owner,
         "priority": round(p.score, 2),
         "priority_factors": {
-            "weighted_value": round(p.weighted, 2),
+            # money by the one rounding rule (the score itself stays a float)
+            "weighted_value": 0
+            if i.value_minor is None
+            else major_number(weighted_minor(i.value_minor, i.probability), i.currency),
             "lateness": round(p.lateness_factor, 4),
             "staleness": round(p.staleness_factor, 4),
         },

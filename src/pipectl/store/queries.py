@@ -330,7 +330,6 @@ def stage_totals(conn: Database, f: DealFilter, now: datetime) -> list[StageTota
     stalled, cuts = rules.stalled_positional(rules.stale_limits(conn), now)
     rows = conn.execute(
         "SELECT d.stage_id, d.currency, count(*), sum(d.value_minor),"
-        " sum(d.value_minor * s.probability),"
         " count(*) FILTER (WHERE d.value_minor IS NULL),"
         f" count(*) FILTER (WHERE {stalled})"
         # CROSS JOIN keeps SQLite from looping over the stages first (the stalled condition
@@ -353,9 +352,12 @@ def stage_totals(conn: Database, f: DealFilter, now: datetime) -> list[StageTota
                 stage=st,
                 count=sum(p[2] for p in parts),
                 totals={p[1]: p[3] for p in parts if p[3] is not None},
-                weighted={p[1]: Fraction(int(p[4]), 100) for p in parts if p[4] is not None},
-                unknown_value=sum(p[5] for p in parts),
-                stalled=sum(p[6] for p in parts),
+                # one probability per stage: weight the stage's sum, exactly
+                weighted={
+                    p[1]: Fraction(p[3] * st.probability, 100) for p in parts if p[3] is not None
+                },
+                unknown_value=sum(p[4] for p in parts),
+                stalled=sum(p[5] for p in parts),
             )
         )
     return out
