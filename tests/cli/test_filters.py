@@ -178,3 +178,11 @@ def test_absurd_references_and_filters_are_one_clean_refusal(cli: Cli, args: tup
     r = cli.fails(*args)
     assert r.exit_code in (2, 3), r.stderr
     assert "internal error" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_limit_beyond_any_engine_is_one_clean_refusal(cli: Cli) -> None:
+    cli.ok("add", "Acme renewal", "12k")
+    cli.ok("followup", "1", "+3d", "call")
+    for args in (("list",), ("followup", "list", "--all")):
+        r = cli.fails(*args, "--limit", "99999999999999999999999", code=2)
+        assert "--limit is too large" in r.stderr
