@@ -108,8 +108,6 @@ def forecast(
         raise InputError(f"--period is month or quarter, not {period!r}")
     if not 1 <= horizon <= 24:
         raise InputError("--horizon must be from 1 to 24")
-    if not 0 <= seed < 2**63:
-        raise InputError("--seed must be a whole number from 0 to 2^63 - 1")
     now = common.now()
     with common.reading() as conn:
         asof = _asof(conn, as_of, now)

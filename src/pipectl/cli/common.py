@@ -45,7 +45,9 @@ def row_limit(limit: int | None, mode: str) -> int | None:
 
     if limit is not None and limit < 0:
         raise InputError("--limit cannot be negative")
-    if limit is not None and limit > 2**63 - 1:  # what either engine's LIMIT can hold
+    from pipectl.store.engine import MAX_INTEGER
+
+    if limit is not None and limit > MAX_INTEGER:  # what either engine's LIMIT can hold
         raise InputError("--limit is too large (0 means all)")
     if limit is None:
         limit = 50 if mode == RICH else 0

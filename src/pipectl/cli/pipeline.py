@@ -62,24 +62,14 @@ def _done(stage_id: int, message: str, as_json: bool) -> None:
     if output.pick_mode(as_json) != output.JSON:
         output.emit(message)
         return
+    from pipectl.render.views import stage_json
     from pipectl.store import queries
     from pipectl.store.settings import deals_per_stage
 
     with common.reading() as conn:
         st = next(s for s in queries.stages(conn) if s.id == stage_id)
         deals = deals_per_stage(conn).get(stage_id, 0)
-    output.emit_json(
-        {
-            "id": st.id,
-            "name": st.name,
-            "position": st.position,
-            "probability": st.probability,
-            "stale_days": st.stale_days,
-            "kind": st.kind,
-            "exit_questions": list(st.exit_questions),
-            "deals": deals,
-        }
-    )
+    output.emit_json(stage_json(st, deals))
 
 
 @stages_app.command("add")

@@ -216,8 +216,8 @@ def simulate(
     distribution with the group's exact mean p·Σv and variance p(1−p)·Σv², clipped to
     [0, Σv] — by the central limit theorem indistinguishable at that size, and it keeps a
     forecast over tens of thousands of deals fast."""
-    if seed < 0:
-        raise InputError(f"the seed must be 0 or more, not {seed}")
+    if not 0 <= seed < 2**63:  # what numpy's generator takes, and what a --seed can be
+        raise InputError("--seed must be a whole number from 0 to 2^63 - 1")
     if not values:
         return 0, 0, 0
     import numpy as np  # only the forecast pays for it (~0.1 s)

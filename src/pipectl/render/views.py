@@ -252,23 +252,23 @@ def describe(item: dict[str, Any], currency: str, *, old_currency: str | None = 
     return kind + (f": {item['note']}" if item.get("note") else "")
 
 
+def stage_json(s: StageRow, deals: int) -> dict[str, Any]:
+    """A stage as ``stages --json`` lists it (and its changes print it)."""
+    return {
+        "id": s.id,
+        "name": s.name,
+        "position": s.position,
+        "probability": s.probability,
+        "stale_days": s.stale_days,
+        "kind": s.kind,
+        "exit_questions": list(s.exit_questions),
+        "deals": deals,
+    }
+
+
 def stage_list(stages: list[StageRow], counts: dict[int, int], mode: str) -> None:
     if mode == JSON:
-        emit_json(
-            [
-                {
-                    "id": s.id,
-                    "name": s.name,
-                    "position": s.position,
-                    "probability": s.probability,
-                    "stale_days": s.stale_days,
-                    "kind": s.kind,
-                    "exit_questions": list(s.exit_questions),
-                    "deals": counts.get(s.id, 0),
-                }
-                for s in stages
-            ]
-        )
+        emit_json([stage_json(s, counts.get(s.id, 0)) for s in stages])
         return
     rows = [
         [

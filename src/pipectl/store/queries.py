@@ -18,7 +18,7 @@ from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.stages import match_stage
 from pipectl.core.states import Status
 from pipectl.errors import Ambiguous, InputError, NotFound
-from pipectl.store.engine import Database, ts_text
+from pipectl.store.engine import MAX_INTEGER, Database, ts_text
 from pipectl.store.rules import like
 
 if TYPE_CHECKING:
@@ -168,17 +168,13 @@ def deal_by_external_id(conn: Database, external_id: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-#: The largest id either engine stores (a signed 64-bit integer).
-ID_MAX = 2**63 - 1
-
-
 def id_number(ref: str) -> int | None:
     """``12`` or ``#12`` as the number 12; None when ``ref`` is not an id (ASCII digits only:
     ``²`` is a digit to Python but no number). An id beyond any stored one is refused."""
     digits = ref.strip().removeprefix("#")
     if not (digits.isascii() and digits.isdigit()):
         return None
-    if len(digits) > 19 or int(digits) > ID_MAX:
+    if len(digits) > 19 or int(digits) > MAX_INTEGER:
         raise InputError(f"{digits[:24]}{'…' if len(digits) > 24 else ''}: number too large")
     return int(digits)
 
