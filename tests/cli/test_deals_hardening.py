@@ -35,7 +35,7 @@ def _one_line(r: Any) -> str:
 
 def test_every_text_field_has_a_cap() -> None:
     text = [f.name for f in fields.DEAL_FIELDS if f.kind in ("text", "tags")]
-    assert text and all(fields.BY_NAME[n].cap > 0 for n in text), fields.CAPS
+    assert text and all(fields.BY_NAME[n].cap > 0 for n in text), text
 
 
 #: ``edit`` options and the field each sets.
@@ -216,6 +216,22 @@ def test_zsh_and_fish_get_the_title_unquoted(cli: Cli, monkeypatch: pytest.Monke
     for shell in ("complete_zsh", "complete_fish"):
         monkeypatch.setenv("_PIPECTL_COMPLETE", shell)
         assert [str(v) for v, _ in common.complete_deal("Acme")] == ["Acme renewal"]
+
+
+def test_zsh_and_fish_get_control_characters_escaped(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zsh and fish quote what they insert but show an ESC as itself: escaped, as on screen."""
+    _add(cli, "Acme \x1b]0;PWNED\x07 renewal", "1k")
+    shown = "Acme \\x1b]0;PWNED\\x07 renewal"
+    for shell in ("complete_zsh", "complete_fish"):
+        monkeypatch.setenv("_PIPECTL_COMPLETE", shell)
+        assert [str(v) for v, _ in common.complete_deal("Acme")] == [shown]
+    # what Typer hands zsh's completion function
+    monkeypatch.setenv("_PIPECTL_COMPLETE", "complete_zsh")
+    monkeypatch.setenv("_TYPER_COMPLETE_ARGS", "pipectl show Acm")
+    out = cli().stdout
+    assert shown in out and "\x1b" not in out and "\x07" not in out, out
 
 
 @pytest.mark.sqlite_only

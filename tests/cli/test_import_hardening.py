@@ -103,7 +103,7 @@ def test_huge_cells_are_row_errors_not_a_csv_field_limit_crash(cli: Cli, tmp_pat
     report = cli.json("import", str(f), "--dry-run")
     assert _rejected(report) == [(2, "account"), (3, "title"), (4, "value")]
     reasons = [r["reason"] for r in report["rejected"]]
-    assert reasons[0] == "too long: 131,073 characters (at most 300)"
+    assert reasons[0] == "Account too long: 131073 characters (at most 300)"  # the write's reason
     assert reasons[2] == "a cell of 5,000 characters is no value"
     assert all(len(r) < 120 for r in reasons)  # never the cell itself
     out = cli.fails("import", str(f), code=2).stdout

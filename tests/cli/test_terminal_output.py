@@ -6,6 +6,8 @@ and the empty pipeline say what they mean (item 25)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -50,6 +52,24 @@ def hostile(cli: Cli) -> Cli:
     cli.ok("move", "3", "lost", "--reason", EVIL)
     cli.ok("config", "owner", EVIL)
     return cli
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_line_separator_in_a_title_cannot_fake_a_new_line(
+    cli: Cli, pipeline_db: Any, mode: str
+) -> None:
+    """U+2028 and U+2029 end a line in some terminals. What a person types has them folded
+    away with the other whitespace; a title written by any other caller of the store (here
+    straight through it) still reaches ``list`` escaped."""
+    from pipectl.store import deals as store
+
+    cli.ok("add", "Acme", "1k")
+    with pipeline_db.transaction():
+        now = datetime(2026, 11, 24, 10, tzinfo=UTC)
+        store.set_fields(pipeline_db, 1, {"title": "Acme\u2028Fake row\u2029end"}, now)
+    out = cli.ok("list", env=MODES[mode]).stdout
+    assert "\u2028" not in out and "\u2029" not in out, out
+    assert "Acme\\u2028Fake row\\u2029end" in out, out
 
 
 COMMANDS = [

@@ -1,4 +1,5 @@
 from datetime import date
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -9,7 +10,7 @@ from pipectl.core.metrics import (
     StageFlow,
     bar,
     bottleneck,
-    historical_probability,
+    historical_fraction,
     parse_period,
     period_containing,
     simulate,
@@ -34,8 +35,8 @@ def test_velocity_and_undefined_figures() -> None:
 
 
 def test_historical_probability_rule() -> None:
-    assert historical_probability(MIN_HISTORY, 5, 60) == (5 / MIN_HISTORY, "history")
-    assert historical_probability(MIN_HISTORY - 1, 5, 60) == (0.6, "configured")
+    assert historical_fraction(MIN_HISTORY, 5, 60) == (Fraction(5, MIN_HISTORY), "history")
+    assert historical_fraction(MIN_HISTORY - 1, 5, 60) == (Fraction(60, 100), "configured")
 
 
 def test_bottleneck_rule() -> None:

@@ -101,7 +101,7 @@ def forecast(
     from pipectl.render import analytics as view
     from pipectl.render import output
     from pipectl.services.analytics import forecast as compute
-    from pipectl.store.queries import settings
+    from pipectl.store.queries import setting
     from pipectl.store.rules import owner_filter
 
     if period not in ("month", "quarter"):
@@ -111,7 +111,6 @@ def forecast(
     now = common.now()
     with common.reading() as conn:
         asof = _asof(conn, as_of, now)
-        conf = settings(conn)
         result = compute(
             conn,
             now,
@@ -119,8 +118,8 @@ def forecast(
             horizon=horizon,
             asof=asof,
             seed=seed,
-            commit=int(conf.get("forecast_commit", 80)),
-            best=int(conf.get("forecast_best", 50)),
+            commit=int(setting(conn, "forecast_commit")),
+            best=int(setting(conn, "forecast_best")),
             owner=owner_filter(conn, owner),
         )
     view.forecast(result, output.pick_mode(as_json))

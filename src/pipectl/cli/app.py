@@ -6,7 +6,6 @@ inside its functions, so ``pipectl --help`` loads none of them; no command loads
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import sys
@@ -17,6 +16,7 @@ from typer.core import TyperArgument, TyperGroup
 
 from pipectl import __version__, errors
 from pipectl.cli import common
+from pipectl.core.text import clip
 
 
 def _version(value: bool) -> None:
@@ -251,12 +251,7 @@ def _invoke(command: Any, args: list[str]) -> int:
 
 
 def _fail(message: str, code: int) -> None:
-    from pipectl.render.output import safe_cell
-
-    # messages quote what was typed (an ambiguous reference lists titles): one escaped line
-    with contextlib.suppress(OSError):  # stderr gone too: the exit status still tells
-        sys.stderr.write(f"pipectl: {safe_cell(message)}\n")
-        sys.stderr.flush()
+    common.say(message)
     raise SystemExit(code)
 
 
@@ -274,8 +269,6 @@ def _output_failed(e: _OutputFailed, saved: bool) -> None:
     """stdout could not be written. A closed pipe (``pipectl list | head -1``) is the reader's
     choice: exit 0 without a word, as other Unix tools do. Anything else (a full disk) is
     reported, saying whether the command's change was saved, so a script does not repeat it."""
-    import errno
-
     _silence_stdout()
     if e.error.errno == errno.EPIPE:
         return
@@ -346,10 +339,7 @@ def run(argv: list[str] | None = None) -> int:
     finally:
         sys.stdout = stdout
         for notice in store_db.notices:
-            from pipectl.render.output import safe_cell
-
-            with contextlib.suppress(OSError):
-                sys.stderr.write(f"pipectl: {safe_cell(notice)}\n")
+            common.say(notice)
         store_db.notices.clear()
     return 0
 
@@ -360,9 +350,7 @@ def _file_error(e: BaseException) -> errors.PipectlError | None:
     path, not an internal error. Input (exit 2), except the machine's own trouble (exit 5)."""
     if not isinstance(e, OSError) or e.errno is None:
         return None
-    name = "" if e.filename is None else str(e.filename)
-    if len(name) > 80:
-        name = name[:77] + "…"
+    name = "" if e.filename is None else clip(str(e.filename), 80)
     where = f"{name}: " if name else ""
     machine = {errno.ENOSPC, errno.EIO, errno.EROFS, errno.EDQUOT}
     if e.errno in machine:

@@ -80,11 +80,14 @@ def stderr_is_terminal() -> bool:
 
 
 def say(message: str) -> None:
-    """One line on stderr, ``pipectl: …``, escaped like every error line (a prompt's retry)."""
+    """One line on stderr, ``pipectl: …``, escaped (messages quote what was typed: an
+    ambiguous reference lists titles): every error, notice and prompt's retry. With stderr
+    gone too, nothing: the exit status still tells."""
     from pipectl.render.output import safe_cell
 
-    sys.stderr.write(f"pipectl: {safe_cell(message)}\n")
-    sys.stderr.flush()
+    with contextlib.suppress(OSError):
+        sys.stderr.write(f"pipectl: {safe_cell(message)}\n")
+        sys.stderr.flush()
 
 
 def note(message: str) -> None:
@@ -105,16 +108,16 @@ def interactive() -> bool:
 
 
 def value_of(conn: Database, text: str, currency: str | None = None) -> Money:
-    from pipectl.store.queries import settings
+    from pipectl.store.queries import setting
 
-    default = currency or settings(conn).get("currency", "USD")
+    default = currency or setting(conn, "currency")
     return parse_money(text, default)
 
 
 def date_of(conn: Database, text: str, now_utc: datetime) -> date:
-    from pipectl.store.queries import settings
+    from pipectl.store.queries import setting
 
-    dayfirst = settings(conn).get("date_order") == "dmy"
+    dayfirst = setting(conn, "date_order") == "dmy"
     return parse_date(text, clock.local_today(now_utc), dayfirst=dayfirst)
 
 
@@ -133,29 +136,17 @@ def _bash_plain(c: str) -> bool:
     return c.isalnum() or c in "@%+=:,./-_"
 
 
-def _bash_unprintable(c: str) -> bool:
-    """A character no backslash can quote (control, C1, bidi and other format characters)."""
-    import unicodedata
-
-    return unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
-
-
 def bash_word(text: str) -> str:
     """``text`` as one bash word that reads back as ``text``: ``Acme\\ renewal``,
     ``O\\'Brien\\ \\$5k``; ``$'…'`` quoting when it holds a control or bidi character (which
     a backslash cannot quote). Bash inserts completions as given, so they must come quoted."""
+    from pipectl.render.output import safe_cell
+
     if text and all(_bash_plain(c) for c in text):
         return text
-    if any(_bash_unprintable(c) for c in text):
-        body = "".join(
-            (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
-            if _bash_unprintable(c)
-            else "\\" + c
-            if c in "\\'"
-            else c
-            for c in text
-        )
-        return f"$'{body}'"
+    if safe_cell(text) != text:  # a character no backslash can quote: the terminal's
+        # unsafe ones (render/output.py), as ``$'\x1b'`` escapes
+        return "$'" + safe_cell(text.replace("\\", "\\\\").replace("'", "\\'")) + "'"
     return "".join(c if _bash_plain(c) else "\\" + c for c in text)
 
 
@@ -168,7 +159,11 @@ class Completion(str):
     raw: str
 
     def __new__(cls, text: str, shell: str) -> Completion:
-        self = super().__new__(cls, bash_word(text) if shell == "bash" else text)
+        # zsh and fish quote what they insert, but pass control characters through as
+        # themselves (an ESC in a title would reach the terminal): escaped, as on screen
+        from pipectl.render.output import safe_cell
+
+        self = super().__new__(cls, bash_word(text) if shell == "bash" else safe_cell(text))
         self.raw = text
         return self
 

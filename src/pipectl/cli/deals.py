@@ -88,8 +88,7 @@ def add(
     now = common.now()
     name, email = parse_contact(contact) if contact else (None, None)
     with writing(common.DB_PATH) as db:
-        conf = queries.settings(db)
-        cur = normalize_currency(currency) if currency else conf.get("currency", "USD")
+        cur = normalize_currency(currency) if currency else queries.setting(db, "currency")
         money = common.value_of(db, value, cur) if value else None
         if stage:
             st = queries.find_stage(db, stage)
@@ -108,7 +107,7 @@ def add(
             source=source,
             tags=tuple(tag),
             # on a team the owner is whoever adds it (the server's rule), not a local setting
-            owner=owner or (conf.get("owner") if db.user is None else None),
+            owner=owner or (queries.setting(db, "owner") if db.user is None else None),
             external_id=external_id,
             note=note,
         )
@@ -390,8 +389,8 @@ def _ask_next_followup(conn, deal, interval: str, now: datetime):  # type: ignor
     is refused with one line and asked again (the call being logged is never lost to it);
     Enter takes the offered day, then 'follow up'."""
     from pipectl.clock import local_today
+    from pipectl.core.fields import MAX_FOLLOWUP
     from pipectl.render.output import safe_cell
-    from pipectl.services.followups import MAX_WHAT
 
     today = local_today(now)
     while True:
@@ -409,10 +408,10 @@ def _ask_next_followup(conn, deal, interval: str, now: datetime):  # type: ignor
             common.say(f"{e}; try again, or answer 'no'")
     while True:
         what = " ".join(typer.prompt("What?", default="follow up").split())
-        if what and len(what) <= MAX_WHAT:
+        if what and len(what) <= MAX_FOLLOWUP:
             return due, what
         common.say(
-            f"the follow-up text is too long ({len(what)} characters; at most {MAX_WHAT});"
+            f"the follow-up text is too long ({len(what)} characters; at most {MAX_FOLLOWUP});"
             " try again"
             if what
             else "say what the follow-up is (e.g. 'send the proposal')"
@@ -464,7 +463,7 @@ def log(
 
         deal_id = queries.resolve_deal(conn, ref)
         deal = queries.get_deal(conn, deal_id)
-        interval = queries.settings(conn).get("followup_interval", "2w")
+        interval = queries.setting(conn, "followup_interval")
         next_due = common.date_of(conn, next_, now) if next_ else None
         if (
             next_due is None

@@ -178,12 +178,6 @@ def export(
     fmt = fmt or "csv"
     if fmt not in ("csv", "json", "xlsx"):
         raise InputError(f"--format is csv, json or xlsx, not {fmt!r}")
-    if output_ is not None:
-        try:
-            if output_.is_dir():
-                raise InputError(f"{output_} is a directory")
-        except OSError as e:  # a name too long, a loop of links
-            raise InputError(f"cannot write {output_}: {e.strerror}") from None
     with common.reading() as conn:
         headers, rows = export_rows(conn, what, fmt)
         if fmt == "json":

@@ -19,10 +19,13 @@ an offset or duration that leads there, is one InputError), so no caller ever me
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from dateutil.relativedelta import relativedelta
 
+from pipectl.core.text import clip
 from pipectl.errors import InputError
 
 #: The days a pipeline can hold: anything outside is a typo (``+9999y``, ``0001-01-01``), and
@@ -157,7 +160,7 @@ def _parse_date(text: str, today: date, dayfirst: bool) -> date:
     if not word:
         raise InputError("empty date")
     if len(word) > 64:
-        raise InputError(f"not a date: {raw[:40]!r}… ({_HINT})")
+        raise InputError(f"not a date: {clip(raw, 41)!r} ({_HINT})")
     anchored = _anchor_safely(word, today)
     if anchored is not None:
         return anchored
@@ -193,6 +196,19 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
            "September", "October", "November", "December")  # fmt: skip
 
 
+_Day = TypeVar("_Day", bound=date)
+
+
+def given_parts(parse: Callable[[datetime], _Day]) -> tuple[_Day, frozenset[str]]:
+    """Which of year, month and day a text gives, for ``parse``: the text through
+    python-dateutil with the default it is passed. What the text leaves out, dateutil takes
+    from the default, so the text is parsed with two defaults that differ in every part (in
+    leap years, in months of 31 days): a part that comes out the same both times was given.
+    Returns (the reading with the first default, the names of the parts given)."""
+    a, b = parse(datetime(2000, 1, 1)), parse(datetime(2004, 3, 2))
+    return a, frozenset(p for p in ("year", "month", "day") if getattr(a, p) == getattr(b, p))
+
+
 def _dateutil(word: str, raw: str, today: date, dayfirst: bool) -> date:
     """The free forms (``Dec 3``, ``3/12/2026``) through python-dateutil, strictly: a day must
     be given (``Dec 32`` is no day 32 of December, never December of 2032, and ``Dec`` alone
@@ -206,11 +222,9 @@ def _dateutil(word: str, raw: str, today: date, dayfirst: bool) -> date:
             why = "day is out of range for month" if "day is out of range" in str(e) else _HINT
             raise InputError(f"not a date: {raw!r} ({why})") from None
 
-    # what the text leaves out, dateutil takes from the default: two defaults that differ in
-    # every part (in leap years, in months of 31 days) show which parts the text gave
-    a, b = parse(datetime(2000, 1, 1)), parse(datetime(2004, 3, 2))
-    if a.day != b.day:
-        if a.year == b.year and a.month == b.month:
+    a, given = given_parts(parse)
+    if "day" not in given:
+        if {"year", "month"} <= given:
             late = [t for t in re.findall(r"\d+", word) if len(t) <= 2 and int(t) > 28]
             if late:  # a day the month cannot have, read as a two-digit year
                 raise InputError(

@@ -8,8 +8,9 @@ list. Adding a field is an entry here plus a migration (``store/migrations.py``)
 in ``store/models.py`` (a test checks the three agree).
 
 Every text field has a length cap (``cap``, in characters), checked on the one write path
-(``store/deals.py``: ``create``, ``set_fields``, a lost reason) by ``check``; the import reads
-the same caps so that its dry run refuses what the import would.
+(``store/deals.py``: ``create``, ``set_fields``, a lost reason) by ``check``; the import's
+dry run calls the same ``check`` so that it refuses what the write would. An activity's and a
+follow-up's text have one cap each (``MAX_TEXT``, ``MAX_FOLLOWUP``), declared here too.
 
 Pure: no I/O, no imports beyond the standard library (and ``pipectl.errors``).
 """
@@ -17,6 +18,11 @@ Pure: no I/O, no imports beyond the standard library (and ``pipectl.errors``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+#: The longest text of an activity (``log``, an imported note), in characters.
+MAX_TEXT = 10_000
+#: The longest text of a follow-up (``followup``, an imported next step), in characters.
+MAX_FOLLOWUP = 1_000
 
 #: How a stored value is read back (``store/queries.py`` decodes by kind).
 KINDS = ("id", "text", "int", "money", "currency", "date", "instant", "tags", "stage")
@@ -47,20 +53,12 @@ class DealField:
         self.settable, self.editable, self.clear, self.sheet = settable, editable, clear, sheet
         self.synonyms, self.json, self.cap = synonyms, json, cap
 
-    def too_long(self, value: object) -> str | None:
-        """Why ``value`` cannot be stored in this field for its length (None when it can):
-        one line naming the field and its limit."""
-        if self.cap and isinstance(value, str) and len(value) > self.cap:
-            return f"{self.label} too long: {len(value)} characters (at most {self.cap})"
-        return None
-
     def check(self, value: object) -> None:
         """``value`` fits this field's cap, else one InputError naming the field and limit."""
-        why = self.too_long(value)
-        if why:
+        if self.cap and isinstance(value, str) and len(value) > self.cap:
             from pipectl.errors import InputError
 
-            raise InputError(why)
+            raise InputError(f"{self.label} too long: {len(value)} characters (at most {self.cap})")
 
     @property
     def sql(self) -> str:
@@ -134,8 +132,6 @@ EDITABLE = tuple(f.name for f in DEAL_FIELDS if f.editable)
 CLEARABLE = {f.clear: f.name for f in DEAL_FIELDS if f.clear}
 #: spreadsheet column name → field, for the fields a sheet carries
 SHEET = {f.sheet: f for f in DEAL_FIELDS if f.sheet}
-#: field → its length cap, for every text and tags field (each has one)
-CAPS = {f.name: f.cap for f in DEAL_FIELDS if f.cap}
 
 
 def check_lengths(values: Mapping[str, object]) -> None:

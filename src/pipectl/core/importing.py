@@ -7,7 +7,7 @@ into text); what comes out is ``ImportedDeal`` objects and a ``Report``. Nothing
 Everything the write would refuse is found here, so that ``--dry-run`` reports it: dates
 outside ``core.dates``' range or that name no day, text over its field's cap
 (``core.fields``), an external id twice in the file, amounts that read two ways. A cell's
-text is never echoed at length in a reason (``_show``).
+text is never echoed at length in a reason (``core.text.shown``).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from pipectl.core.contacts import normalize_tags, parse_contact
-from pipectl.core.dates import check_range
-from pipectl.core.fields import BY_NAME, DEAL_FIELDS
-from pipectl.core.money import Money, format_money, normalize_currency, parse_money
+from pipectl.core.dates import check_range, given_parts
+from pipectl.core.fields import BY_NAME, DEAL_FIELDS, MAX_FOLLOWUP, MAX_TEXT, SHEET
+from pipectl.core.money import Money, format_money, normalize_currency, number_marks, parse_money
 from pipectl.core.states import Status
+from pipectl.core.text import shown
 from pipectl.errors import InputError
 
 #: What a row may carry besides the deal's own fields: its next step and a note.
@@ -52,27 +53,17 @@ DATE_FIELDS = ("expected_close", "created_at", "closed_at", "next_followup")
 WON_WORDS = {"won", "closed won", "closed-won", "win", "closedwon"}
 LOST_WORDS = {"lost", "closed lost", "closed-lost", "loss", "closedlost", "dead"}
 OPEN_WORDS = {"open", "active", "in progress", ""}
-#: A note's longest length (an activity's text, as ``log`` allows).
-MAX_TEXT = 10_000
-#: A next step's longest length (a follow-up's text, as ``followup`` allows).
-MAX_FOLLOWUP = 1_000
 #: The longest cell read for a field that is not free text (an amount, a date, a stage): longer
 #: is no such thing, refused without being parsed or echoed.
 MAX_CELL = 1_000
-#: The import's text fields and the deal field whose cap (``core.fields``) each must fit.
-_CAPPED = {"external_id": "external_id", "title": "title", "account": "account",
-           "phone": "contact_phone", "owner": "owner", "source": "source",
-           "lost_reason": "lost_reason"}  # fmt: skip
+#: The import's columns read as plain text into the deal field of their sheet name
+#: (``core.fields.SHEET``), whose cap each must fit.
+_TEXTS = ("external_id", "title", "account", "phone", "owner", "source", "lost_reason")
 
 
 class NumberCell(str):
     """A cell the file typed as a number (an XLSX numeric cell): plain digits and a decimal
     point, never a thousands separator, so no column convention applies to it."""
-
-
-def _show(text: str, n: int = 40) -> str:
-    """A cell quoted in a message: at most ``n`` characters of it."""
-    return repr(text) if len(text) <= n else repr(text[:n]) + f"… ({len(text):,} characters)"
 
 
 def norm_header(h: str) -> str:
@@ -165,12 +156,12 @@ def parse_when(text: str, dayfirst: bool) -> datetime:
     (``Dec 2026``, ``Dec 32``) is an InputError; the range is the caller's (``check_range``)."""
     t = text.strip()
     if len(t) > 64:
-        raise InputError(f"not a date: {_show(t)}")
+        raise InputError(f"not a date: {shown(t)}")
     if _ISO.match(t):
         try:
             return datetime.fromisoformat(t)
         except ValueError:
-            raise InputError(f"not a date: {_show(t)} (no such day or time)") from None
+            raise InputError(f"not a date: {shown(t)} (no such day or time)") from None
     m = _NUMERIC_DATE.match(t)
     if m and m.end(3) == len(t) and len(m.group(3)) == 4:
         # a plain 12/01/2026 (the column's order already decided): no parser needed, and
@@ -187,14 +178,12 @@ def parse_when(text: str, dayfirst: bool) -> datetime:
                 warnings.simplefilter("ignore")
                 return parser.parse(t, default=default, dayfirst=dayfirst, yearfirst=False)
         except (ValueError, OverflowError, TypeError):
-            raise InputError(f"not a date: {_show(t)}") from None
+            raise InputError(f"not a date: {shown(t)}") from None
 
-    # what the text leaves out, dateutil takes from the default: two defaults that differ in
-    # year, month and day show whether the text gave all three
-    first, second = parse(datetime(2000, 1, 1)), parse(datetime(2004, 3, 2))
-    if first.date() != second.date():
-        raise InputError(f"not a date: {_show(t)} (give the year, month and day)")
-    return first
+    when, given = given_parts(parse)
+    if len(given) < 3:
+        raise InputError(f"not a date: {shown(t)} (give the year, month and day)")
+    return when
 
 
 def _instant(when: datetime, what: str) -> datetime:
@@ -211,35 +200,13 @@ def _instant(when: datetime, what: str) -> datetime:
 
 # --- amounts, with the decimal mark decided per column ----------------------------------
 
-_NUMBER = re.compile(r"\d[\d.,' \u00a0\u202f]*\d|\d")
-
-
-def _marks(cell: str) -> tuple[str | None, re.Match[str] | None]:
-    """(the decimal mark a cell's number shows, or None; the number's match when it reads
-    two ways by itself: one ``.`` or ``,`` after 1-3 digits, then exactly three digits)."""
-    m = _NUMBER.search(cell)
-    if not m or isinstance(cell, NumberCell):
-        return None, None
-    t = re.sub(r"[ '\u00a0\u202f]", "", m.group())
-    seps = [c for c in ",." if c in t]
-    if len(seps) == 2:
-        return ("," if t.rfind(",") > t.rfind(".") else "."), None
-    if not seps:
-        return None, None
-    sep = seps[0]
-    if t.count(sep) > 1:  # it groups thousands: the other one is the decimal mark
-        return ("." if sep == "," else ","), None
-    whole, frac = t.split(sep)
-    if len(frac) == 3 and re.fullmatch(r"[1-9]\d{0,2}", whole):
-        return None, m
-    return sep, None
-
 
 def decimal_mark(values: Iterable[str]) -> str | None:
     """The value column's decimal mark: ``.`` or ``,`` when its cells show one (``1,234.50``,
-    ``12,5``, ``1.200.000``) and none shows the other; ``?`` when they show both; None when
-    no cell tells."""
-    seen = {mark for v in values if (mark := _marks(v)[0])}
+    ``12,5``, ``1.200.000``: ``core.money.number_marks``) and none shows the other; ``?``
+    when they show both; None when no cell tells. A typed number (``NumberCell``) tells
+    nothing: it has no thousands separator."""
+    seen = {mark for v in values if not isinstance(v, NumberCell) and (mark := number_marks(v)[0])}
     return seen.pop() if len(seen) == 1 else "?" if seen else None
 
 
@@ -249,25 +216,18 @@ def _amount(cell: str, mark: str | None, currency: str) -> Money:
     both readings; in a column that shows neither, ``parse_money`` decides."""
     text = cell.strip()
     if isinstance(cell, NumberCell):
-        # a typed number: a point is a decimal point, whatever digits follow it
-        return parse_money(text + "0" if re.fullmatch(r"\d+\.\d{3}", text) else text, currency)
-    _mark, two = _marks(text)
-    if two is None or mark is None:
-        return parse_money(text, currency)
-    digits = re.sub(r"[ '\u00a0\u202f]", "", two.group())
-    sep = "," if "," in digits else "."
-    whole, frac = digits.split(sep)
-
-    def reading(number: str) -> Money:
-        return parse_money(text[: two.start()] + number + text[two.end() :], currency)
-
+        return parse_money(text, currency, mark=".")  # a typed number: a point is a point
     if mark == "?":
-        both = [format_money(reading(n)) for n in (whole + frac, f"{whole}.{frac}0")]
-        raise InputError(
-            f"amount {_show(text)} could be {both[0]} or {both[1]}: the column writes both"
-            " 1,234.50 and 1.234,50 (write it without a thousands separator)"
-        )
-    return reading(f"{whole}.{frac}0" if sep == mark else whole + frac)
+        two = number_marks(text)[1]
+        if two is not None:
+            other = "," if two == "." else "."
+            both = [format_money(parse_money(text, currency, mark=m)) for m in (other, two)]
+            raise InputError(
+                f"amount {shown(text)} could be {both[0]} or {both[1]}: the column writes both"
+                " 1,234.50 and 1.234,50 (write it without a thousands separator)"
+            )
+        mark = None
+    return parse_money(text, currency, mark=mark)
 
 
 # --- rows -----------------------------------------------------------------------------
@@ -320,8 +280,9 @@ class Context:
     dayfirst: bool | None  # None: decide per column
 
 
-#: What export neutralises (``io.tabular.DANGEROUS``): text starting with one of these.
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+#: Text a spreadsheet could take for a formula: starting with one of these. Export
+#: neutralises it (``io/tabular.py``), ``unquote`` undoes that.
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def unquote(text: str) -> str:
@@ -329,16 +290,26 @@ def unquote(text: str) -> str:
     starts with ``= + - @``, a tab or a carriage return, and before text that starts with
     apostrophes followed by one of those (``'=x`` is written ``''=x``); so one leading ``'``
     goes when what follows it is such text, and any other apostrophe stays (``'hello``)."""
-    if text.startswith("'") and text[1:].lstrip("'").startswith(_FORMULA):
+    if text.startswith("'") and text[1:].lstrip("'").startswith(FORMULA):
         return text[1:]
     return text
 
 
 def _text(v: str, what: str, cap: int) -> str | None:
+    """A cell that is no deal field (a note, a next step) folded, within ``cap``."""
     t = " ".join(v.split())
     if len(t) > cap:
         raise _Rejected(what, f"too long: {len(t):,} characters (at most {cap:,})")
     return t or None
+
+
+def _fits(column: str, name: str, value: str | None, why: str = "") -> None:
+    """``value`` fits the deal field ``name``'s cap, checked by the check every write makes
+    (``core.fields``), else the row is refused for ``column`` with its reason (after ``why``)."""
+    try:
+        BY_NAME[name].check(value)
+    except InputError as e:
+        raise _Rejected(column, f"{why}{e}") from None
 
 
 def read_rows(
@@ -381,7 +352,7 @@ def read_rows(
                 if seen != n:
                     raise _Rejected(
                         "external_id",
-                        f"external id {_show(deal.external_id)} is also on row {seen}"
+                        f"external id {shown(deal.external_id)} is also on row {seen}"
                         " (one row per deal)",
                     )
         except _Rejected as e:
@@ -409,7 +380,7 @@ def _date_orders(
         try:
             found[fld] = detect_order(values)
         except InputError as e:
-            raise InputError(f"column {_show(headers[col[fld]])} {e}") from None
+            raise InputError(f"column {shown(headers[col[fld]])} {e}") from None
         if found[fld] is None and needs_order(values):
             undecided.append(fld)
     decided = {v for v in found.values() if v}
@@ -419,7 +390,7 @@ def _date_orders(
             " say --dayfirst or --monthfirst"
         )
     if undecided and not decided:
-        names = ", ".join(_show(headers[col[f]]) for f in undecided)
+        names = ", ".join(shown(headers[col[f]]) for f in undecided)
         raise InputError(
             f"dates such as 03/04/2026 in {names} could be day/month or month/day and nothing"
             " in the file tells: say --dayfirst or --monthfirst"
@@ -448,13 +419,16 @@ def _row(
     # every cell once through unquote (export's formula neutralisation), then trimmed
     raw = {f: unquote(v.strip()) for f, v in c.items()}
     for f, v in raw.items():
-        if f not in _CAPPED and f not in ("notes", "followup_note") and len(v) > MAX_CELL:
+        if f not in _TEXTS and f not in ("notes", "followup_note") and len(v) > MAX_CELL:
             raise _Rejected(f, f"a cell of {len(v):,} characters is no {f.replace('_', ' ')}")
 
     def get(f: str) -> str:
         return raw.get(f, "")
 
-    texts = {f: _text(get(f), f, BY_NAME[name].cap or MAX_TEXT) for f, name in _CAPPED.items()}
+    texts: dict[str, str | None] = {}
+    for f in _TEXTS:
+        texts[f] = " ".join(get(f).split()) or None
+        _fits(f, SHEET[f].name, texts[f])
     texts["followup_note"] = _text(get("followup_note"), "followup_note", MAX_FOLLOWUP)
     texts["notes"] = _text(get("notes"), "notes", MAX_TEXT)
     title = texts["title"]
@@ -466,9 +440,8 @@ def _row(
         if not parts:
             raise _Rejected("title", "no title, and no account, product or id to name it by")
         title = " ".join(parts)
-        if why := BY_NAME["title"].too_long(title):
-            raise _Rejected("title", f"no title, and the name made for it is {why}")
-        report.warnings.append((n, "title", f"no title: named {_show(title, 60)}"))
+        _fits("title", "title", title, "no title, and the name made for it is ")
+        report.warnings.append((n, "title", f"no title: named {shown(title, 60)}"))
     deal = ImportedDeal(row=n, title=title, **{
         k: texts[k] for k in ("external_id", "account", "owner", "source", "lost_reason",
                               "followup_note", "notes")
@@ -486,7 +459,7 @@ def _row(
             status = "lost"
     if status is None:
         if status_word not in OPEN_WORDS:
-            raise _Rejected("status", f"not a status: {_show(get('status'))} (open, won or lost)")
+            raise _Rejected("status", f"not a status: {shown(get('status'))} (open, won or lost)")
         status = "open"
     deal.status = status
     if status == Status.OPEN:
@@ -497,7 +470,7 @@ def _row(
             stage_id = resolve_stage(get("stage"), open_stages, ctx.stage_map)
             if stage_id is None:
                 report.unknown_stages[get("stage")] = report.unknown_stages.get(get("stage"), 0) + 1
-                raise _Rejected("stage", f"unknown stage {_show(get('stage'))}")
+                raise _Rejected("stage", f"unknown stage {shown(get('stage'))}")
             deal.stage_id = stage_id
     else:
         deal.stage_id = by_kind[status]
@@ -509,13 +482,12 @@ def _row(
         if get("email"):
             _n, email = parse_contact(get("email"))
             if not email:
-                raise InputError(f"not an email address: {_show(get('email'))}")
+                raise InputError(f"not an email address: {shown(get('email'))}")
             deal.contact_email = email
     except InputError as e:
         raise _Rejected("contact", str(e).removeprefix("not a contact: ")) from None
     for attr in ("contact_name", "contact_email"):
-        if why := BY_NAME[attr].too_long(getattr(deal, attr)):
-            raise _Rejected("contact", why)
+        _fits("contact", attr, getattr(deal, attr))
     # money
     currency = ctx.currency
     if get("currency"):
@@ -542,8 +514,7 @@ def _row(
         deal.tags = tuple(normalize_tags([get("tags").replace(";", ",")]))
     except InputError as e:
         raise _Rejected("tags", str(e)) from None
-    if why := BY_NAME["tags"].too_long(",".join(deal.tags)):
-        raise _Rejected("tags", why)
+    _fits("tags", "tags", ",".join(deal.tags))
     # dates
     for f in DATE_FIELDS:
         if not get(f):

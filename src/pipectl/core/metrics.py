@@ -69,12 +69,6 @@ def historical_fraction(closed: int, won: int, configured: int) -> tuple[Fractio
     return Fraction(configured, 100), "configured"
 
 
-def historical_probability(closed: int, won: int, configured: int) -> tuple[float, str]:
-    """``historical_fraction`` as a float."""
-    p, source = historical_fraction(closed, won, configured)
-    return float(p), source
-
-
 @dataclass(frozen=True)
 class StageFlow:
     name: str

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from pipectl.core.text import shown
 from pipectl.errors import InputError
 
 
@@ -104,9 +105,8 @@ def normalize_currency(code: str) -> str:
         return SYMBOLS[text.upper()]
     if _CODE.match(text) and text.upper() in CURRENCIES:
         return text.upper()
-    shown = text if len(text) <= 20 else text[:20] + "…"
     raise InputError(
-        f"not a currency: {shown!r} (an active ISO 4217 code such as USD, EUR, GBP, JPY)"
+        f"not a currency: {shown(text, 21)} (an active ISO 4217 code such as USD, EUR, GBP, JPY)"
     )
 
 
@@ -155,7 +155,39 @@ def _grouped(text: str, sep: str) -> bool:
     )
 
 
-def _parse_number(num: str, exp: int = 2, suffixed: bool = False) -> Decimal:
+#: A number in a text: digits, maybe grouped or with a decimal mark (``number_marks``).
+_NUMBER = re.compile(r"[0-9][0-9.,' \u00a0\u202f]*[0-9]|[0-9]")
+_SPACES = re.compile(r"[ \u00a0\u202f']")
+
+
+def _marks(digits: str) -> tuple[str | None, str | None]:
+    """``number_marks`` of digits and separators (spaces already removed)."""
+    seps = [c for c in ",." if c in digits]
+    if len(seps) == 2:  # the last one is the decimal mark
+        return ("," if digits.rfind(",") > digits.rfind(".") else "."), None
+    if not seps:
+        return None, None
+    sep = seps[0]
+    if digits.count(sep) > 1:  # it groups thousands: the other one is the decimal mark
+        return ("." if sep == "," else ","), None
+    if _grouped(digits, sep):
+        return None, sep  # 1-3 digits, the separator, exactly three digits
+    return sep, None
+
+
+def number_marks(text: str) -> tuple[str | None, str | None]:
+    """What the first number in ``text`` says of its decimal mark, by ``parse_money``'s rules:
+    (the decimal mark it shows, ``.`` or ``,``, else None; and, for a number that reads two
+    ways by itself — one separator after 1 to 3 digits, then exactly three digits: ``12.000``,
+    ``1,500`` — that separator, else None). ``1,234.50`` and ``1.200.000`` show ``.`` and
+    ``,``; ``12,5`` shows ``,``; ``1200`` shows nothing."""
+    m = _NUMBER.search(text)
+    return _marks(_SPACES.sub("", m.group())) if m else (None, None)
+
+
+def _parse_number(
+    num: str, exp: int = 2, suffixed: bool = False, mark: str | None = None
+) -> Decimal:
     """Read digits with thousands separators and a decimal point or comma, by these rules
     (docs/input.md#amounts):
 
@@ -167,39 +199,46 @@ def _parse_number(num: str, exp: int = 2, suffixed: bool = False) -> Decimal:
     - one separator followed by exactly three digits (``12.000``, ``1,234``): thousands when
       the currency has fewer than three decimals and no ``k``/``m``/``bn`` follows — ``12.000 €``
       is €12,000 —; otherwise both readings make sense (``1.234 KWD``, ``1.234k``) and
-      ``_TwoReadings`` is raised for the caller to refuse it, naming both.
+      ``_TwoReadings`` is raised for the caller to refuse it, naming both;
+    - ``mark`` (``.`` or ``,``), when given, names the decimal mark and so decides that last
+      case, whatever the currency or suffix.
 
     Raises InvalidOperation when the digits are not a number."""
-    text = re.sub(r"[ \u00a0\u202f']", "", num)
+    text = _SPACES.sub("", num)
     if re.fullmatch(r"[0-9.]+[eE][-+]?[0-9]+", text):
         return Decimal(text)
-    seps = [c for c in ",." if c in text]
-    if len(seps) == 2:
-        point = "," if text.rfind(",") > text.rfind(".") else "."
-        group = "." if point == "," else ","
-        whole, frac = text.rsplit(point, 1)
-        if point in whole or not frac.isdigit() or not _grouped(whole, group):
-            raise InvalidOperation
-        return Decimal(whole.replace(group, "") + "." + frac)
-    if not seps:
+    point, two = _marks(text)
+    if two is not None:
+        whole, frac = text.split(two)
+        if mark is None and (suffixed or exp >= 3):
+            raise _TwoReadings(whole, frac)
+        return Decimal(f"{whole}.{frac}" if mark == two else whole + frac)
+    if point is None:
         return Decimal(text)
-    sep = seps[0]
-    if text.count(sep) > 1:
-        if not _grouped(text, sep):
+    group = "." if point == "," else ","
+    if point not in text:  # one kind, more than once: thousands
+        if not _grouped(text, group):
             raise InvalidOperation
-        return Decimal(text.replace(sep, ""))
-    whole, frac = text.split(sep)
-    if not frac.isdigit():
+        return Decimal(text.replace(group, ""))
+    whole, frac = text.rsplit(point, 1)
+    if point in whole or not frac.isdigit():
         raise InvalidOperation
-    if len(frac) != 3 or not _grouped(text, sep):
-        return Decimal(f"{whole or '0'}.{frac}")
-    if suffixed or exp >= 3:
-        raise _TwoReadings(whole, frac)
-    return Decimal(whole + frac)
+    if group in whole:
+        if not _grouped(whole, group):
+            raise InvalidOperation
+        whole = whole.replace(group, "")
+    return Decimal(f"{whole or '0'}.{frac}")
 
 
-def parse_money(text: str, default_currency: str) -> Money:
-    """Parse what a rep types as an amount. Raises InputError with a clear message."""
+def parse_money(text: str, default_currency: str, mark: str | None = None) -> Money:
+    """Parse what a rep types as an amount. Raises InputError with a clear message.
+
+    ``mark`` (``.`` or ``,``) says which one is the decimal mark, for a number that reads two
+    ways by itself (``12.000``, ``1,500``: ``number_marks``): a spreadsheet column's
+    convention, or a number the file typed. Without it, such a number is thousands when the
+    currency has fewer than three decimals and no suffix follows, else refused."""
+    if mark not in (None, ".", ","):
+        raise ValueError(f"a decimal mark is '.' or ',', not {mark!r}")
     m = _AMOUNT.match(text)
     if not m:
         raise InputError(f"not an amount: {text!r} (try 12000, 12k, 1.5m, $12,000.50, 900 EUR)")
@@ -213,7 +252,7 @@ def parse_money(text: str, default_currency: str) -> Money:
         raise InputError(f"a deal value cannot be negative: {text!r}")
     suffix = (m.group("suffix") or "").lower()
     try:
-        amount = _parse_number(m.group("num"), exponent(currency), bool(suffix))
+        amount = _parse_number(m.group("num"), exponent(currency), bool(suffix), mark)
     except _TwoReadings as two:
         raise InputError(_two_readings(text, two, suffix, currency, bool(pre or post))) from None
     except (InvalidOperation, ValueError):

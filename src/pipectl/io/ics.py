@@ -39,12 +39,11 @@ def sequence(last_change: datetime | str, changes: int) -> int:
 def build_calendar(
     rows: list[FollowUpRow],
     now: datetime,
-    changes: Mapping[int, tuple[datetime | str, int]] | None = None,
+    changes: Mapping[int, tuple[datetime | str, int]],
 ) -> bytes:
     """The calendar of ``rows``. ``changes`` maps a follow-up's id to (the instant of its last
     change, how many changes it had) — its events in the history; a follow-up missing from it
-    counts as changed once, when it was created. Without ``changes`` every SEQUENCE is the
-    export's minute (how earlier versions numbered them)."""
+    counts as changed once, when it was created."""
     from icalendar import Calendar, Event
 
     cal = Calendar()
@@ -65,11 +64,8 @@ def build_calendar(
         if r.every:
             desc += f"\nRepeats every {r.every} when done."
         ev.add("description", desc + f"\nMark done: pipectl followup done {r.id}")
-        if changes is None:  # no history given: the export's minute, as before
-            ev.add("sequence", sequence(now, 0) - 1)
-        else:
-            last, count = changes.get(r.id, (r.created_at, 1))
-            ev.add("sequence", sequence(last, count))
+        last, count = changes.get(r.id, (r.created_at, 1))
+        ev.add("sequence", sequence(last, count))
         ev.add("transp", "TRANSPARENT")
         cal.add_component(ev)
     return cal.to_ical()
@@ -79,7 +75,7 @@ def write_ics(
     rows: list[FollowUpRow],
     path: Path,
     now: datetime,
-    changes: Mapping[int, tuple[datetime | str, int]] | None = None,
+    changes: Mapping[int, tuple[datetime | str, int]],
 ) -> int:
     """Write atomically and mode 0600 (``io.files.private_file``)."""
     data = build_calendar(rows, now, changes)

@@ -36,10 +36,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from pipectl.core.importing import FORMULA, NumberCell
 from pipectl.errors import InputError
 from pipectl.io.files import private_file
 
-DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 DELIMITERS = ",;\t|"
 
 #: The longest cell a CSV may hold (the csv module's default limit is 131,072). Longer cells
@@ -70,7 +70,7 @@ def neutralise(value: Any) -> Any:
     """A text cell as written to a spreadsheet: formula-like text gets a leading ``'``, and
     so does text that already starts with ``'`` before formula-like text (``'=x`` → ``''=x``),
     so that stripping one apostrophe on import restores it exactly."""
-    if isinstance(value, str) and value.lstrip("'").startswith(DANGEROUS):
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA):
         return "'" + value
     return value
 
@@ -352,8 +352,6 @@ def _read_cell(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int | float):
-        from pipectl.core.importing import NumberCell
-
         if isinstance(v, float) and v.is_integer() and abs(v) < 1e16:
             return NumberCell(str(int(v)))
         return NumberCell(repr(v))  # 12000.5, 1e+20, nan: the amount parser says what it is

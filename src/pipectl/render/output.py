@@ -23,11 +23,12 @@ JSON, RICH, PLAIN = "json", "rich", "plain"
 # What must never reach a terminal as itself: C0 controls (ESC starts colour, cursor and
 # title sequences; BEL ends OSC 8 links), DEL, C1 controls (0x9b is a one-byte CSI), and the
 # bidirectional overrides, embeddings and isolates that make "Invoice \u202egpj.exe" read as
-# "Invoice exe.jpg". Newline and tab are kept in running text, escaped inside table cells.
-_UNSAFE_TEXT = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
-_UNSAFE_CELL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# "Invoice exe.jpg", and the line and paragraph separators (U+2028, U+2029) that can fake a
+# new line. Newline and tab are kept in running text, escaped inside table cells. The one
+# definition: shell completions escape the same characters (``cli/common.py``).
+_BIDI_AND_SEPARATORS = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+_UNSAFE_CELL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
 
 
 def _escaped(m: re.Match[str]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from pipectl.core.metrics import bar
 from pipectl.core.money import Money, format_money
+from pipectl.core.text import clip
 from pipectl.render.analytics import _money
 from pipectl.render.output import safe_cell
 from pipectl.render.review import (
@@ -161,7 +162,7 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
                    color="#8fb3e8")  # fmt: skip
             ax.bar([x + 0.2 for x in xs], [s[2] for s in rows], 0.4, label="weighted",
                    color="#2f6fd0")  # fmt: skip
-            ax.set_xticks(list(xs), [_clip(plain(s[0]), 32) for s in rows], rotation=20,
+            ax.set_xticks(list(xs), [clip(plain(s[0]), 32) for s in rows], rotation=20,
                           ha="right")  # fmt: skip
             _money_axis(ax, cur, max([s[1] for s in rows], default=0))
             _style(ax, plain(cur) if several else None)
@@ -361,7 +362,7 @@ def _md_charts(data: dict[str, Any]) -> list[str]:
         rows = data["stages"][cur]
         top = max([s[1] for s in rows] + [0])
         lines += [f"## Pipeline by stage ({md_text(cur)})", ""]
-        names = [_clip(plain(n), 32) for n, _v, _w in rows]
+        names = [clip(plain(n), 32) for n, _v, _w in rows]
         width = max([len(n) for n in names] + [11])
         lines += code_block([
             f"{n:<{width}} {bar(v, top, 30):<31} {_money(v, cur)}"
@@ -403,10 +404,6 @@ def _md_charts(data: dict[str, Any]) -> list[str]:
         ])  # fmt: skip
         lines.append("")
     return lines
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def range_bar(low: float, high: float, top: float, width: int = 24) -> str:

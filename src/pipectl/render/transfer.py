@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipectl.core.importing import Report
+from pipectl.core.text import clip, listed
 from pipectl.render.output import JSON, RICH, emit, emit_json, safe_cell, table
 from pipectl.services.transfer import Applied
 
@@ -34,9 +35,7 @@ def _encoding_line(source: Source) -> str | None:
 
 def _names(names: list[str], limit: int = 20) -> str:
     """Names from the file (headers, stages) for one line: escaped, long ones cut."""
-    shown = [safe_cell(n if len(n) <= 60 else n[:60] + "…") for n in names[:limit]]
-    more = f" and {len(names) - limit:,} more" if len(names) > limit else ""
-    return ", ".join(shown) + more
+    return listed(names, lambda n: safe_cell(clip(n, 61)), limit)
 
 
 #: Imports shorter than this finish before a bar is worth drawing.

@@ -80,12 +80,12 @@ def _rounded(exact: dict[str, Fraction]) -> dict[str, int]:
     return {k: round_minor(v) for k, v in exact.items()}
 
 
-def _sum(deals: Sequence[DealRow], weighted: bool = False) -> dict[str, int]:
+def _sum(deals: Sequence[DealRow]) -> dict[str, int]:
+    """The deals' values, per currency."""
     out: dict[str, int] = {}
     for d in deals:
-        v = d.weighted_minor() if weighted else d.value_minor
-        if v is not None:
-            out[d.currency] = out.get(d.currency, 0) + v
+        if d.value_minor is not None:
+            out[d.currency] = out.get(d.currency, 0) + d.value_minor
     return out
 
 

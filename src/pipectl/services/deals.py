@@ -19,7 +19,6 @@ from pipectl.store import queries
 from pipectl.store.engine import Database
 
 ACTIVITY_KINDS = ("call", "email", "meeting", "demo", "note")
-MAX_TEXT = 10_000
 
 #: Fields ``edit`` may change (the field registry's).
 EDITABLE = fields.EDITABLE
@@ -28,8 +27,9 @@ EDITABLE = fields.EDITABLE
 def clean_text(
     value: str | None, what: str, *, required: bool = False, field: str | None = None
 ) -> str | None:
-    """Whitespace folded (kept, but trimmed, for free text), length checked: against the
-    deal field's cap (``core.fields``) when ``field`` names one, else ``MAX_TEXT``."""
+    """Whitespace folded (kept, but trimmed, for free text). Its length is checked against
+    ``core.fields.MAX_TEXT`` unless ``field`` names the deal field it is stored in: that
+    field's cap is checked where every write goes (``store.deals``)."""
     if value is None:
         return None
     value = " ".join(value.split()) if what != "text" else value.strip()
@@ -37,10 +37,10 @@ def clean_text(
         if required:
             raise InputError(f"the {what} cannot be empty")
         return None
-    if field is not None:
-        fields.BY_NAME[field].check(value)
-    elif len(value) > MAX_TEXT:
-        raise InputError(f"the {what} is too long ({len(value)} characters; at most {MAX_TEXT})")
+    if field is None and len(value) > fields.MAX_TEXT:
+        raise InputError(
+            f"the {what} is too long ({len(value)} characters; at most {fields.MAX_TEXT})"
+        )
     return value
 
 

@@ -57,7 +57,7 @@ def fill(db: Database, now: datetime, *, deals: int = 40, seed: int = 7) -> int:
     open_stages = [s for s in stage_rows if s.kind == Status.OPEN]
     won = next(s for s in stage_rows if s.kind == Status.WON)
     lost = next(s for s in stage_rows if s.kind == Status.LOST)
-    currency = queries.settings(db).get("currency", "USD")
+    currency = queries.setting(db, "currency")
     for i in range(deals):
         account, person, email = ACCOUNTS[i % len(ACCOUNTS)]
         product, low, high = PRODUCTS[rng.randrange(len(PRODUCTS))]

@@ -8,20 +8,19 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pipectl.core.dates import add_duration, check_range
+from pipectl.core.fields import MAX_FOLLOWUP
 from pipectl.core.states import Outcome, Status
 from pipectl.errors import InputError, PipectlError
 from pipectl.store import deals as store
 from pipectl.store import queries
 from pipectl.store.engine import Database
 
-MAX_WHAT = 1_000
-
 
 def _what(text: str) -> str:
     what = " ".join(text.split())
     if not what:
         raise InputError("say what the follow-up is (e.g. 'send the proposal')")
-    if len(what) > MAX_WHAT:
+    if len(what) > MAX_FOLLOWUP:
         raise InputError(f"the follow-up text is too long ({len(what)} characters)")
     return what
 

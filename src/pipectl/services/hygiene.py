@@ -126,7 +126,7 @@ def backup_to(conn: Database, db_path: Path, dest: str | None, now: datetime) ->
     new file, or a directory to put the stamped copy in: an existing one, or any path that
     ends with a slash (created, owner-only, if missing: ``backup ~/backups/`` from cron works
     every night, not once). An existing file or any symlink is refused, never written
-    through."""
+    through (``store.sqlite_file``)."""
     if conn.kind != SQLITE:  # before touching any path
         return backup(conn, Path(dest or "."))  # refused: pg_dump backs up a server
     stamped = f"{db_path.name}.backup-{now:%Y%m%dT%H%M%SZ}"
@@ -147,10 +147,6 @@ def backup_to(conn: Database, db_path: Path, dest: str | None, now: datetime) ->
             target = target / stamped
         elif target.is_dir():  # an existing directory (or a symlink to one)
             target = target / stamped
-    if target.is_symlink():
-        raise InputError(f"{target} is a symlink: give the path of a new file or a directory")
-    if target.exists():
-        raise InputError(f"{target} already exists: give another path")
-    if target.resolve() == db_path.resolve():
-        raise InputError("a backup cannot overwrite the pipeline itself")
+    # the store creates the file with O_EXCL | O_NOFOLLOW: an existing file (the pipeline
+    # itself among them) or any symlink is refused there, with no race between check and use
     return backup(conn, target)

@@ -321,7 +321,7 @@ def chart_data(conn: Database, now: datetime, owner: Owner | None = None) -> dic
     ``owner``, of that owner's deals. Amounts in major units."""
     from pipectl.services.analytics import Window, forecast, metrics
     from pipectl.store import analytics as qa
-    from pipectl.store.queries import settings
+    from pipectl.store.queries import setting
 
     open_stages = [s for s in stages(conn) if s.kind == Status.OPEN]
     totals: dict[int, dict[str, int]] = {}
@@ -336,9 +336,7 @@ def chart_data(conn: Database, now: datetime, owner: Owner | None = None) -> dic
     )["trend"]["periods"]
     fc = forecast(conn, now, kind="quarter", horizon=2, owner=owner)["periods"]
     seen = set(sizes) | {p["currency"] for p in fc} | {c for p in trend for c in p["won_value"]}
-    currencies = sorted(seen, key=lambda c: (-sizes.get(c, 0), c)) or [
-        settings(conn).get("currency", "USD")
-    ]
+    currencies = sorted(seen, key=lambda c: (-sizes.get(c, 0), c)) or [setting(conn, "currency")]
     return {
         "currencies": currencies,
         "stages": {

@@ -33,6 +33,7 @@ from pipectl.core.importing import (
     unknown_stage_names,
 )
 from pipectl.core.states import Status
+from pipectl.core.text import listed, shown
 from pipectl.errors import Conflict, InputError
 from pipectl.store import deals as store
 from pipectl.store import queries
@@ -91,14 +92,11 @@ def plan_import(
     from pipectl.services.pipeline import check_stage_name as stage_name
 
     with conn.transaction(write=False):
-        currency = queries.settings(conn).get("currency", "USD")
+        currency = queries.setting(conn, "currency")
         checked = _stage_rows(conn)
         given: dict[str, str] = {}
         for theirs, ours in stage_map.items():
-            if ours.strip().lower() in (Status.WON, Status.LOST):  # whatever they are called
-                given[theirs] = ours.strip().lower()
-                continue
-            stage = queries.find_stage(conn, ours)  # ours must exist
+            stage = queries.find_stage(conn, ours)  # ours must exist; won/lost by kind
             given[theirs] = stage.name if stage.kind == Status.OPEN else stage.kind
     for _i, name, kind in checked:  # a closing stage by its display name means won or lost
         if kind != Status.OPEN:
@@ -108,17 +106,15 @@ def plan_import(
     names = [r[col] for r in rows if col is not None and col < len(r)]
     unknown = unknown_stage_names(names, open_stages, given)
     if unknown and not create_stages:
-        shown = ", ".join(_quoted(n) for n in unknown[:20])
-        more = f" and {len(unknown) - 20:,} more" if len(unknown) > 20 else ""
         raise InputError(
-            f"unknown stages: {shown}{more} — map them with --stage-map THEIRS=OURS, or add"
+            f"unknown stages: {listed(unknown)} — map them with --stage-map THEIRS=OURS, or add"
             " them with --create-stages"
         )
     for name in unknown:
         try:
             stage_name(name)  # what adding it would refuse, refused now (and on --dry-run)
         except InputError as e:
-            raise InputError(f"cannot add the stage {_quoted(name)}: {e}") from None
+            raise InputError(f"cannot add the stage {shown(name)}: {e}") from None
     # the rows using new stages are checked against stand-ins, numbered -1, -2, ...
     stand_ins = [(-1 - i, n, str(Status.OPEN)) for i, n in enumerate(unknown)]
     ctx_stages = [s for s in checked if s[2] == Status.OPEN] + stand_ins
@@ -127,10 +123,6 @@ def plan_import(
     ids = [d.external_id for d in report.ok if d.external_id]
     updates = len(existing(conn, ids))
     return ImportPlan(report, unknown, updates, checked, currency)
-
-
-def _quoted(name: str) -> str:
-    return repr(name) if len(name) <= 40 else repr(name[:40]) + "…"
 
 
 def write_import(
@@ -146,7 +138,7 @@ def write_import(
     from pipectl.services.pipeline import add_stage
 
     with conn.transaction(write=True):
-        currency = queries.settings(conn).get("currency", "USD")
+        currency = queries.setting(conn, "currency")
         if _stage_rows(conn) != plan.stages or currency != plan.currency:
             raise Conflict(
                 "the stages or the default currency changed while the file was being checked;"
@@ -197,15 +189,9 @@ def apply(
     result = Applied()
     by_id = {s.id: s for s in stages(conn)}
     first_open = next(s.id for s in by_id.values() if s.kind == Status.OPEN)
+    # one row per external id: ``read_rows`` refuses a second (the dry run reports it)
     known = existing(conn, [d.external_id for d in deals if d.external_id])
-    seen: set[str] = set()
     for i, d in enumerate(deals):
-        if d.external_id and d.external_id in seen:  # read_rows refuses it: never here
-            raise InputError(
-                f"row {d.row}: external id {d.external_id!r} appears twice in the file"
-            )
-        if d.external_id:
-            seen.add(d.external_id)
         new = not (d.external_id and d.external_id in known)  # nothing on it to repeat yet
         if not new:
             deal_id = known[d.external_id][0]

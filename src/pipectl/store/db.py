@@ -158,15 +158,11 @@ def open_db(path: str | os.PathLike[str] | None = None) -> Database:
     conn = connect(p)
     try:
         version, app_id = _version(conn, p)
-        if app_id not in (0, APPLICATION_ID):
-            # another application's file, even an empty one: never take it over
-            raise DatabaseError(f"{p} is not a pipectl database (it belongs to another program)")
-        if app_id != APPLICATION_ID and version:
-            raise DatabaseError(f"{p} is not a pipectl database (it holds other data)")
         if version != SCHEMA_VERSION or app_id != APPLICATION_ID:
             from pipectl.store import migrations  # only when there is work to do
 
-            migrations.check_ours(conn, p)  # refuse an unversioned file of other tables
+            # another program's file (even an empty one), or one of other tables: refused
+            migrations.check_ours(conn, p)
             migrations.refuse_newer(version, p)
             if conn.read_only:
                 raise DatabaseError(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.stages import match_stage
 from pipectl.core.states import Status
+from pipectl.core.text import clip
 from pipectl.errors import Ambiguous, InputError, NotFound
 from pipectl.store.engine import MAX_INTEGER, Database, ts_text
 from pipectl.store.rules import like
@@ -68,8 +69,27 @@ def find_stage(conn: Database, name: str) -> StageRow:
     return next(s for s in all_stages if s.id == found[0][0])
 
 
+#: What each setting is when the pipeline has not set it (None: nothing); the settings a user
+#: may change are ``services/pipeline.py``'s ``SETTINGS``.
+SETTING_DEFAULTS: dict[str, str | None] = {
+    "currency": "USD",
+    "owner": None,
+    "date_order": "mdy",
+    "followup_interval": "2w",
+    "forecast_commit": "80",
+    "forecast_best": "50",
+}
+
+
 def settings(conn: Database) -> dict[str, str]:
+    """The settings this pipeline has set (no defaults: ``setting`` adds them)."""
     return dict(conn.execute("SELECT key, value FROM settings").fetchall())
+
+
+def setting(conn: Database, key: str) -> str | None:
+    """One setting in effect: the pipeline's, else its default (``SETTING_DEFAULTS``)."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return row[0] if row is not None else SETTING_DEFAULTS[key]
 
 
 # --- deals -------------------------------------------------------------------------------
@@ -175,7 +195,7 @@ def id_number(ref: str) -> int | None:
     if not (digits.isascii() and digits.isdigit()):
         return None
     if len(digits) > 19 or int(digits) > MAX_INTEGER:
-        raise InputError(f"{digits[:24]}{'…' if len(digits) > 24 else ''}: number too large")
+        raise InputError(f"{clip(digits, 25)}: number too large")
     return int(digits)
 
 

@@ -1,0 +1,30 @@
+"""Long text cut short for a message or a label: one rule, so that no message ever echoes a
+100,000-character cell, and every cut looks the same (``…`` where it was cut).
+
+Pure, and free to import: the standard library only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+
+def clip(text: str, n: int) -> str:
+    """``text`` in at most ``n`` characters: whole when it fits, else its first ``n - 1``
+    and ``…``."""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def shown(text: str, n: int = 40) -> str:
+    """``text`` quoted for a message (``repr``: its control characters escaped), clipped to
+    ``n`` characters; a clipped one says how long it was: ``'Acme…' (131,073 characters)``."""
+    if len(text) <= n:
+        return repr(text)
+    return f"{clip(text, n)!r} ({len(text):,} characters)"
+
+
+def listed(items: Sequence[str], show: Callable[[str], str] = shown, limit: int = 20) -> str:
+    """The first ``limit`` of ``items``, each through ``show``, joined by commas; then how
+    many more there are (``'a', 'b' and 3 more``)."""
+    more = f" and {len(items) - limit:,} more" if len(items) > limit else ""
+    return ", ".join(show(i) for i in items[:limit]) + more
