@@ -375,3 +375,39 @@ def test_a_full_disk_during_an_import_is_one_clear_line(
     assert "disk is full" in r.stderr and "cannot rollback" not in r.stderr
     monkeypatch.setattr(db, "connect", real_connect)
     assert len(cli.json("list")) == 1  # nothing half-imported
+
+
+@pytest.mark.parametrize(
+    ("damage", "commands"),
+    [
+        (
+            "UPDATE deals SET expected_close = '2026-13-45'",
+            [("list", "--all"), ("show", "1"), ("edit", "1", "--title", "q")],
+        ),
+        ("UPDATE deals SET created_at = 'garbage'", [("list", "--all"), ("show", "1")]),
+        ("UPDATE events SET at = 'garbage'", [("show", "1")]),
+        ("UPDATE stages SET exit_questions = 'not json'", [("board",), ("stages",), ("add", "x")]),
+        ("UPDATE stages SET exit_questions = '[1, 2]'", [("stages",)]),
+        ("UPDATE followups SET due = 'someday'", [("followup", "list")]),
+    ],
+    ids=["close-date", "created", "event-time", "questions-json", "questions-type", "due"],
+)
+def test_a_value_edited_into_nonsense_is_a_damaged_file(
+    cli: Cli, sqlite_path: Path, damage: str, commands: list[tuple[str, ...]]
+) -> None:
+    """Rows changed behind pipectl's back (the schema's rules broken): exit 5, one line."""
+    _deal(cli)
+    cli.ok("followup", "1", "+3d", "call")
+    with sqlite3.connect(sqlite_path) as raw:
+        raw.execute(damage)
+    for args in commands:
+        r = cli.fails(*args, code=5)
+        assert "damaged" in r.stderr and len(r.stderr.strip().splitlines()) == 1, args
+
+
+def test_a_negative_stale_limit_is_not_a_parameter_name(cli: Cli, sqlite_path: Path) -> None:
+    """A stage's limit named a SQL parameter: -5 made ':stale_cut_-5' (internal error)."""
+    _deal(cli)
+    with sqlite3.connect(sqlite_path) as raw:
+        raw.execute("UPDATE stages SET stale_days = -5 WHERE position = 1")
+    assert cli.ok("due").exit_code == 0

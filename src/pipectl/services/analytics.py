@@ -19,7 +19,7 @@ from pipectl.core import metrics as m
 from pipectl.core.money import major_json
 from pipectl.store import analytics as q
 from pipectl.store.engine import Database
-from pipectl.store.queries import stages, ts
+from pipectl.store.queries import parse_day, stages, ts
 from pipectl.store.rules import Owner
 
 
@@ -92,7 +92,7 @@ def metrics(
         reason,
         n_touch,
     ) in q.closed_in_window(conn, snap, since, until):
-        label = m.period_containing(date.fromisoformat(day), by).label
+        label = m.period_containing(parse_day(day), by).label
         t = _get_trend(trend, label)
         touches[status][0] += n_touch
         touches[status][1] += 1
@@ -117,7 +117,7 @@ def metrics(
             t["lost"] += 1
             reasons[reason or "(no reason)"] += 1
     for day, n in q.created_by_day(conn, snap, since, until):
-        label = m.period_containing(date.fromisoformat(day), by).label
+        label = m.period_containing(parse_day(day), by).label
         _get_trend(trend, label)["created"] += n
     rate = m.win_rate(won, lost)
     avg_size = {c: Fraction(won_value[c]) / won_count_cur[c] for c in won_value if won_count_cur[c]}
@@ -283,7 +283,7 @@ def forecast(
     later: dict[str, dict[str, Any]] = {}
     for value, cur, stage_id, close in q.open_deals_for_forecast(conn, snap):
         p = by_id[stage_id].probability
-        day = date.fromisoformat(close) if close else None
+        day = parse_day(close)
         if day is None:
             b = _get(undated, cur)
         elif day < current.start:

@@ -319,7 +319,7 @@ def list_followups(
     if limit:
         sql += f" LIMIT {int(limit)}"
     rows = [
-        FollowUpRow(r[0], r[1], r[2], r[3], date.fromisoformat(r[4]), *r[5:])
+        FollowUpRow(r[0], r[1], r[2], r[3], parse_day(r[4]), *r[5:])
         for r in conn.execute(sql, params)
     ]
     return rows, total

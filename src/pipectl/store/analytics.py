@@ -27,7 +27,15 @@ from pipectl.store.rules import Owner, owned_by_named, owned_deals_named
 
 _DAY = timedelta(days=1)
 _ZERO = timedelta()
-_parse = datetime.fromisoformat
+
+
+def _parse(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        from pipectl.store.queries import damaged
+
+        raise damaged(text, "time") from None
 
 
 def days(start: str, end: str) -> float:

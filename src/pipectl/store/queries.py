@@ -18,7 +18,7 @@ from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.stages import match_stage
 from pipectl.core.states import Status
 from pipectl.core.text import clip
-from pipectl.errors import Ambiguous, InputError, NotFound
+from pipectl.errors import Ambiguous, DatabaseError, InputError, NotFound
 from pipectl.store.engine import MAX_INTEGER, Database, ts_text
 from pipectl.store.rules import like
 
@@ -29,13 +29,44 @@ if TYPE_CHECKING:
 ts = ts_text
 
 
+def damaged(value: object, what: str = "value") -> DatabaseError:
+    """A stored value that breaks the schema's rules (a file edited by other means): the
+    pipeline is damaged, not the input."""
+    from pipectl.core.text import shown
+
+    return DatabaseError(
+        f"the pipeline holds an unreadable {what} ({shown(str(value))}): it is damaged;"
+        " restore a backup (see docs/hygiene.md)"
+    )
+
+
 def parse_ts(text: str | None) -> datetime | None:
     """Stored text back to an aware UTC datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        raise damaged(text, "time") from None
 
 
 def parse_day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise damaged(text, "date") from None
+
+
+def _questions(text: str | None) -> tuple[str, ...]:
+    try:
+        questions = json.loads(text or "[]")
+    except ValueError:
+        raise damaged(text, "list of exit questions") from None
+    if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
+        raise damaged(text, "list of exit questions")
+    return tuple(questions)
 
 
 @dataclass(frozen=True)
@@ -54,7 +85,7 @@ def stages(conn: Database) -> list[StageRow]:
         "SELECT id, name, position, probability, stale_days, kind, exit_questions"
         " FROM stages ORDER BY position, id"
     ).fetchall()
-    return [StageRow(*r[:6], tuple(json.loads(r[6] or "[]"))) for r in rows]
+    return [StageRow(*r[:6], _questions(r[6])) for r in rows]
 
 
 def find_stage(conn: Database, name: str) -> StageRow:

@@ -48,9 +48,10 @@ def stalled(
     cuts = sorted({int(n) for n in limits})
     if not cuts:
         return "1 = 0", {}
-    cases = " ".join(f"WHEN {n} THEN :stale_cut_{n}" for n in cuts)
+    # parameters named by position: a limit is not a name (a damaged -5 made ":stale_cut_-5")
+    cases = " ".join(f"WHEN {n} THEN :stale_cut_{i}" for i, n in enumerate(cuts))
     return f"{touch} <= CASE {stale} {cases} END", {
-        f"stale_cut_{n}": stale_cutoff(now, n) for n in cuts
+        f"stale_cut_{i}": stale_cutoff(now, n) for i, n in enumerate(cuts)
     }
 
 
