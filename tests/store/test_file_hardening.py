@@ -411,3 +411,20 @@ def test_a_negative_stale_limit_is_not_a_parameter_name(cli: Cli, sqlite_path: P
     with sqlite3.connect(sqlite_path) as raw:
         raw.execute("UPDATE stages SET stale_days = -5 WHERE position = 1")
     assert cli.ok("due").exit_code == 0
+
+
+def test_amounts_that_add_up_past_64_bits_are_one_clear_line(cli: Cli, sqlite_path: Path) -> None:
+    """Each deal under the cap, their sum past SQLite's integer: 'integer overflow' was an
+    internal error in board, metrics and review."""
+    _deal(cli)
+    with sqlite3.connect(sqlite_path) as raw:
+        raw.execute("UPDATE deals SET value_minor = 5000000000000000000")
+        raw.execute(
+            "INSERT INTO deals (title, value_minor, currency, stage_id, status, created_at,"
+            " updated_at, stage_entered_at, last_touch_at, version, tags)"
+            " SELECT 'Twin', value_minor, currency, stage_id, status, created_at, updated_at,"
+            " stage_entered_at, last_touch_at, 1, tags FROM deals"
+        )
+    for args in (("board",), ("metrics",), ("review",)):
+        r = cli.fails(*args, code=5)
+        assert "add up to more than can be summed" in r.stderr, args

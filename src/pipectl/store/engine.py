@@ -166,6 +166,11 @@ def user_error(e: BaseException, where: str = "the database") -> PipectlError | 
         if low.startswith("check constraint"):
             return PipectlError(f"refused by the database: {text}")
         return None  # NOT NULL, FOREIGN KEY: our own SQL got it wrong
+    if low == "integer overflow":  # a sum past 2^63 - 1: thousands of deals at the cap
+        return DatabaseError(
+            f"the amounts in {where} add up to more than can be summed ({MAX_INTEGER:,} minor"
+            " units): look for deals with absurd values (pipectl list --sort value)"
+        )
     if isinstance(e, sqlite3.DataError) or "too big" in low:
         return InputError(f"a value is too large for the database ({text})")
     damaged = ("no such table", "malformed", "not a database", "corrupt")  # not a column: our SQL
