@@ -157,6 +157,17 @@ def test_json_keeps_the_data_exact(hostile: Cli) -> None:
     assert EVIL in [s["stage"] for s in board["stages"]]
 
 
+def test_json_text_never_carries_what_a_terminal_acts_on(cli: Cli) -> None:
+    """JSON escapes C1 controls (0x9b is a one-byte CSI), DEL and bidi overrides as \\uXXXX:
+    the same data after parsing, but `pipectl list --json` on a terminal stays inert."""
+    title = "Invoice \u202egpj.exe \x9b31m red \x7f end"
+    cli.ok("add", title, "1k")
+    raw = cli.ok("list", "--json").stdout
+    assert not any(c in raw for c in "\u202e\x9b\x7f")
+    assert "\\u202e" in raw and "\\u009b" in raw
+    assert cli.json("list")[0]["title"] == title
+
+
 def test_a_tag_cannot_carry_control_or_bidi_characters(cli: Cli) -> None:
     cli.fails("add", "Acme", "--tag", EVIL, code=2)
     cli.fails("add", "Acme", "--tag", BIDI, code=2)

@@ -81,8 +81,21 @@ def _default(o: Any) -> Any:
     raise TypeError(f"cannot serialise {type(o).__name__}")
 
 
+# What json.dumps leaves raw though a terminal acts on it: DEL, the C1 controls (0x9b is a
+# one-byte CSI) and the bidi and line-separator characters. Inside JSON strings (the only place
+# a non-ASCII character can be) ``\uXXXX`` is the same data, exactly.
+_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_default, ensure_ascii=False, indent=2)
+    """JSON with text exact (UTF-8, not ``\\u`` escapes) except for the characters a terminal
+    would act on, which JSON escapes as ``\\uXXXX``: the same data, safe to print."""
+    text = json.dumps(obj, default=_default, ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(_json_escape, text) if _JSON_UNSAFE.search(text) else text
 
 
 def emit_json(obj: Any) -> None:
