@@ -5,6 +5,8 @@ Exit statuses are named constants and documented in docs/exit-codes.md, for scri
 
 from __future__ import annotations
 
+import errno
+
 OK = 0
 ERROR = 1  # a command could not do what was asked (e.g. a move refused at an exit question)
 USAGE = 2  # bad input: an option, a date, an amount, a stage name that cannot be read
@@ -48,3 +50,21 @@ class Conflict(PipectlError):
     """Another writer changed the deal between this command's read and its write."""
 
     exit_code = CONFLICT
+
+
+#: What a full or failing disk says: the machine's trouble, not the input's.
+_MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EROFS, errno.EDQUOT})
+
+
+def os_error(e: OSError, path: object = None, doing: str = "use") -> PipectlError:
+    """An operating system's refusal of a path as the one line a user gets: bad input (exit
+    2) — a name too long, no such directory, no permission —, or the machine's trouble (exit
+    5) — a full disk, an I/O error, a read-only file system. ``doing``: "use", "write", …"""
+    from pipectl.core.text import clip
+
+    name = path if path is not None else e.filename
+    where = f"{clip(str(name), 80)}: " if name is not None else ""
+    message = f"cannot {doing} {where}{e.strerror or e}"
+    if e.errno in _MACHINE_ERRNOS:
+        return DatabaseError(message)
+    return InputError(message)

@@ -249,3 +249,36 @@ def test_a_path_the_system_refuses_is_one_line(cli: Cli, args: tuple[str, ...]) 
     r = cli.fails(*args, code=2)
     assert "File name too long" in r.stderr and "internal error" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("url", ["mysql://x", "sqlite:///x.db", "https://example.com/db"])
+def test_a_url_of_another_database_is_refused_not_taken_for_a_path(
+    cli: Cli, url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = cli.fails("--db", url, "list", code=2)
+    assert "unsupported database URL" in r.stderr
+    assert list(tmp_path.iterdir()) == []  # no directory "mysql:" made
+
+
+def test_a_full_disk_is_the_machines_trouble_for_every_file_written(tmp_path: Path) -> None:
+    """export/review/ics (io.files) and the edge map ENOSPC alike: exit 5, not bad input."""
+    import errno
+
+    from pipectl.errors import DATABASE, USAGE, os_error
+
+    full = os_error(OSError(errno.ENOSPC, "No space left on device"), tmp_path / "x", "write")
+    assert full.exit_code == DATABASE and "No space left on device" in str(full)
+    typo = os_error(OSError(errno.ENOENT, "No such file or directory"), "no/dir/x")
+    assert typo.exit_code == USAGE and str(typo).startswith("cannot use no/dir/x:")
+
+
+def test_end_of_input_at_a_question_says_nothing_was_saved(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-D at log's follow-up prompt: 130, and the line says what happened to the call."""
+    cli.ok("add", "Acme renewal", "12k")
+    monkeypatch.setattr("pipectl.cli.common.interactive", lambda: True)
+    r = cli.fails("log", "acme", "call", "check-in", input="", code=130)
+    assert "nothing was saved" in r.stderr
+    assert [i for i in cli.json("show", "1")["timeline"] if i["type"] == "activity"] == []

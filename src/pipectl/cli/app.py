@@ -16,7 +16,6 @@ from typer.core import TyperArgument, TyperGroup
 
 from pipectl import __version__, errors
 from pipectl.cli import common
-from pipectl.core.text import clip
 
 
 def _version(value: bool) -> None:
@@ -316,7 +315,8 @@ def run(argv: list[str] | None = None) -> int:
         hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ""
         _fail(f"error: {e.format_message()}{hint}", errors.USAGE)
     except typer.Abort:
-        _fail("aborted", errors.INTERRUPTED)
+        # end of input (Ctrl-D) at a question: asked before any change, so nothing was saved
+        _fail("aborted at a question; nothing was saved", errors.INTERRUPTED)
     except typer.TyperException as e:
         _fail(f"error: {e.format_message()}", getattr(e, "exit_code", errors.ERROR) or 1)
     except KeyboardInterrupt:
@@ -326,7 +326,10 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as e:
         # the engine's refusals that are the input's or the file's fault, not a bug: a number
         # beyond SQLite's integer, a damaged or read-only file, a full disk
-        known = engine.user_error(e, _where()) or _file_error(e)
+        known = engine.user_error(e, _where())
+        if known is None and isinstance(e, OSError) and e.errno is not None:
+            # a path the user named, refused by the system where nothing mapped it
+            known = errors.os_error(e)
         if known is not None:
             _fail(f"error: {known}", known.exit_code)
         if os.environ.get("PIPECTL_DEBUG"):
@@ -342,20 +345,6 @@ def run(argv: list[str] | None = None) -> int:
             common.say(notice)
         store_db.notices.clear()
     return 0
-
-
-def _file_error(e: BaseException) -> errors.PipectlError | None:
-    """An operating-system refusal of a path the user named (a name too long, no such
-    directory, no permission, a full disk) that reached the edge unmapped: one line naming the
-    path, not an internal error. Input (exit 2), except the machine's own trouble (exit 5)."""
-    if not isinstance(e, OSError) or e.errno is None:
-        return None
-    name = "" if e.filename is None else clip(str(e.filename), 80)
-    where = f"{name}: " if name else ""
-    machine = {errno.ENOSPC, errno.EIO, errno.EROFS, errno.EDQUOT}
-    if e.errno in machine:
-        return errors.DatabaseError(f"cannot write {where}{e.strerror}")
-    return errors.InputError(f"cannot use {where}{e.strerror}")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from pipectl.errors import InputError
+from pipectl.errors import InputError, os_error
 
 
 @contextlib.contextmanager
@@ -30,7 +30,7 @@ def private_file(path: Path, mode: str = "w", **kw: Any) -> Iterator[IO[Any]]:
     except FileNotFoundError:
         st = None
     except OSError as e:  # a name too long, a path through a file, no permission
-        raise InputError(f"cannot write {target}: {e.strerror}") from None
+        raise os_error(e, target, "write") from None
     if st is not None and stat.S_ISLNK(st.st_mode):
         raise InputError(f"{target} is a symbolic link: give the path of the file itself")
     if st is not None and stat.S_ISDIR(st.st_mode):
@@ -42,26 +42,27 @@ def private_file(path: Path, mode: str = "w", **kw: Any) -> Iterator[IO[Any]]:
         try:
             fd = os.open(target, flags)
         except OSError as e:
-            why = "nothing reads from it" if e.errno == errno.ENXIO else e.strerror
-            raise InputError(f"cannot write {target}: {why}") from None
+            if e.errno == errno.ENXIO:
+                raise InputError(f"cannot write {target}: nothing reads from it") from None
+            raise os_error(e, target, "write") from None
         os.set_blocking(fd, True)
         try:
             with os.fdopen(fd, mode, **kw) as f:
                 yield f
         except OSError as e:
-            raise InputError(f"cannot write {target}: {e.strerror}") from None
+            raise os_error(e, target, "write") from None
         return
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
     except OSError as e:
-        raise InputError(f"cannot write {target}: {e.strerror}") from None
+        raise os_error(e, target, "write") from None
     try:
         with os.fdopen(fd, mode, **kw) as f:
             yield f
         os.replace(tmp, target)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"cannot write {target}: {e.strerror}") from None
+        raise os_error(e, target, "write") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

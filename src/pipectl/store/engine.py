@@ -373,6 +373,11 @@ def is_url(target: str | None) -> bool:
         return True
     if text.lower().startswith(("postgresql:", "postgres:")):
         raise InputError(f"not a PostgreSQL URL: {redact(text)!r} (postgresql://USER@HOST:PORT/DB)")
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", text):  # mysql://…, sqlite:///…: not a file name
+        raise InputError(
+            f"unsupported database URL {redact(text)!r}: a pipeline is a SQLite file (a path) or"
+            " postgresql://USER@HOST:PORT/DB"
+        )
     return False
 
 
