@@ -234,3 +234,23 @@ def test_velocity_of_same_day_wins_is_sane() -> None:
     # 10 × 5,000 × 1 ÷ 1 day — before, a cycle of 0.0000012 days gave billions
     cycles = [cycle_days(0.0000012), cycle_days(0.0)]
     assert velocity(10, 5000, 1, sum(cycles) / len(cycles)) == 50_000
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("1.12.2026", date(2026, 12, 1)),  # read month first, this was 2026-01-12
+        ("12.1.2026", date(2026, 1, 12)),
+        ("24.12.26", date(2026, 12, 24)),
+        ("1.12.", date(2026, 12, 1)),
+        ("1.12", date(2026, 12, 1)),
+    ],
+)
+def test_dotted_dates_are_day_first(text: str, day: date) -> None:
+    assert parse_date(text, date(2026, 11, 24)) == day
+
+
+@pytest.mark.parametrize("text", ["31.2.2026", "12.2026", "1.1.1", "2026.12.01"])
+def test_dotted_text_that_is_no_day_month_year_is_refused(text: str) -> None:
+    with pytest.raises(InputError, match="not a date"):
+        parse_date(text, date(2026, 11, 24))

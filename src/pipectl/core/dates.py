@@ -149,6 +149,8 @@ def parse_date(text: str, today: date, *, dayfirst: bool = False) -> date:
     return check_range(_parse_date(text, today, dayfirst), "date")
 
 
+#: Day.month[.year], as Germany, Russia, Poland … write dates: always day first.
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.?(?:(?<=\.)(\d{4}|\d{2}))?$")
 _HINT = "try 2026-12-01, today, tomorrow, +3d, 2w, next fri, eom, eoq"
 
 
@@ -182,6 +184,16 @@ def _parse_date(text: str, today: date, dayfirst: bool) -> date:
         return _shift(today, _delta(n, m.group(3)), raw)
     if not re.search(r"\d", word) or not re.fullmatch(r"[\w\s,./-]+", word):
         raise InputError(f"not a date: {raw!r} ({_HINT})")
+    m = _DOTTED.match(word)
+    if m:  # 1.12.2026 is the first of December wherever dots are written: day first, always
+        day, month, year = int(m.group(1)), int(m.group(2)), m.group(3)
+        y = today.year if not year else int(year) + (2000 if len(year) == 2 else 0)
+        try:
+            return date(y, month, day)
+        except ValueError:
+            raise InputError(f"not a date: {raw!r} (no such day; day.month.year)") from None
+    if re.fullmatch(r"[\d.]*\.[\d.]*", word):  # 12.2026, 1.1.1: no day.month[.year] to read
+        raise InputError(f"not a date: {raw!r} (dotted dates are day.month.year: 1.12.2026)")
     return _dateutil(word, raw, today, dayfirst)
 
 
