@@ -282,3 +282,16 @@ def test_end_of_input_at_a_question_says_nothing_was_saved(
     r = cli.fails("log", "acme", "call", "check-in", input="", code=130)
     assert "nothing was saved" in r.stderr
     assert [i for i in cli.json("show", "1")["timeline"] if i["type"] == "activity"] == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("add", "t", "1" * 20_000), ("list", "--stage", "s" * 20_000), ("config", "x" * 20_000)],
+    ids=["amount", "stage", "setting"],
+)
+def test_an_error_quoting_a_huge_argument_stays_a_short_line(
+    cli: Cli, args: tuple[str, ...]
+) -> None:
+    r = cli.fails(*args)
+    [line] = r.stderr.strip().splitlines()
+    assert line.startswith("pipectl: error:") and len(line) <= 1010

@@ -83,10 +83,12 @@ def say(message: str) -> None:
     """One line on stderr, ``pipectl: …``, escaped (messages quote what was typed: an
     ambiguous reference lists titles): every error, notice and prompt's retry. With stderr
     gone too, nothing: the exit status still tells."""
+    from pipectl.core.text import clip
     from pipectl.render.output import safe_cell
 
+    # a message quoting a 20,000-character argument is still one readable line
     with contextlib.suppress(OSError):
-        sys.stderr.write(f"pipectl: {safe_cell(message)}\n")
+        sys.stderr.write(f"pipectl: {clip(safe_cell(message), 1000)}\n")
         sys.stderr.flush()
 
 

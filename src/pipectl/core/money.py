@@ -249,7 +249,7 @@ def parse_money(text: str, default_currency: str, mark: str | None = None) -> Mo
     if pre or post:
         currency = normalize_currency(pre or post or "")
     if m.group("sign") == "-":
-        raise InputError(f"a deal value cannot be negative: {text!r}")
+        raise InputError(f"an amount cannot be negative: {text!r}")
     suffix = (m.group("suffix") or "").lower()
     try:
         amount = _parse_number(m.group("num"), exponent(currency), bool(suffix), mark)
