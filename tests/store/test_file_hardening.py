@@ -428,3 +428,21 @@ def test_amounts_that_add_up_past_64_bits_are_one_clear_line(cli: Cli, sqlite_pa
     for args in (("board",), ("metrics",), ("review",)):
         r = cli.fails(*args, code=5)
         assert "add up to more than can be summed" in r.stderr, args
+
+
+def test_a_backup_that_fails_leaves_neither_copy_nor_journal(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk fails the copy after SQLite made its journal: both go (the journal stayed,
+    even after a successful retry)."""
+    _deal(cli)
+    dest = tmp_path / "bk.db"
+
+    def full_disk(self: SqliteDatabase, target: sqlite3.Connection, **_: object) -> None:
+        Path(str(dest) + "-journal").write_bytes(b"\0" * 512)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(SqliteDatabase, "backup", full_disk)
+    r = cli.fails("backup", str(dest), code=5)
+    assert "disk is full" in r.stderr
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("bk.db")] == []

@@ -87,17 +87,24 @@ def _backup(conn: sqlite3.Connection, dest: Path) -> Path:
         finally:
             target.close()
     except BaseException as e:
-        dest.unlink(missing_ok=True)  # never leave a half-made copy that looks like a backup
+        _remove_copy(dest)  # never leave a half-made copy that looks like a backup
         if isinstance(e, sqlite3.Error):
             raise DatabaseError(f"could not back up to {dest}: {e}") from None
         raise  # Ctrl-C, or a bug
     if problem:
-        dest.unlink(missing_ok=True)
+        _remove_copy(dest)
         raise DatabaseError(
             f"the pipeline is damaged ({problem}): no backup taken; restore an earlier one"
             " (see docs/hygiene.md)"
         )
     return dest
+
+
+def _remove_copy(dest: Path) -> None:
+    """Remove a copy that failed, and the journal SQLite kept beside it (a full disk leaves
+    one): ``dest`` was created new by ``_new_private_file``, so both are this copy's own."""
+    for path in (dest, *(dest.with_name(dest.name + s) for s in ("-journal", "-wal", "-shm"))):
+        path.unlink(missing_ok=True)
 
 
 def damage(conn: sqlite3.Connection) -> str | None:
