@@ -140,3 +140,26 @@ def test_plain_tables_are_never_cut(
     table(HEADERS, ROWS, mode=output.PLAIN, right=("Value",))
     out = capsys.readouterr().out
     assert LONG in out and "…" not in out
+
+
+def test_a_long_line_on_a_terminal_wraps_between_words_never_inside_a_figure(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipectl.render import output
+
+    line = "40 deals · open: 26, $864,500 + €1,234,567.89 + ¥123,456,789 · won: 8, $239,500"
+    monkeypatch.setenv("COLUMNS", "40")
+    monkeypatch.setattr(output.sys.stdout, "isatty", lambda: True, raising=False)
+    output.emit(line)
+    out = capsys.readouterr().out
+    assert all(len(row) <= 40 for row in out.splitlines())
+    assert "¥123,456,789" in out and "€1,234,567.89" in out  # whole, on one row each
+    assert " ".join(out.split()) == line
+
+
+def test_a_long_line_to_a_pipe_stays_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipectl.render import output
+
+    line = "x " * 100
+    output.emit(line)
+    assert capsys.readouterr().out == line + "\n"

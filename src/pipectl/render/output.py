@@ -103,7 +103,29 @@ def emit_json(obj: Any) -> None:
 
 
 def emit(text: str = "") -> None:
-    sys.stdout.write(safe(text) + "\n")
+    line = safe(text)
+    if len(line) > 60 and "\n" not in line:
+        line = _fit_terminal(line)
+    sys.stdout.write(line + "\n")
+
+
+def _fit_terminal(line: str) -> str:
+    """A line longer than the terminal, wrapped between words (a summary of totals in four
+    currencies), so the terminal never splits ``¥123,456,789`` itself; pipes get it whole."""
+    try:
+        if not sys.stdout.isatty():
+            return line
+    except (AttributeError, ValueError):
+        return line
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size().columns
+    if len(line) <= width:
+        return line
+    return textwrap.fill(
+        line, width, break_long_words=False, break_on_hyphens=False, subsequent_indent="  "
+    )
 
 
 def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
