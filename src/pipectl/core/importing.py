@@ -59,6 +59,10 @@ MAX_CELL = 1_000
 #: The import's columns read as plain text into the deal field of their sheet name
 #: (``core.fields.SHEET``), whose cap each must fit.
 _TEXTS = ("external_id", "title", "account", "phone", "owner", "source", "lost_reason")
+#: Those columns and the field each fills.
+_TEXT_FIELDS = tuple((f, SHEET[f].name) for f in _TEXTS)
+#: The columns whose cells may be longer than ``MAX_CELL`` (their own caps apply).
+_FREE_TEXT = frozenset((*_TEXTS, "notes", "followup_note"))
 
 
 class NumberCell(str):
@@ -206,7 +210,8 @@ def decimal_mark(values: Iterable[str]) -> str | None:
     ``12,5``, ``1.200.000``: ``core.money.number_marks``) and none shows the other; ``?``
     when they show both; None when no cell tells. A typed number (``NumberCell``) tells
     nothing: it has no thousands separator."""
-    seen = {mark for v in values if not isinstance(v, NumberCell) and (mark := number_marks(v)[0])}
+    texts = {v for v in values if not isinstance(v, NumberCell)}  # each text once
+    seen = {mark for v in texts if (mark := number_marks(v)[0])}
     return seen.pop() if len(seen) == 1 else "?" if seen else None
 
 
@@ -312,6 +317,26 @@ def _fits(column: str, name: str, value: str | None, why: str = "") -> None:
         raise _Rejected(column, f"{why}{e}") from None
 
 
+class _Cells(dict[str, str]):
+    """A row's cells by field; a field the file has no column for reads as blank."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+class _Memo:
+    """What one import has already read, by the cell's text and what else the reading
+    depends on (the column's date order or decimal mark, the currency): a spreadsheet repeats
+    its stages, dates and amounts thousands of times, and each is read the same way every
+    time. Only readings that succeeded are kept (a refused cell is read again, and refused
+    again, with its own row's number)."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, int | None] = {}
+        self.dates: dict[tuple[str, str, bool], date | datetime] = {}
+        self.amounts: dict[tuple[str, bool, str | None, str], Money] = {}
+
+
 def read_rows(
     headers: Sequence[str],
     rows: Iterable[Sequence[str]],
@@ -331,6 +356,7 @@ def read_rows(
     open_stages = [(i, n) for i, n, k in ctx.stages if k == Status.OPEN]
     by_kind = {k: i for i, _n, k in ctx.stages if k != Status.OPEN}
     first_row: dict[str, int] = {}  # external id -> the row that has it first
+    memo = _Memo()
     for n, raw in enumerate(data, start=2):
         if not any(c.strip() for c in raw):
             report.rows -= 1
@@ -346,7 +372,7 @@ def read_rows(
             )  # fmt: skip
             continue
         try:
-            deal = _row(n, cells, extra, orders, mark, ctx, open_stages, by_kind, report)
+            deal = _row(n, cells, extra, orders, mark, ctx, open_stages, by_kind, report, memo)
             if deal.external_id:
                 seen = first_row.setdefault(deal.external_id, n)
                 if seen != n:
@@ -376,7 +402,8 @@ def _date_orders(
     for fld in DATE_FIELDS:
         if fld not in col:
             continue
-        values = [r[col[fld]] for r in data if col[fld] < len(r) and r[col[fld]].strip()]
+        i = col[fld]
+        values = {r[i] for r in data if i < len(r) and r[i].strip()}  # each text once
         try:
             found[fld] = detect_order(values)
         except InputError as e:
@@ -415,20 +442,24 @@ def _row(
     open_stages: list[tuple[int, str]],
     by_kind: dict[str, int],
     report: Report,
+    memo: _Memo,
 ) -> ImportedDeal:
     # every cell once through unquote (export's formula neutralisation), then trimmed
-    raw = {f: unquote(v.strip()) for f, v in c.items()}
-    for f, v in raw.items():
-        if f not in _TEXTS and f not in ("notes", "followup_note") and len(v) > MAX_CELL:
+    raw = _Cells()
+    for f, v in c.items():
+        v = v.strip()
+        if v[:1] == "'":
+            v = unquote(v)
+        if len(v) > MAX_CELL and f not in _FREE_TEXT:
             raise _Rejected(f, f"a cell of {len(v):,} characters is no {f.replace('_', ' ')}")
-
-    def get(f: str) -> str:
-        return raw.get(f, "")
+        raw[f] = v
+    get = raw.__getitem__
 
     texts: dict[str, str | None] = {}
-    for f in _TEXTS:
-        texts[f] = " ".join(get(f).split()) or None
-        _fits(f, SHEET[f].name, texts[f])
+    for f, name in _TEXT_FIELDS:
+        texts[f] = t = " ".join(get(f).split()) or None
+        if t:  # blank fits any cap
+            _fits(f, name, t)
     texts["followup_note"] = _text(get("followup_note"), "followup_note", MAX_FOLLOWUP)
     texts["notes"] = _text(get("notes"), "notes", MAX_TEXT)
     title = texts["title"]
@@ -467,7 +498,13 @@ def _row(
             deal.stage_id = open_stages[0][0]
             deal.stage_given = False
         else:
-            stage_id = resolve_stage(get("stage"), open_stages, ctx.stage_map)
+            stage_cell = get("stage")
+            if stage_cell in memo.stages:
+                stage_id = memo.stages[stage_cell]
+            else:
+                stage_id = memo.stages[stage_cell] = resolve_stage(
+                    stage_cell, open_stages, ctx.stage_map
+                )
             if stage_id is None:
                 report.unknown_stages[get("stage")] = report.unknown_stages.get(get("stage"), 0) + 1
                 raise _Rejected("stage", f"unknown stage {shown(get('stage'))}")
@@ -487,7 +524,8 @@ def _row(
     except InputError as e:
         raise _Rejected("contact", str(e).removeprefix("not a contact: ")) from None
     for attr in ("contact_name", "contact_email"):
-        _fits("contact", attr, getattr(deal, attr))
+        if getattr(deal, attr):
+            _fits("contact", attr, getattr(deal, attr))
     # money
     currency = ctx.currency
     if get("currency"):
@@ -498,35 +536,44 @@ def _row(
     deal.currency = currency
     deal.currency_given = bool(get("currency") or get("value"))
     if get("value"):
-        try:
-            cell = c["value"]
-            deal.value = _amount(cell if isinstance(cell, NumberCell) else get("value"),
-                                 mark, currency)  # fmt: skip
-        except InputError as e:
-            raise _Rejected("value", str(e)) from None
+        cell = c["value"]
+        typed = isinstance(cell, NumberCell)
+        text = cell if typed else get("value")
+        key = (text, typed, mark, currency)
+        if (money := memo.amounts.get(key)) is None:
+            try:
+                money = memo.amounts[key] = _amount(text, mark, currency)
+            except InputError as e:
+                raise _Rejected("value", str(e)) from None
+        deal.value = money
         deal.currency = deal.value.currency
     else:
         deal.value_given = False
         if status == Status.LOST:
             deal.value = Money(0, currency)  # a new lost deal without an amount: worth nothing
     # tags
-    try:
-        deal.tags = tuple(normalize_tags([get("tags").replace(";", ",")]))
-    except InputError as e:
-        raise _Rejected("tags", str(e)) from None
-    _fits("tags", "tags", ",".join(deal.tags))
+    if get("tags"):
+        try:
+            deal.tags = tuple(normalize_tags([get("tags").replace(";", ",")]))
+        except InputError as e:
+            raise _Rejected("tags", str(e)) from None
+        _fits("tags", "tags", ",".join(deal.tags))
     # dates
     for f in DATE_FIELDS:
-        if not get(f):
+        if not (text := get(f)):
             continue
-        try:
-            when = parse_when(get(f), orders.get(f, False))
-            if f in ("created_at", "closed_at"):
-                setattr(deal, f, _instant(when, f))
-            else:
-                setattr(deal, f, check_range(when.date(), f))
-        except InputError as e:
-            raise _Rejected(f, str(e)) from None
+        order = orders.get(f, False)
+        if (value := memo.dates.get((f, text, order))) is None:
+            try:
+                when = parse_when(text, order)
+                if f in ("created_at", "closed_at"):
+                    value = _instant(when, f)
+                else:
+                    value = check_range(when.date(), f)
+            except InputError as e:
+                raise _Rejected(f, str(e)) from None
+            memo.dates[(f, text, order)] = value
+        setattr(deal, f, value)
     if deal.closed_at and status == Status.OPEN:
         raise _Rejected("closed_at", "a close date on an open deal (is its status won or lost?)")
     if deal.created_at and deal.closed_at and deal.closed_at < deal.created_at:

@@ -20,11 +20,14 @@ Writing neutralises formula injection: a text cell that begins with ``=``, ``+``
 ``@``, a tab or a carriage return gets a leading apostrophe, so a spreadsheet shows it as text
 instead of running it; a text that already begins with apostrophes before one of those gets
 one more, so the importer's strip (``core.importing.unquote``) gives back exactly the text.
+An XLSX cell cannot hold control characters (XML has none): they are written escaped
+(``\\x1b``); CSV keeps them exactly, except on a terminal, which is shown them escaped.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import itertools
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from pipectl.core.importing import FORMULA, NumberCell
-from pipectl.errors import InputError
+from pipectl.errors import InputError, os_error
 from pipectl.io.files import private_file
 
 DELIMITERS = ",;\t|"
@@ -94,7 +97,7 @@ def read_table(path: Path, encoding: str | None = None) -> Sheet:
     except FileNotFoundError:
         raise InputError(f"no file {path}") from None
     except OSError as e:  # a name too long, a loop of links, no permission
-        raise InputError(f"cannot read {path}: {e.strerror}") from None
+        raise os_error(e, path, "read") from None
     if stat.S_ISDIR(mode):
         raise InputError(f"{path} is a directory")
     if not stat.S_ISREG(mode):  # a FIFO would block the read forever, a device never end
@@ -119,22 +122,32 @@ def _where(data: bytes, offset: int) -> str:
 
 
 def _codec(name: str) -> str:
+    """The codec ``--encoding NAME`` names: a text encoding (bytes to text), not one of
+    Python's bytes-to-bytes or text-to-text codecs (``rot13``, ``base64``, ``zlib``)."""
+    examples = "(e.g. utf-8, cp1252, latin-1, shift_jis, utf-16)"
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except LookupError:
-        raise InputError(
-            f"--encoding: no encoding {name!r} (e.g. utf-8, cp1252, latin-1, shift_jis, utf-16)"
-        ) from None
+        raise InputError(f"--encoding: no encoding {name!r} {examples}") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise InputError(f"--encoding: {name!r} is not a text encoding {examples}")
+    return info.name
 
 
 def _strict(data: bytes, codec: str, name: str) -> str:
+    label = encoding_name(codecs.lookup(codec).name).split(" (")[0]
     try:
         return data.decode(codec)
     except UnicodeDecodeError as e:
+        start = e.start
+        if codecs.lookup(codec).name == "utf-8-sig" and data.startswith(codecs.BOM_UTF8):
+            start += len(codecs.BOM_UTF8)  # the codec counts from after the mark it strips
         raise InputError(
-            f"{name} is not valid {encoding_name(codecs.lookup(codec).name).split(' (')[0]}:"
-            f" {_where(data, e.start)} cannot be read (another --encoding?)"
+            f"{name} is not valid {label}: {_where(data, start)} cannot be read"
+            " (another --encoding?)"
         ) from None
+    except UnicodeError as e:  # a codec that fails without a position (punycode, undefined)
+        raise InputError(f"{name} cannot be read as {label}: {e} (another --encoding?)") from None
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -293,7 +306,7 @@ def _read_csv(path: Path, encoding: str | None) -> Sheet:
             raise InputError(f"{path.name} is larger than {MAX_BYTES // 10**6:,} MB")
         data = path.read_bytes()
     except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror}") from None
+        raise os_error(e, path, "read") from None
     text, codec, detected = decode(data, path.name, encoding)
     if not text.strip():
         raise InputError(f"{path.name} is empty")
@@ -398,9 +411,33 @@ def write_table(
             raise InputError("xlsx goes to a file: --output FILE.xlsx")
         return _write_xlsx(headers, rows, path)
     if path is None:
-        return _write_csv(headers, rows, sys.stdout, "\n")
+        out = _Shown(sys.stdout) if _terminal() else sys.stdout
+        return _write_csv(headers, rows, out, "\n")
     with private_file(path, "w", newline="", encoding="utf-8") as out:
         return _write_csv(headers, rows, out, "\r\n")
+
+
+def _terminal() -> bool:
+    """Is stdout a terminal (a person reading, not a pipe or a file)?"""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Shown:
+    """Stdout when it is a terminal: the CSV's control and bidirectional characters shown
+    escaped (``\\x1b``, ``\\u202e``: ``render.output.safe``), so that a cell cannot send
+    escape sequences to the terminal or reorder what it shows. A pipe or a file gets the
+    data exactly."""
+
+    def __init__(self, out: Any) -> None:
+        from pipectl.render.output import safe
+
+        self.out, self.safe = out, safe
+
+    def write(self, text: str) -> int:
+        return self.out.write(self.safe(text))
 
 
 def _write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: Any, end: str) -> int:
@@ -413,18 +450,48 @@ def _write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], out: Any, 
     return n
 
 
+#: What an XLSX cell cannot hold (XML 1.0 has no such characters): C0 controls but tab,
+#: newline and carriage return, and U+FFFE, U+FFFF.
+_NOT_IN_XLSX = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _escaped(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def _xlsx_cell(v: Any) -> Any:
+    """A value as an XLSX cell: text neutralised (``neutralise``), and the characters an
+    XLSX cannot hold written escaped, as a terminal shows them (ESC as ``\\x1b``)."""
+    if not isinstance(v, str):
+        return v
+    if _NOT_IN_XLSX.search(v):
+        v = _NOT_IN_XLSX.sub(_escaped, v)
+    return neutralise(v)
+
+
 def _write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], path: Path) -> int:
+    """The workbook is made whole in memory, then written through ``private_file``: a target
+    that cannot be written fails with nothing of openpyxl left half-done (whose clean-up
+    would print tracebacks when the garbage collector finds it)."""
     from openpyxl import Workbook
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("pipectl")
-    ws.append(list(headers))
-    n = 0
-    for r in rows:
-        ws.append([neutralise(v) if isinstance(v, str) else v for v in r])
-        n += 1
-    with private_file(path, "wb") as f:
-        wb.save(f)
+    with private_file(path, "wb") as f:  # a path that cannot be written fails first
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("pipectl")
+        data = io.BytesIO()
+        try:
+            ws.append(list(headers))
+            n = 0
+            for r in rows:
+                ws.append([_xlsx_cell(v) for v in r])
+                n += 1
+            wb.save(data)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                ws.close()  # end its row writer now, not in the garbage collector
+            raise
+        f.write(data.getbuffer())
     return n
 
 
