@@ -15,8 +15,8 @@ from pipectl.errors import DatabaseError, InputError
 #: 'pipe' in ASCII: marks a SQLite file as a pipectl pipeline (PRAGMA application_id).
 APPLICATION_ID = 0x70697065
 #: How long a command waits for another's write lock before giving up: longer than the
-#: longest write a benchmark shows (a 100,000-row import holds the lock for a few seconds of
-#: its ~16 s; see docs/performance.md), so a rep's `add` waits instead of failing.
+#: longest write a benchmark shows (a 100,000-row import holds the lock about 12 s of its
+#: ~18 s: the rows are checked before; see docs/performance.md), so an `add` waits instead.
 BUSY_TIMEOUT_MS = 30_000
 #: The schema version this pipectl writes: the number of steps in ``store/migrations.py``
 #: (a test checks); read here so that opening an up-to-date file needs no migration code.
