@@ -164,3 +164,12 @@ def test_a_value_change_across_currencies_keeps_each_amount_in_its_own(cli: Cli)
     assert "€5,000 (was $20,000)" in out
     timeline = cli.ok("show", "Abroad").stdout
     assert "$20,000 → €5,000" in timeline
+
+
+def test_a_review_right_after_one_was_held_is_empty_not_refused(cli: Cli) -> None:
+    """`review --done && review --json` in the same second: the window is empty (it was
+    "--since must be in the past", exit 2)."""
+    cli.ok("add", "Acme renewal", "12k")
+    cli.ok("review", "--done")
+    r = cli.json("review")
+    assert r["since"] == r["until"] and all(v == [] for v in r["changes"].values())

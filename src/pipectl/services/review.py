@@ -91,8 +91,8 @@ def review(
     """Everything the review shows, as plain data (the JSON of ``pipectl review``); with
     ``owner`` (``--owner``), of that owner's deals only. Without one, when the deals in view
     have more than one owner, ``by_owner`` breaks the changes and the agenda down by owner."""
-    if since >= now:
-        raise InputError("--since must be in the past")
+    if since > now:
+        raise InputError("--since cannot be in the future")
     if not q.has_deals(conn, owner):
         if owner is not None:
             raise PipectlError(
