@@ -278,3 +278,14 @@ class Cli:
 @pytest.fixture
 def cli(db_path: Path) -> Cli:
     return Cli()
+
+
+def write_file(tmp_path: Path, name: str, data: str | bytes) -> Path:
+    """A file to import: text is written as UTF-8 exactly (no newline translation), bytes as
+    they are."""
+    p = tmp_path / name
+    if isinstance(data, str):
+        p.write_text(data, encoding="utf-8", newline="")
+    else:
+        p.write_bytes(data)
+    return p

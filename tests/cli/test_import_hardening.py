@@ -20,15 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Cli
-
-
-def _file(tmp_path: Path, name: str, data: str | bytes) -> Path:
-    p = tmp_path / name
-    if isinstance(data, str):
-        p.write_text(data, encoding="utf-8", newline="")
-    else:
-        p.write_bytes(data)
-    return p
+from tests.conftest import write_file as _file
 
 
 def _titles(cli: Cli) -> list[str]:

@@ -16,17 +16,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cli
+from tests.conftest import write_file as _file
 
 ESC_TITLE = "a\x1b[2Jb"
-
-
-def _file(tmp_path: Path, name: str, data: str | bytes) -> Path:
-    p = tmp_path / name
-    if isinstance(data, str):
-        p.write_text(data, encoding="utf-8", newline="")
-    else:
-        p.write_bytes(data)
-    return p
 
 
 def _with_controls(cli: Cli) -> None:
