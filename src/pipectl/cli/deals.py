@@ -74,6 +74,12 @@ def add(
         help="Currency when the amount names none (default: config currency).",
     ),
     note: str | None = typer.Option(None, "--note", metavar="TEXT", help="Log a first note."),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        metavar="WHEN",
+        help="The day it was created, if not today (e.g. 2026-11-02, -3w): back-filling.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the new id."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -88,6 +94,7 @@ def add(
     now = common.now()
     name, email = parse_contact(contact) if contact else (None, None)
     with writing(common.DB_PATH) as db:
+        on = common.date_of(db, at, now) if at else None
         cur = normalize_currency(currency) if currency else queries.setting(db, "currency")
         money = common.value_of(db, value, cur) if value else None
         if stage:
@@ -111,7 +118,7 @@ def add(
             external_id=external_id,
             note=note,
         )
-        deal_id = add_deal(db, new, now)
+        deal_id = add_deal(db, new, now, on=on)
         deal = queries.get_deal(db, deal_id)
     warnings = close_warnings(new.expected_close, now)
     mode = output.pick_mode(as_json)
@@ -338,6 +345,12 @@ def move(
         None, "--reason", metavar="TEXT", help="Why (required for lost; noted on any move)."
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Skip the stage's exit questions."),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        metavar="WHEN",
+        help="The day it happened, if not today (e.g. yesterday); not before its previous move.",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Move a deal to another stage, or close it as won or lost.
@@ -347,6 +360,7 @@ def move(
     """
     from pipectl.render import output, views
     from pipectl.render.output import safe_cell
+    from pipectl.services.deals import exit_questions, move_deal, move_time
     from pipectl.store import queries
 
     now = common.now()
@@ -355,7 +369,8 @@ def move(
         deal = queries.get_deal(conn, queries.resolve_deal(conn, ref))
         target = queries.find_stage(conn, stage)
         all_stages = queries.stages(conn)
-    from pipectl.services.deals import exit_questions, move_deal
+        on = common.date_of(conn, at, now) if at else None
+        move_time(conn, deal, on, now)  # a day it cannot be is refused before any question
     from pipectl.store.db import writing
 
     if target.kind == Status.LOST and not reason and common.interactive():
@@ -370,7 +385,7 @@ def move(
                     exit_code=1,
                 )
     with writing(common.DB_PATH) as db:
-        what = move_deal(db, deal, target, now, reason=reason)
+        what = move_deal(db, deal, target, now, reason=reason, on=on)
         after = queries.get_deal(db, deal.id)
     mode = output.pick_mode(as_json)
     if mode == output.JSON:

@@ -5,10 +5,10 @@ transaction. Plain SQL underneath: capture costs no ORM start-up."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from pipectl.clock import local_today
+from pipectl.clock import from_local_date, local_today, to_local
 from pipectl.core import fields
 from pipectl.core.contacts import normalize_tags
 from pipectl.core.money import Money
@@ -52,6 +52,23 @@ def close_warnings(expected_close: date | None, now: datetime) -> list[str]:
     return []
 
 
+def dated(day: date | None, now: datetime, what: str, after: datetime | None = None) -> datetime:
+    """When something a person dates ``--at DAY`` happened, as ``log --at`` dates an activity:
+    now for today (or no day), noon for an earlier local day — on the day of ``after`` (the
+    deal's creation, its previous move), at ``after``, not before it. A later day is refused:
+    ``what`` (``"a move"``) ``cannot be dated in the future``."""
+    if day is None:
+        return now
+    if day > local_today(now):
+        raise InputError(f"{what} cannot be dated in the future ({day.isoformat()})")
+    if day == local_today(now):
+        return now
+    when = from_local_date(day) + timedelta(hours=12)
+    if after is not None and local_today(after) == day:
+        when = max(when, after)
+    return when
+
+
 def _check_external_id(db: Database, external_id: str | None, deal_id: int | None) -> None:
     if external_id is None:
         return
@@ -78,7 +95,12 @@ class NewDeal:
     note: str | None = None
 
 
-def add_deal(db: Database, new: NewDeal, now: datetime) -> int:
+def add_deal(db: Database, new: NewDeal, now: datetime, *, on: date | None = None) -> int:
+    """Add a deal; ``on`` (``add --at``) is the local day it was created, if not today: its
+    creation, first stage, last touch and first note are dated then (``dated``)."""
+    if on is not None and on > local_today(now):
+        raise InputError(f"a deal cannot be added in the future ({on.isoformat()})")
+    at = dated(on, now, "a deal")
     if new.stage.kind != Status.OPEN:
         raise InputError(
             f"a new deal starts in an open stage, not {new.stage.name!r}"
@@ -101,9 +123,9 @@ def add_deal(db: Database, new: NewDeal, now: datetime) -> int:
         "owner": clean_text(new.owner, "owner", field="owner") or db.user,
         "external_id": external_id,
     }
-    deal_id = store.create(db, values, new.stage.id, now, now)
+    deal_id = store.create(db, values, new.stage.id, at, now)
     if new.note:
-        log_activity(db, deal_id, "note", new.note, now, now)
+        log_activity(db, deal_id, "note", new.note, at, now)
     return deal_id
 
 
@@ -161,21 +183,60 @@ def move_deal(
     now: datetime,
     *,
     reason: str | None = None,
+    on: date | None = None,
 ) -> str:
     """Move ``deal`` (as read) to ``target`` (an open stage, won or lost); returns what
-    happened. Refused with ``Conflict`` if the deal changed since it was read."""
+    happened. ``on`` (``move --at``) is the local day the move happened, if not today
+    (``dated``): never in the future, never before the deal's previous move (its creation
+    included), so that its history stays in order. Refused with ``Conflict`` if the deal
+    changed since it was read."""
     if deal.stage_id == target.id:
         raise InputError(f"deal #{deal.id} is already in {target.name}")
     lost = target.kind == Status.LOST
     reason = clean_text(reason, "reason", field="lost_reason" if lost else None)
     if lost and not reason:
         raise InputError("a lost deal needs a reason: --reason TEXT (e.g. 'no budget')")
+    at = move_time(db, deal, on, now)
     kind = store.change_stage(
-        db, deal.id, target, now, reason=reason, expected_version=deal.version
+        db, deal.id, target, at, reason=reason, expected_version=deal.version, now=now
     )
     if kind == EventKind.REOPENED:
         return "reopened"
     return "moved" if target.kind == Status.OPEN else str(target.kind)
+
+
+def move_time(db: Database, deal: queries.DealRow, on: date | None, now: datetime) -> datetime:
+    """When a move of ``deal`` dated ``on`` (``move --at``; None: now) happened (``dated``).
+    Refused: a day in the future, or a time before the deal's previous move."""
+    if on is None:
+        return now
+    previous, what = _previous_move(db, deal)
+    at = dated(on, now, "a move", previous)
+    if at < previous:
+        raise InputError(
+            f"deal #{deal.id} {what} on {_local_minute(previous)}: a move cannot be dated"
+            f" before that ({on.isoformat()})"
+        )
+    return at
+
+
+def _previous_move(db: Database, deal: queries.DealRow) -> tuple[datetime, str]:
+    """(when, what) of the deal's latest move — created, moved, reopened, pruned — or of its
+    creation if that is later (an imported history may start after it)."""
+    last = store.last_move(db, deal.id)
+    if last is None or last[0] < deal.created_at:
+        return deal.created_at, "was created"
+    at, kind, stage = last
+    what = {
+        EventKind.CREATED: "was created",
+        EventKind.REOPENED: f"was reopened in {stage}",
+        EventKind.PRUNED: "was pruned",
+    }.get(kind, f"was moved to {stage}")
+    return at, what
+
+
+def _local_minute(at: datetime) -> str:
+    return to_local(at).strftime("%Y-%m-%d %H:%M")
 
 
 def log_activity(

@@ -9,6 +9,8 @@ whoever makes the change:
   fields or stage bumps its ``version`` (an activity or a follow-up done only touches it);
 - closing a deal (won, lost, pruned) closes its open follow-ups, each with an event naming why;
 - reopening a deal clears its lost reason and close time;
+- a deal's last touch moves forward only: a change dated in the past (``log --at``,
+  ``move --at``) never makes a deal look less recently touched;
 - a change prepared from an earlier read (``expected_version``) is refused with ``Conflict``
   when another writer changed the deal in between, and nothing is written;
 - no text longer than its field's cap (``core.fields``) is stored, whoever writes it: one
@@ -112,11 +114,17 @@ def create(
     *,
     touched_at: datetime | None = None,
     note: str | None = None,
+    deal_id: int | None = None,
 ) -> int:
     """A new open deal in ``stage_id``, created at ``at`` (now, or a spreadsheet's creation
-    time), with its 'created' event. ``values`` holds ``CREATE_COLUMNS`` (missing: NULL)."""
+    time), with its 'created' event. ``values`` holds ``CREATE_COLUMNS`` (missing: NULL).
+    ``deal_id``: the id it takes (an export re-imported into a fresh pipeline), instead of
+    the next one."""
     check_lengths(values)
     cols = [c for c in CREATE_COLUMNS if c in values]
+    if deal_id is not None:
+        values = {**values, "id": deal_id}
+        cols = ["id", *cols]
     names = ", ".join(cols)
     marks = ", ".join("?" * len(cols))
     deal_id = db.execute(
@@ -180,10 +188,12 @@ def change_stage(
     reason: str | None = None,
     note: str | None = None,
     expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> EventKind:
-    """Move a deal to ``target`` (an open stage, won or lost) at ``at``: a touch. Closing
-    closes its open follow-ups; reopening clears the lost reason. Returns the event kind
-    (``STAGE`` or ``REOPENED``)."""
+    """Move a deal to ``target`` (an open stage, won or lost) at ``at``: a touch (forward
+    only). Closing closes its open follow-ups (at ``at``); reopening clears the lost reason.
+    ``now``, when the move is recorded later than it happened (``move --at``), is the row's
+    ``updated_at`` (default ``at``). Returns the event kind (``STAGE`` or ``REOPENED``)."""
     if target.kind == Status.LOST:
         BY_NAME["lost_reason"].check(reason)
     version, stage_id, status = _current(db, deal_id, "stage_id, status")
@@ -191,9 +201,10 @@ def change_stage(
     closing = target.kind != Status.OPEN
     _bump(
         db, deal_id, version,
-        "stage_id = ?, status = ?, stage_entered_at = ?, updated_at = ?, last_touch_at = ?,"
+        "stage_id = ?, status = ?, stage_entered_at = ?, updated_at = ?,"
+        " last_touch_at = CASE WHEN last_touch_at < ? THEN ? ELSE last_touch_at END,"
         " closed_at = ?, lost_reason = ?",
-        (target.id, target.kind, at, at, at, at if closing else None,
+        (target.id, target.kind, at, now or at, at, at, at if closing else None,
          reason if target.kind == Status.LOST else None),
     )  # fmt: skip
     kind = EventKind.REOPENED if status != Status.OPEN and not closing else EventKind.STAGE
@@ -201,6 +212,25 @@ def change_stage(
     if closing and status == Status.OPEN:
         close_followups(db, [deal_id], at, f"deal {target.kind}")
     return kind
+
+
+def last_move(db: Database, deal_id: int) -> tuple[datetime, EventKind, str] | None:
+    """The deal's latest event that put it into a stage — created, stage, reopened, pruned —
+    as (at, kind, stage name), or None: a move dated in the past may not go before it (the
+    history of moves stays in order)."""
+    from pipectl.store.queries import parse_ts
+
+    row = db.execute(
+        "SELECT e.at, e.kind, s.name FROM events e JOIN stages s ON s.id = e.to_stage_id"
+        " WHERE e.deal_id = ? AND e.to_stage_id IS NOT NULL ORDER BY e.at DESC, e.id DESC"
+        " LIMIT 1",
+        (deal_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    at = parse_ts(row[0])
+    assert at is not None
+    return at, EventKind(row[1]), row[2]
 
 
 def log_activity(
