@@ -51,8 +51,8 @@ def test_impossible_and_out_of_range_dates_are_row_errors_the_dry_run_finds(
     )
     report = cli.json("import", str(f), "--dry-run")
     assert _rejected(report) == [
-        (2, "created_at"), (3, "created_at"), (4, "created_at"), (5, "expected_close"),
-        (6, "expected_close"),
+        (2, "created_at"), (3, "created_at"), (4, "created_at"), (5, "close_date"),
+        (6, "close_date"),
     ]  # fmt: skip
     reasons = [r["reason"] for r in report["rejected"]]
     assert reasons[0] == "created_at 0001-01-01 is out of range (1900-2999)"
@@ -315,7 +315,7 @@ def test_xlsx_bad_cells_are_row_errors(cli: Cli, tmp_path: Path) -> None:
     ])  # fmt: skip
     report = cli.json("import", str(book), "--dry-run")
     assert _rejected(report) == [
-        (2, "account"), (3, "created_at"), (4, "value"), (5, "expected_close"), (6, "value"),
+        (2, "account"), (3, "created_at"), (4, "value"), (5, "close_date"), (6, "value"),
         (7, "created_at"),
     ]  # fmt: skip
     cli.ok("import", str(book), "--skip-invalid")

@@ -36,8 +36,16 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_other_crm_export_imports_with_stage_map(cli: Cli, tmp_path: Path) -> None:
     f = _write(tmp_path, "hubspot.csv", HUBSPOT)
-    r = cli.fails("import", str(f), code=2)  # their stage names are unknown
+    # recognised as HubSpot's export: its default stage names map with no options
+    dry = cli.json("import", str(f), "--dry-run")
+    assert dry["crm"] == "hubspot" and dry["rejected"] == []
+    rules = {s["theirs"]: (s["ours"], s["how"]) for s in dry["stages"]}
+    assert rules["Contract Sent"] == ("Negotiation", "HubSpot's default")
+    # a spreadsheet of one's own with the same stage names is not recognised: unknown stages
+    own = _write(tmp_path, "own.csv", "title,stage\nA,Appointment Scheduled\nB,Contract Sent\n")
+    r = cli.fails("import", str(own), code=2)
     assert "'Appointment Scheduled'" in r.stderr and "'Contract Sent'" in r.stderr
+    # --stage-map wins over the profile's default
     report = cli.json("import", str(f), *STAGE_MAP)
     assert report["created"] == 5 and report["rejected"] == []
     assert report["unmapped_columns"] == []
@@ -105,7 +113,7 @@ def test_invalid_rows_abort_everything_with_a_report(cli: Cli, tmp_path: Path) -
     assert cli.json("list", "--all") == []
     report = cli.json("import", str(f), "--dry-run")
     assert [(x["row"], x["column"]) for x in report["rejected"]] == [
-        (3, "value"), (4, "expected_close"), (5, "contact")
+        (3, "value"), (4, "close_date"), (5, "contact")
     ]  # fmt: skip
     assert cli.json("list", "--all") == []
     done = cli.json("import", str(f), "--skip-invalid")

@@ -89,13 +89,30 @@ def import_(
         help="Read a CSV in this encoding (e.g. cp1252, shift_jis, utf-16) instead of"
         " detecting it.",
     ),
+    crm: str | None = typer.Option(
+        None,
+        "--from",
+        metavar="CRM",
+        help="Read the file as this CRM's export: pipedrive, hubspot or salesforce (default:"
+        " recognised by its headers).",
+    ),
+    what: str = typer.Option(
+        "deals",
+        "--what",
+        metavar="KIND",
+        help="deals (the default; a directory or workbook from `export --what all` brings its"
+        " activities, follow-ups and events too) or history: rows of (deal, stage, entered_at"
+        "[, left_at]).",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; write nothing."),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Import the valid rows even if some are rejected."
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Import deals from a spreadsheet: all or nothing, re-runnable (external_id updates)."""
+    """Import deals (or their stage history) from a spreadsheet or another CRM's export: all
+    or nothing, re-runnable (external_id or pipectl_id updates)."""
+    from pipectl.core import crm as crms
     from pipectl.core.importing import map_headers
     from pipectl.io.tabular import read_table
     from pipectl.render import output
@@ -108,23 +125,52 @@ def import_(
     stages_given = {
         " ".join(k.lower().split()): v for k, v in _pairs(stage_map, "--stage-map").items()
     }
-    mode = output.pick_mode(as_json)
-    sheet = read_table(file, encoding)
-    mapping = map_headers(sheet.headers, overrides)
-    now = common.now()
     order = True if dayfirst else False if monthfirst else None
+    profile = crms.named(crm) if crm else None
+    if what not in ("deals", "history", "all"):
+        raise InputError(f"--what is deals, history or all, not {what!r}")
+    if what == "history":
+        if overrides:
+            raise InputError("--map is for deals; a history file's columns are read by name")
+        from pipectl.cli.history_import import run
+
+        run(file=file, stage_map=stages_given, dayfirst=order, encoding=encoding,
+            dry_run=dry_run, skip_invalid=skip_invalid, as_json=as_json,
+            crm=profile.key if profile else None)  # fmt: skip
+        return
+    mode = output.pick_mode(as_json)
+    from pipectl.io.book import is_book
+
+    extra = None
+    now = common.now()
+    if is_book(file):  # a whole export: deals, then their activities, follow-ups, events
+        from pipectl.io.book import read_book
+        from pipectl.services.bundle import read_extra
+
+        book = read_book(file, encoding)
+        sheet = book["deals"]
+        extra = read_extra(book, now)
+    elif what == "all":
+        raise InputError(
+            f"{file} is not a whole export (`pipectl export --what all` writes a directory of"
+            " CSV files or an .xlsx workbook with a deals sheet)"
+        )
+    else:
+        sheet = read_table(file, encoding)
+    profile = profile or crms.recognise(sheet.headers)
+    mapping = map_headers(sheet.headers, overrides, profile)
     source = view.Source(file.name, sheet.encoding, sheet.detected)
     interrupts = _Interrupts()
     with common.reading() as conn:
         plan = plan_import(
             conn, sheet.headers, sheet.rows, mapping, stages_given,
-            create_stages=create_stages, dayfirst=order,
+            create_stages=create_stages, dayfirst=order, now=now,
         )  # fmt: skip
         report = plan.report
         if dry_run or (report.rejected and not skip_invalid):
             view.report(
-                report, mode, dry_run=True, created_stages=plan.new_stages,
-                updates=plan.updates, source=source,
+                report, mode, dry_run=True, plan=plan, mapping=mapping,
+                headers=sheet.headers, source=source,
             )  # fmt: skip
             if report.rejected and not dry_run:
                 raise InputError(
@@ -133,11 +179,22 @@ def import_(
                     " imports the valid rows)"
                 )
             return
+        written = None
+
+        def then(applied: Any) -> None:
+            nonlocal written
+            if extra is not None:
+                from pipectl.services.bundle import write_extra
+
+                written = write_extra(conn, extra, applied, now)
+
         with interrupts.installed(), view.progress(len(report.ok), mode) as advance:
-            applied = write_import(conn, plan, now, advance, before_commit=interrupts.hold)
+            applied = write_import(
+                conn, plan, now, advance, before_commit=interrupts.hold, then=then
+            )
     view.report(
-        report, mode, dry_run=False, created_stages=plan.new_stages, applied=applied,
-        source=source,
+        report, mode, dry_run=False, plan=plan, mapping=mapping, headers=sheet.headers,
+        applied=applied, source=source, written=written,
     )  # fmt: skip
     if interrupts.pending:
         raise PipectlError(
@@ -151,14 +208,18 @@ def export(
         None, "--format", "-f", metavar="FORMAT", help="csv (the default), json or xlsx."
     ),
     what: str = typer.Option(
-        "deals", "--what", metavar="KIND", help="deals, activities, followups or events."
+        "deals",
+        "--what",
+        metavar="KIND",
+        help="deals, activities, followups, events, or all of them (-o BOOK.xlsx or -o DIR).",
     ),
     output_: Path | None = typer.Option(
         None,
         "--output",
         "-o",
         metavar="FILE",
-        help="Write to this file (default: stdout; xlsx needs a file).",
+        help="Write to this file (default: stdout; xlsx needs a file; .xlsx and .json name"
+        " their format); --what all: a workbook, or a directory of CSV files.",
     ),
     as_json: bool = typer.Option(
         False,
@@ -175,9 +236,14 @@ def export(
         if fmt not in (None, "json"):
             raise InputError(f"--json writes JSON to stdout, not {fmt} (or use -o FILE)")
         fmt = "json"
+    if fmt is None and output_ is not None and output_.suffix.lower() in (".xlsx", ".json"):
+        fmt = output_.suffix.lower()[1:]
     fmt = fmt or "csv"
     if fmt not in ("csv", "json", "xlsx"):
         raise InputError(f"--format is csv, json or xlsx, not {fmt!r}")
+    if what == "all":
+        _export_all(fmt, output_, as_json)
+        return
     with common.reading() as conn:
         headers, rows = export_rows(conn, what, fmt)
         if fmt == "json":
@@ -203,6 +269,43 @@ def export(
             output.emit_json({"exported": n, "what": what, "format": fmt, "file": str(output_)})
         else:
             output.emit(f"exported {n:,} {what} to {output_}")
+
+
+def _export_all(fmt: str, output_: Path | None, as_json: bool) -> None:
+    """Every table: one JSON object, one workbook, or a directory of CSV files."""
+    from pipectl.render import output
+    from pipectl.services.bundle import export_all
+
+    if output_ is None and fmt != "json":
+        raise InputError(
+            "--what all writes several tables: -o BOOK.xlsx, -o DIR (CSV files) or --json"
+        )
+    with common.reading() as conn:
+        tables = export_all(conn, fmt)
+        if fmt == "json":
+            data = {
+                n: [dict(zip(h, r, strict=True)) for r in rows] for n, (h, rows) in tables.items()
+            }
+            counts = {n: len(v) for n, v in data.items()}
+            if output_ is None:
+                output.emit_json(data)
+                return
+            from pipectl.io.files import private_file
+
+            with private_file(output_, "w", encoding="utf-8") as f:
+                f.write(output.dumps(data) + "\n")
+        else:
+            from pipectl.io.book import write_book
+
+            try:
+                counts = write_book(tables, output_, fmt)  # type: ignore[arg-type]
+            except OSError as e:
+                raise InputError(f"cannot write {output_}: {e.strerror}") from None
+    if as_json:
+        output.emit_json({"exported": counts, "what": "all", "format": fmt, "file": str(output_)})
+    else:
+        parts = ", ".join(f"{n:,} {name}" for name, n in counts.items())
+        output.emit(f"exported {parts} to {output_}")
 
 
 def register(app: typer.Typer) -> None:

@@ -18,9 +18,11 @@ import statistics
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 from pipectl.core.contacts import normalize_tags, parse_contact
+from pipectl.core.crm import Profile, norm_header
 from pipectl.core.dates import check_range, given_parts
 from pipectl.core.fields import BY_NAME, DEAL_FIELDS, MAX_FOLLOWUP, MAX_TEXT, SHEET
 from pipectl.core.money import Money, format_money, normalize_currency, number_marks, parse_money
@@ -34,22 +36,43 @@ ROW_ONLY = {
                       "follow-up", "next activity date"),
     "followup_note": ("next step", "follow-up note", "followup note"),
     "notes": ("note", "comments", "description", "remarks"),
+    # a closed row's close (``closed_at``), an open row's expected close (``expected_close``),
+    # as CRMs keep both in one column
+    "close_date": ("close date", "closing date", "close"),
 }  # fmt: skip
+#: Columns read and reported, not stored: pipectl keeps one pipeline and weights its forecast
+#: by stage (``core.crm.REPORTED_ONLY``).
+REPORTED = {"pipeline": ("pipeline", "deal pipeline"),
+            "probability": ("probability", "probability (%)", "deal probability",
+                            "win probability")}  # fmt: skip
 
 #: The fields an import reads: the registry's spreadsheet columns (``core/fields.py``; our own
 #: row id excepted: a new pipeline numbers afresh), then the row-only ones.
-FIELDS = tuple(f.sheet for f in DEAL_FIELDS if f.sheet and f.kind != "id") + tuple(ROW_ONLY)
+FIELDS = (
+    tuple(f.sheet for f in DEAL_FIELDS if f.sheet and f.kind != "id")
+    + tuple(ROW_ONLY)
+    + tuple(REPORTED)
+)
 
 #: Common header names from spreadsheets and other CRMs (normalised: lower case, single
 #: spaces), from the registry and ``ROW_ONLY``. Exact field names always match.
 SYNONYMS = {syn: f.sheet for f in DEAL_FIELDS if f.sheet for syn in f.synonyms} | {
-    syn: name for name, syns in ROW_ONLY.items() for syn in syns
+    syn: name for name, syns in (ROW_ONLY | REPORTED).items() for syn in syns
 }
 
 #: Columns used only to compose a missing title.
 EXTRA = {"product": "product", "product name": "product", "item": "product"}
 
-DATE_FIELDS = ("expected_close", "created_at", "closed_at", "next_followup")
+DATE_FIELDS = (
+    "expected_close",
+    "created_at",
+    "closed_at",
+    "next_followup",
+    "close_date",
+    "last_touch_at",
+)
+#: The date fields that are instants (a time of day, a zone); the rest are calendar days.
+INSTANTS = ("created_at", "closed_at", "close_date", "last_touch_at")
 WON_WORDS = {"won", "closed won", "closed-won", "win", "closedwon"}
 LOST_WORDS = {"lost", "closed lost", "closed-lost", "loss", "closedlost", "dead"}
 OPEN_WORDS = {"open", "active", "in progress", ""}
@@ -70,23 +93,33 @@ class NumberCell(str):
     point, never a thousands separator, so no column convention applies to it."""
 
 
-def norm_header(h: str) -> str:
-    return " ".join(re.sub(r"[_\s]+", " ", h.strip().lower().lstrip("\ufeff")).split())
-
-
 @dataclass
 class Mapping:
     columns: dict[str, int]  # field -> column index
     extra: dict[str, int]  # product -> column index
     unmapped: list[str]
     ours: bool = False  # the file is pipectl's own export (it has the pipectl_id column)
+    #: field -> the columns after ``columns[field]`` it falls back on, in order: a cell is the
+    #: first non-blank of them (Pipedrive's "Won time", then "Lost time")
+    more: dict[str, list[int]] = field(default_factory=dict)
+    profile: Profile | None = None  # the CRM export recognised (or named by --from)
+    pipectl_id: int | None = None  # our own export's deal id column
+
+    def sources(self, fld: str) -> list[int]:
+        """The columns a field reads, in order of preference."""
+        return [self.columns[fld], *self.more.get(fld, ())] if fld in self.columns else []
 
 
-def map_headers(headers: Sequence[str], overrides: dict[str, str]) -> Mapping:
-    """Which column feeds which field: ``--map FIELD=HEADER`` first, then exact field names,
-    then synonyms. Two columns for one field is an error."""
+def map_headers(
+    headers: Sequence[str], overrides: dict[str, str], profile: Profile | None = None
+) -> Mapping:
+    """Which column feeds which field: ``--map FIELD=HEADER`` first, then the CRM profile's
+    headers (``core.crm``; a field it gives several present headers reads the first
+    non-blank), then exact field names, then synonyms. Two columns for one field outside a
+    profile is an error."""
     norm = [norm_header(h) for h in headers]
     columns: dict[str, int] = {}
+    more: dict[str, list[int]] = {}
     for fld, header in overrides.items():
         if fld not in FIELDS:
             raise InputError(f"--map: no field {fld!r} (fields: {', '.join(FIELDS)})")
@@ -95,15 +128,26 @@ def map_headers(headers: Sequence[str], overrides: dict[str, str]) -> Mapping:
             raise InputError(f"--map {fld}={header}: no column {header!r} in the file")
         columns[fld] = norm.index(key)
     taken = set(columns.values())
+    if profile:
+        for fld, names in profile.columns.items():
+            if fld in columns:
+                continue  # --map wins
+            found = [i for n in names for i, h in enumerate(norm) if h == n and i not in taken]
+            found = list(dict.fromkeys(found))
+            if found:
+                columns[fld], more[fld] = found[0], found[1:]
+                taken.update(found)
+        more = {f: v for f, v in more.items() if v}
     extra: dict[str, int] = {}
     unmapped = []
     ours = False
+    pipectl_id = None
     for i, h in enumerate(norm):
         if i in taken:
             continue
         fld = h.replace(" ", "_") if h.replace(" ", "_") in FIELDS else SYNONYMS.get(h)
-        if fld in overrides:  # --map chose another column for this field
-            unmapped.append(headers[i])
+        if fld in overrides or (fld and profile and fld in columns):
+            unmapped.append(headers[i])  # --map or the profile chose another column for it
         elif fld and fld not in columns:
             columns[fld] = i
         elif fld:
@@ -111,18 +155,18 @@ def map_headers(headers: Sequence[str], overrides: dict[str, str]) -> Mapping:
                 f"two columns for {fld}: {headers[columns[fld]]!r} and {headers[i]!r}"
                 f" (choose one with --map {fld}=HEADER)"
             )
-        elif h == "pipectl id":  # our own export's row id: a new pipeline numbers afresh
-            ours = True
+        elif h == "pipectl id":  # our own export's deal id: the same deal when re-imported
+            ours, pipectl_id = True, i
         elif h in EXTRA:
             extra[EXTRA[h]] = i
         elif h:
             unmapped.append(headers[i])
-    return Mapping(columns, extra, unmapped, ours)
+    return Mapping(columns, extra, unmapped, ours, more, profile, pipectl_id)
 
 
 # --- dates, with the day/month order decided per column ---------------------------------
 
-_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T].*)?$")
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T,].*)?$")
 _ISO = re.compile(
     r"^\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?\s*$"
 )
@@ -188,6 +232,10 @@ def parse_when(text: str, dayfirst: bool) -> datetime:
     if len(given) < 3:
         raise InputError(f"not a date: {shown(t)} (give the year, month and day)")
     return when
+
+
+def _local_text(when: datetime) -> str:
+    return when.astimezone().isoformat(sep=" ", timespec="minutes")
 
 
 def _instant(when: datetime, what: str) -> datetime:
@@ -257,10 +305,15 @@ class ImportedDeal:
     expected_close: date | None = None
     created_at: datetime | None = None  # aware UTC
     closed_at: datetime | None = None  # aware UTC
+    last_touch_at: datetime | None = None  # aware UTC: the row's last activity
     lost_reason: str | None = None
     next_followup: date | None = None
     followup_note: str | None = None
     notes: str | None = None
+    #: a closed row's last open stage, when it names one (Pipedrive keeps it beside the
+    #: status): the stage the deal was closed from
+    from_stage_id: int | None = None
+    pipectl_id: int | None = None  # our own export's deal id
     # what the row really said: a blank stage or amount updates nothing on a known deal
     stage_given: bool = True
     value_given: bool = True
@@ -275,6 +328,9 @@ class Report:
     warnings: list[tuple[int, str, str]] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
     unknown_stages: dict[str, int] = field(default_factory=dict)  # name -> rows
+    skipped: dict[str, int] = field(default_factory=dict)  # status word -> rows not imported
+    stages_seen: dict[str, int] = field(default_factory=dict)  # their stage name -> rows
+    pipelines: dict[str, int] = field(default_factory=dict)  # pipeline column -> rows
 
 
 @dataclass
@@ -283,6 +339,9 @@ class Context:
     currency: str
     stage_map: dict[str, str]  # theirs (normalised) -> ours (name)
     dayfirst: bool | None  # None: decide per column
+    now: datetime | None = None  # aware UTC: no creation, close or last activity after it
+    statuses: dict[str, str] = field(default_factory=dict)  # their word -> status | skip
+    fallback_dayfirst: bool | None = None  # the CRM's date order when a file cannot tell
 
 
 #: Text a spreadsheet could take for a formula: starting with one of these. Export
@@ -348,11 +407,11 @@ def read_rows(
     data = [list(r) for r in rows]
     report.rows = len(data)
     col = mapping.columns
-    orders = _date_orders(headers, data, col, ctx.dayfirst)
+    orders = _date_orders(headers, data, mapping, ctx.dayfirst, ctx.fallback_dayfirst)
     mark: str | None = None
     if "value" in col:
-        mark = "." if mapping.ours else decimal_mark(r[col["value"]] for r in data
-                                                     if col["value"] < len(r))  # fmt: skip
+        mark = "." if mapping.ours else decimal_mark(r[i] for i in mapping.sources("value")
+                                                     for r in data if i < len(r))  # fmt: skip
     open_stages = [(i, n) for i, n, k in ctx.stages if k == Status.OPEN]
     by_kind = {k: i for i, _n, k in ctx.stages if k != Status.OPEN}
     first_row: dict[str, int] = {}  # external id -> the row that has it first
@@ -362,6 +421,11 @@ def read_rows(
             report.rows -= 1
             continue
         cells = {f: (raw[i] if i < len(raw) else "") for f, i in col.items()}
+        for f, others in mapping.more.items():  # the first non-blank of a field's columns
+            if not cells[f].strip():
+                cells[f] = next((raw[i] for i in others if i < len(raw) and raw[i].strip()), "")
+        if mapping.pipectl_id is not None:
+            cells["pipectl_id"] = raw[mapping.pipectl_id] if mapping.pipectl_id < len(raw) else ""
         extra = {f: (raw[i] if i < len(raw) else "") for f, i in mapping.extra.items()}
         if any(c.strip() for c in raw[len(headers) :]):
             # cells beyond the header's columns: a delimiter inside an unquoted value has
@@ -373,6 +437,14 @@ def read_rows(
             continue
         try:
             deal = _row(n, cells, extra, orders, mark, ctx, open_stages, by_kind, report, memo)
+            if deal is None:
+                continue  # a status the CRM's profile says not to import (deleted)
+            if deal.pipectl_id:
+                seen = first_row.setdefault(f"#{deal.pipectl_id}", n)
+                if seen != n:
+                    raise _Rejected(
+                        "pipectl_id", f"pipectl_id {deal.pipectl_id} is also on row {seen}"
+                    )
             if deal.external_id:
                 seen = first_row.setdefault(deal.external_id, n)
                 if seen != n:
@@ -390,11 +462,17 @@ def read_rows(
 
 
 def _date_orders(
-    headers: Sequence[str], data: list[list[str]], col: dict[str, int], dayfirst: bool | None
+    headers: Sequence[str],
+    data: list[list[str]],
+    mapping: Mapping,
+    dayfirst: bool | None,
+    fallback: bool | None = None,
 ) -> dict[str, bool]:
-    """Day-first or not, per date column: what the column's own values show; a column that
+    """Day-first or not, per date field: what its columns' own values show; a field that
     cannot tell takes what the file's other date columns show (one export, one format);
-    a file where nothing tells is refused unless --dayfirst / --monthfirst decide."""
+    a file where nothing tells takes the CRM profile's order (``fallback``), else is refused
+    unless --dayfirst / --monthfirst decide."""
+    col = mapping.columns
     if dayfirst is not None:
         return {f: dayfirst for f in DATE_FIELDS if f in col}
     found: dict[str, str | None] = {}
@@ -402,8 +480,7 @@ def _date_orders(
     for fld in DATE_FIELDS:
         if fld not in col:
             continue
-        i = col[fld]
-        values = {r[i] for r in data if i < len(r) and r[i].strip()}  # each text once
+        values = {r[i] for i in mapping.sources(fld) for r in data if i < len(r) and r[i].strip()}
         try:
             found[fld] = detect_order(values)
         except InputError as e:
@@ -416,6 +493,8 @@ def _date_orders(
             "the file's date columns disagree (one is day/month, another month/day):"
             " say --dayfirst or --monthfirst"
         )
+    if undecided and not decided and fallback is not None:
+        decided = {"dmy" if fallback else "mdy"}
     if undecided and not decided:
         names = ", ".join(shown(headers[col[f]]) for f in undecided)
         raise InputError(
@@ -443,7 +522,7 @@ def _row(
     by_kind: dict[str, int],
     report: Report,
     memo: _Memo,
-) -> ImportedDeal:
+) -> ImportedDeal | None:
     # every cell once through unquote (export's formula neutralisation), then trimmed
     raw = _Cells()
     for f, v in c.items():
@@ -480,7 +559,15 @@ def _row(
     deal.contact_phone = texts["phone"]
     # status and stage
     status_word = " ".join(get("status").lower().split())
+    if ctx.statuses.get(status_word) == "skip":
+        report.skipped[status_word] = report.skipped.get(status_word, 0) + 1
+        return None
+    status_word = ctx.statuses.get(status_word, status_word)
     stage_word = " ".join(get("stage").lower().split())
+    if stage_word:
+        report.stages_seen[get("stage")] = report.stages_seen.get(get("stage"), 0) + 1
+    if pipeline := get("pipeline"):
+        report.pipelines[pipeline] = report.pipelines.get(pipeline, 0) + 1
     stage_word = " ".join(ctx.stage_map.get(stage_word, stage_word).lower().split())
     status = None
     for word in (status_word, stage_word):
@@ -511,6 +598,17 @@ def _row(
             deal.stage_id = stage_id
     else:
         deal.stage_id = by_kind[status]
+        if stage_word and stage_word not in WON_WORDS | LOST_WORDS:
+            # the open stage it was closed from, when the row names one of ours
+            stage_cell = get("stage")
+            if stage_cell not in memo.stages:
+                memo.stages[stage_cell] = resolve_stage(stage_cell, open_stages, ctx.stage_map)
+            deal.from_stage_id = memo.stages[stage_cell]
+    if get("pipectl_id"):
+        digits = get("pipectl_id").removeprefix("#")
+        if not (digits.isascii() and digits.isdigit() and 0 < int(digits[:20]) < 2**63):
+            raise _Rejected("pipectl_id", f"not a deal id: {shown(get('pipectl_id'))}")
+        deal.pipectl_id = int(digits)
     # contact
     try:
         if get("contact"):
@@ -559,6 +657,7 @@ def _row(
             raise _Rejected("tags", str(e)) from None
         _fits("tags", "tags", ",".join(deal.tags))
     # dates
+    dates: dict[str, Any] = {}
     for f in DATE_FIELDS:
         if not (text := get(f)):
             continue
@@ -566,18 +665,45 @@ def _row(
         if (value := memo.dates.get((f, text, order))) is None:
             try:
                 when = parse_when(text, order)
-                if f in ("created_at", "closed_at"):
+                if f == "close_date":  # the instant for a closed row, the day for an open one
+                    value = (_instant(when, "close date"), check_range(when.date(), "close date"))
+                elif f in INSTANTS:
                     value = _instant(when, f)
                 else:
                     value = check_range(when.date(), f)
             except InputError as e:
                 raise _Rejected(f, str(e)) from None
             memo.dates[(f, text, order)] = value
+        dates[f] = value
+    now = ctx.now
+    for f in ("created_at", "closed_at", "last_touch_at"):
+        if now and f in dates and dates[f] > now:
+            what = {"created_at": "created", "closed_at": "closed",
+                    "last_touch_at": "last activity"}[f]  # fmt: skip
+            raise _Rejected(f, f"{what} in the future ({_local_text(dates[f])})")
+    if close := dates.pop("close_date", None):
+        if status == Status.OPEN:
+            dates.setdefault("expected_close", close[1])
+        elif "closed_at" not in dates:
+            if now and close[0] > now:
+                report.warnings.append(
+                    (n, "close_date", f"closed in the future ({close[1].isoformat()}):"
+                     " closed as of the import")
+                )  # fmt: skip
+            else:
+                dates["closed_at"] = close[0]
+    for f, value in dates.items():
         setattr(deal, f, value)
     if deal.closed_at and status == Status.OPEN:
         raise _Rejected("closed_at", "a close date on an open deal (is its status won or lost?)")
-    if deal.created_at and deal.closed_at and deal.closed_at < deal.created_at:
-        raise _Rejected("closed_at", "closed before it was created")
+    created = deal.created_at
+    if created and deal.closed_at and deal.closed_at < created:
+        local = deal.closed_at.astimezone()
+        if local.date() != created.astimezone().date() or local.time() != time():
+            raise _Rejected("closed_at", "closed before it was created")
+        deal.closed_at = created  # closed the day it was created, the day given without a time
+    if created and deal.last_touch_at and deal.last_touch_at < created:
+        deal.last_touch_at = created  # a day without a time, or an activity before the deal
     if deal.next_followup and status != Status.OPEN:
         report.warnings.append((n, "next_followup", "ignored: the deal is closed"))
         deal.next_followup = None

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipectl.core.importing import Report
+from pipectl.core.importing import Mapping, Report
 from pipectl.core.text import clip, listed
 from pipectl.render.output import JSON, RICH, emit, emit_json, safe_cell, table
-from pipectl.services.transfer import Applied
+from pipectl.services.transfer import Applied, ImportPlan
 
 
 @dataclass
@@ -72,26 +72,84 @@ def _row_notes(items: list[tuple[int, str, str]], heading: str, what: str, mode:
         emit(f"… and {len(items) - SHOWN:,} more {what}")
 
 
+def _columns(mapping: Mapping, headers: list[str]) -> list[tuple[str, str]]:
+    """(header, what it feeds) for every column read, in the file's order."""
+    from pipectl.core.importing import REPORTED
+
+    names = {
+        "close_date": "closed_at (closed rows) / expected_close (open rows)",
+        "last_touch_at": "last touch",
+        "pipectl_id": "pipectl_id (the same deal when re-imported)",
+    }
+    out: list[tuple[int, str, str]] = []
+    for fld in mapping.columns:
+        sources = mapping.sources(fld)
+        what = names.get(fld, fld)
+        if fld in REPORTED:
+            what = f"{fld}: reported, not imported"
+        elif len(sources) > 1:
+            what += " (the first non-blank)"
+        out += [(i, headers[i], what) for i in sources]
+    if mapping.pipectl_id is not None:
+        out.append((mapping.pipectl_id, headers[mapping.pipectl_id], names["pipectl_id"]))
+    out += [(i, headers[i], f"{f} (composes a missing title)") for f, i in mapping.extra.items()]
+    return [(h, w) for _i, h, w in sorted(out)]
+
+
+def _touch_line(r: Report, plan: ImportPlan, mapping: Mapping, headers: list[str]) -> str:
+    if plan.touch_from_file:
+        heads = " / ".join(headers[i] for i in mapping.sources("last_touch_at"))
+        none = sum(1 for d in r.ok if d.last_touch_at is None and d.status == "open")
+        line = f"last touch: from {safe_cell(clip(heads, 80))}"
+        if none:
+            line += (
+                f"; {none:,} open deals with none count from their creation (`pipectl prune"
+                " --stale 60d --dry-run` shows what a prune would take)"
+            )
+        return line
+    opened = sum(1 for d in r.ok if d.status == "open")
+    return (
+        f"no last-activity column: the import counts as the last touch of {opened:,} open"
+        " deals (a column such as 'Last Activity Date' or --map last_touch_at=HEADER says when)"
+    )
+
+
 def report(
     r: Report,
     mode: str,
     *,
     dry_run: bool,
-    created_stages: list[str],
+    plan: ImportPlan,
+    mapping: Mapping,
+    headers: list[str],
     applied: Applied | None = None,
-    updates: int = 0,
     source: Source | None = None,
+    written: Any = None,
 ) -> None:
+    """The import's report; ``written``: what a whole export brought besides the deals
+    (``services.bundle.Written``)."""
+    created_stages, updates = plan.new_stages, plan.updates
+    profile = mapping.profile
+    columns = _columns(mapping, headers)
     if mode == JSON:
         out: dict[str, Any] = {
             "dry_run": dry_run,
             "encoding": source.encoding if source else None,
+            "crm": profile.key if profile else None,
             "rows": r.rows,
             "ok": len(r.ok),
             "rejected": [{"row": n, "column": c, "reason": why} for n, c, why in r.rejected],
             "warnings": [{"row": n, "column": c, "note": why} for n, c, why in r.warnings],
+            "columns": [{"header": h, "field": w} for h, w in columns],
             "unmapped_columns": r.unmapped,
+            "stages": [
+                {"theirs": k, "rows": n, "ours": ours, "how": how}
+                for k, (n, ours, how) in plan.stage_rules.items()
+            ],
             "new_stages": created_stages,
+            "skipped": r.skipped,
+            "pipelines": r.pipelines,
+            "last_touch_from_file": plan.touch_from_file,
         }
         if applied:
             out.update(
@@ -100,7 +158,16 @@ def report(
                 unchanged=applied.unchanged,
                 followups=applied.followups,
                 notes=applied.notes,
+                closed_now=len(applied.closed_now),
+                kept_ids=applied.kept_ids,
             )
+            if written is not None:
+                out["history"] = {
+                    "deals": written.deals,
+                    "activities": written.activities,
+                    "followups": written.followups,
+                    "events": written.events,
+                }
         else:
             out["would_update"] = updates
             out["would_create"] = len(r.ok) - updates
@@ -110,8 +177,27 @@ def report(
     _row_notes(r.warnings, "Note", "notes", mode)
     if source and (line := _encoding_line(source)):
         emit(line)
+    if profile:
+        emit(f"read as a {profile.name} export (--from {profile.key}; --map and --stage-map win)")
+    if profile or dry_run:
+        table(["Column", "Read as"], [list(c) for c in columns], mode=mode)
+        if plan.stage_rules:
+            table(
+                ["Their stage", "Rows", "Ours", "How"],
+                [[k, f"{n:,}", o, h] for k, (n, o, h) in plan.stage_rules.items()],
+                mode=mode,
+                right=("Rows",),
+            )
     if r.unmapped:
         emit(f"columns not imported: {_names(r.unmapped)} (--map FIELD=HEADER to use one)")
+    if len(r.pipelines) > 1:
+        emit(
+            f"rows from {len(r.pipelines)} pipelines ({_names(list(r.pipelines))}) go into"
+            " this one pipeline; their stage names map as listed"
+        )
+    if r.skipped:
+        parts = ", ".join(f"{n:,} {safe_cell(w)}" for w, n in r.skipped.items())
+        emit(f"skipped rows the export marks as not live: {parts}")
     if created_stages:
         verb = "would add" if dry_run else "added"
         emit(f"{verb} stages: {_names(created_stages)} (50%, stale after 30 days)")
@@ -126,7 +212,20 @@ def report(
             line += f"; {applied.followups:,} follow-ups scheduled"
         emit(line)
         if applied.closed_now:
-            emit(f"{len(applied.closed_now):,} closed rows had no closed_at: closed as of now")
+            emit(f"{len(applied.closed_now):,} closed rows had no close date: closed as of now")
+        if written is not None:
+            emit(
+                f"history of {written.deals:,} new deals from the export: {written.events:,}"
+                f" events, {written.activities:,} activities, {written.followups:,} follow-ups"
+                " (deals already here keep theirs)"
+            )
+        if applied.kept_ids:
+            emit(f"{applied.kept_ids:,} deals kept their pipectl_id (a fresh pipeline)")
+        if applied.renumbered:
+            emit(
+                f"{len(applied.renumbered):,} rows' pipectl_id names another deal here: added"
+                " as new deals with new ids"
+            )
         if applied.followups_on_closed:
             rows = ", ".join(str(n) for n in applied.followups_on_closed[:10])
             more = " …" if len(applied.followups_on_closed) > 10 else ""
@@ -140,3 +239,5 @@ def report(
             f" {updates:,} updates), {len(r.rejected):,} rejected"
             + (" — dry run, nothing written" if dry_run else "")
         )
+    if r.ok:
+        emit(_touch_line(r, plan, mapping, headers))

@@ -50,6 +50,12 @@ class Applied:
     followups: int = 0
     notes: int = 0
     closed_now: list[int] = field(default_factory=list)  # rows closed with no closed_at
+    touched_now: int = 0  # open deals new to the pipeline whose touch is the import
+    kept_ids: int = 0  # deals created with their pipectl_id (a fresh pipeline)
+    renumbered: list[int] = field(default_factory=list)  # rows whose pipectl_id was taken
+    #: the file's pipectl_id -> the deal it is here, and the deals this import created
+    ids: dict[int, int] = field(default_factory=dict)
+    created_ids: list[int] = field(default_factory=list)
     followups_on_closed: list[int] = field(default_factory=list)  # rows whose deal is closed
 
 
@@ -70,6 +76,10 @@ class ImportPlan:
     updates: int  # rows whose external id is already in the pipeline (when checked)
     stages: list[tuple[int, str, str]]  # the stages the rows were checked against
     currency: str  # the default currency they were read with
+    #: their stage name -> (rows, our stage or won/lost, how: "same name", "--stage-map",
+    #: the CRM's name, "won/lost word", "new stage")
+    stage_rules: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    touch_from_file: bool = False  # the file has a last-activity column
 
 
 def _stage_rows(conn: Database) -> list[tuple[int, str, str]]:
@@ -85,12 +95,17 @@ def plan_import(
     *,
     create_stages: bool,
     dayfirst: bool | None,
+    now: datetime | None = None,
 ) -> ImportPlan:
     """Read and check every row, with no write lock held: the stages and settings from one
     read snapshot, the rows outside any transaction. Raises InputError for what stops the
-    whole file (unknown stages without ``create_stages``, a stage name that cannot be)."""
+    whole file (unknown stages without ``create_stages``, a stage name that cannot be).
+    ``stage_map`` (--stage-map) wins over the CRM profile's default names
+    (``mapping.profile``), which map to our stages when this pipeline has them."""
     from pipectl.services.pipeline import check_stage_name as stage_name
 
+    profile = mapping.profile
+    how: dict[str, str] = {}
     with conn.transaction(write=False):
         currency = queries.setting(conn, "currency")
         checked = _stage_rows(conn)
@@ -98,6 +113,15 @@ def plan_import(
         for theirs, ours in stage_map.items():
             stage = queries.find_stage(conn, ours)  # ours must exist; won/lost by kind
             given[theirs] = stage.name if stage.kind == Status.OPEN else stage.kind
+            how[theirs] = "--stage-map"
+    by_name = {" ".join(n.lower().split()): (n, k) for _i, n, k in checked}
+    for theirs, ours in (profile.stages if profile else {}).items():
+        if theirs in given:
+            continue
+        if ours in (Status.WON, Status.LOST):
+            given[theirs], how[theirs] = ours, f"{profile.name}'s default"  # type: ignore[union-attr]
+        elif (found := by_name.get(" ".join(ours.lower().split()))) and found[1] == Status.OPEN:
+            given[theirs], how[theirs] = found[0], f"{profile.name}'s default"  # type: ignore[union-attr]
     for _i, name, kind in checked:  # a closing stage by its display name means won or lost
         if kind != Status.OPEN:
             given.setdefault(" ".join(name.lower().split()), kind)
@@ -119,10 +143,83 @@ def plan_import(
     stand_ins = [(-1 - i, n, str(Status.OPEN)) for i, n in enumerate(unknown)]
     ctx_stages = [s for s in checked if s[2] == Status.OPEN] + stand_ins
     ctx_stages += [s for s in checked if s[2] != Status.OPEN]
-    report = read_rows(headers, rows, mapping, Context(ctx_stages, currency, given, dayfirst))
-    ids = [d.external_id for d in report.ok if d.external_id]
-    updates = len(existing(conn, ids))
-    return ImportPlan(report, unknown, updates, checked, currency)
+    ctx = Context(
+        ctx_stages, currency, given, dayfirst, now=now,
+        statuses=profile.statuses if profile else {},
+        fallback_dayfirst=profile.dayfirst if profile else None,
+    )  # fmt: skip
+    report = read_rows(headers, rows, mapping, ctx)
+    with conn.transaction(write=False):
+        updates = sum(1 for t in targets(conn, report.ok)[0] if t is not None)
+    rules = _stage_rules(report.stages_seen, given, how, checked, unknown)
+    return ImportPlan(
+        report, unknown, updates, checked, currency, rules,
+        touch_from_file="last_touch_at" in mapping.columns,
+    )  # fmt: skip
+
+
+def _stage_rules(
+    seen: dict[str, int],
+    given: dict[str, str],
+    how: dict[str, str],
+    checked: list[tuple[int, str, str]],
+    unknown: list[str],
+) -> dict[str, tuple[int, str, str]]:
+    """How each stage name of the file was read: (rows, ours, why)."""
+    from pipectl.core.importing import LOST_WORDS, WON_WORDS
+
+    ours = {" ".join(n.lower().split()): n for _i, n, k in checked if k == Status.OPEN}
+    new = {" ".join(n.lower().split()) for n in unknown}
+    out: dict[str, tuple[int, str, str]] = {}
+    names: dict[str, str] = {}  # normalised -> as the file first writes it
+    for name, rows in seen.items():
+        key = " ".join(name.lower().split())
+        if key in given:
+            target, why = given[key], how.get(key, "won/lost")
+        elif key in WON_WORDS | LOST_WORDS:
+            target, why = ("won" if key in WON_WORDS else "lost"), "won/lost"
+        elif key in ours:
+            target, why = ours[key], "same name"
+        elif key in new:
+            target, why = " ".join(name.split()), "new stage"
+        else:
+            continue
+        shown_as = names.setdefault(key, " ".join(name.split()))
+        prev = out.get(shown_as, (0, target, why))
+        out[shown_as] = (prev[0] + rows, target, why)
+    return out
+
+
+def targets(conn: Database, deals: list[ImportedDeal]) -> tuple[list[int | None], set[int]]:
+    """The deal each row updates (None: a new deal), and the rows' pipectl ids that a new
+    deal may keep. A row is a known deal by its external id, else by its pipectl_id (our
+    own export) when the deal of that id here is the same one: created at the same second,
+    or, the row giving no creation time, of the same title. A pipeline with no deals yet
+    keeps the file's ids (an export imported into a fresh pipeline reproduces it, and its
+    activities, follow-ups and events files still name the right deals)."""
+    by_ext = existing(conn, [d.external_id for d in deals if d.external_id])
+    by_id = q.by_ids(conn, [d.pipectl_id for d in deals if d.pipectl_id])
+    out: list[int | None] = []
+    for d in deals:
+        if d.external_id and d.external_id in by_ext:
+            out.append(by_ext[d.external_id][0])
+        elif d.pipectl_id and (found := by_id.get(d.pipectl_id)) and _same(found, d):
+            out.append(d.pipectl_id)
+        else:
+            out.append(None)
+    fresh = q.deal_count(conn) == 0
+    keep = {d.pipectl_id for d in deals if d.pipectl_id} if fresh else set()
+    return out, keep
+
+
+def _same(found: tuple[str, str], d: ImportedDeal) -> bool:
+    created, title = found
+    if d.created_at is not None:
+        stored = parse_ts(created)
+        return stored is not None and stored.replace(microsecond=0) == d.created_at.replace(
+            microsecond=0
+        )
+    return title.casefold() == d.title.casefold()
 
 
 def write_import(
@@ -131,10 +228,12 @@ def write_import(
     now: datetime,
     progress: Callable[[int], None] | None = None,
     before_commit: Callable[[], None] | None = None,
+    then: Callable[[Applied], None] | None = None,
 ) -> Applied:
     """Write a checked import in one write transaction: all of it or (on any error or an
-    interrupt) nothing. ``before_commit`` runs once everything is written, just before the
-    commit (the CLI stops treating Ctrl-C as "abandon" there)."""
+    interrupt) nothing. ``then`` writes more in the same transaction once the deals are in
+    (an export's activities, follow-ups and events); ``before_commit`` runs once everything
+    is written, just before the commit (the CLI stops treating Ctrl-C as "abandon" there)."""
     from pipectl.services.pipeline import add_stage
 
     with conn.transaction(write=True):
@@ -150,7 +249,9 @@ def write_import(
         }
         for d in plan.report.ok:
             d.stage_id = real.get(d.stage_id, d.stage_id)
-        applied = apply(conn, plan.report.ok, now, progress)
+        applied = apply(conn, plan.report.ok, now, progress, touch_from_file=plan.touch_from_file)
+        if then:
+            then(applied)
         if before_commit:
             before_commit()
     return applied
@@ -174,9 +275,8 @@ def _stored(attr: str, d: ImportedDeal) -> Any:
 
 
 def existing(conn: Database, external_ids: list[str]) -> dict[str, tuple]:
-    """Deals already in the pipeline, by external id: (id, stage_id, status, value_minor,
-    *the _COLUMNS)."""
-    return q.by_external_ids(conn, external_ids, list(_COLUMNS))
+    """Deals already in the pipeline, by external id: (id,)."""
+    return q.by_external_ids(conn, external_ids, [])
 
 
 def apply(
@@ -184,24 +284,34 @@ def apply(
     deals: list[ImportedDeal],
     now: datetime,
     progress: Callable[[int], None] | None = None,
+    *,
+    touch_from_file: bool = False,
 ) -> Applied:
-    """Create or update every deal; the caller holds the transaction."""
+    """Create or update every deal; the caller holds the transaction. ``touch_from_file``:
+    the file has a last-activity column, so a deal's last touch is its row's (or, blank, its
+    creation), never the import itself."""
     result = Applied()
     by_id = {s.id: s for s in stages(conn)}
     first_open = next(s.id for s in by_id.values() if s.kind == Status.OPEN)
-    # one row per external id: ``read_rows`` refuses a second (the dry run reports it)
-    known = existing(conn, [d.external_id for d in deals if d.external_id])
-    for i, d in enumerate(deals):
-        new = not (d.external_id and d.external_id in known)  # nothing on it to repeat yet
-        if not new:
-            deal_id = known[d.external_id][0]
-            if _update(conn, known[d.external_id], d, now, by_id):
+    # one row per external id and pipectl id: ``read_rows`` refuses a second
+    known, keep = targets(conn, deals)
+    for i, (d, deal_id) in enumerate(zip(deals, known, strict=True)):
+        new = deal_id is None  # nothing on it to repeat yet
+        if deal_id is not None:
+            if _update(conn, deal_id, d, now, by_id, touch_from_file):
                 result.updated += 1
             else:
                 result.unchanged += 1
         else:
-            deal_id = _create(conn, d, now, first_open, by_id, result)
+            keep_id = d.pipectl_id if d.pipectl_id in keep else None
+            if d.pipectl_id and keep_id is None:
+                result.renumbered.append(d.row)
+            deal_id = _create(conn, d, now, first_open, by_id, result, touch_from_file, keep_id)
             result.created += 1
+            result.kept_ids += keep_id is not None
+            result.created_ids.append(deal_id)
+        if d.pipectl_id:
+            result.ids[d.pipectl_id] = deal_id
         if (
             d.next_followup
             and d.status == Status.OPEN
@@ -220,6 +330,8 @@ def apply(
             result.notes += 1
         if progress and i % 1000 == 999:
             progress(1000)
+    if result.kept_ids:
+        q.ids_taken(conn)  # the next deal added numbers after the kept ones
     if progress:
         progress(len(deals) % 1000)
     return result
@@ -241,8 +353,10 @@ def _create(
     first_open: int,
     by_id: dict[int, StageRow],
     result: Applied,
+    touch_from_file: bool,
+    keep_id: int | None,
 ) -> int:
-    created = min(_utc(d.created_at) or now, now)
+    created = min(_utc(d.created_at) or now, now)  # a future one is refused by the check
     closed = None
     if d.status != Status.OPEN:
         closed = _utc(d.closed_at)
@@ -253,28 +367,47 @@ def _create(
     values = {c: _stored(c, d) for c in _COLUMNS if c != "lost_reason"}
     values["value_minor"] = d.value.minor if d.value else None
     values["external_id"] = d.external_id
-    # an open deal's import is its first touch in pipectl: tonight's prune must not take
-    # every imported deal whose spreadsheet row is old
-    start = d.stage_id if d.status == Status.OPEN else first_open
+    # the deal's last touch: its row's last activity; without such a column the import is
+    # an open deal's first touch in pipectl, so that tonight's prune does not take every
+    # imported deal whose spreadsheet row is old
+    if touch_from_file:
+        touched = max(_utc(d.last_touch_at) or created, created)
+    elif closed is None:
+        touched = now
+        result.touched_now += 1
+    else:
+        touched = None
+    # a closed row starts in the open stage it was closed from, if it names one
+    start = d.stage_id if d.status == Status.OPEN else (d.from_stage_id or first_open)
     deal_id = store.create(
-        conn, values, start, created, now, touched_at=now if closed is None else None,
-        note="imported",
+        conn, values, start, created, now, touched_at=touched, note="imported",
+        deal_id=keep_id,
     )  # fmt: skip
     if closed:
-        # a closed row's history: created in the first stage, closed at its close time
+        # a closed row's history: created in its stage, closed at its close time
         store.change_stage(
-            conn, deal_id, by_id[d.stage_id], closed,
+            conn, deal_id, by_id[d.stage_id], closed, now=now,
             reason=d.lost_reason if d.status == Status.LOST else None,
         )  # fmt: skip
+        if touched and touched > closed:
+            q.touched(conn, deal_id, touched)
     return deal_id
 
 
 def _update(
-    conn: Database, row: tuple, d: ImportedDeal, now: datetime, by_id: dict[int, StageRow]
+    conn: Database,
+    deal_id: int,
+    d: ImportedDeal,
+    now: datetime,
+    by_id: dict[int, StageRow],
+    touch_from_file: bool,
 ) -> bool:
-    """Bring an existing deal in line with the row; returns whether anything changed."""
-    deal_id, stage_id, _status, value_minor = row[:4]
-    current = dict(zip(_COLUMNS, row[4:], strict=True))
+    """Bring an existing deal in line with the row; returns whether anything changed. A
+    close comes at the row's close time (not before the deal's last move), a reopening now.
+    With a last-activity column, the row's last activity is the deal's touch, not the
+    import."""
+    stage_id, _status, value_minor, *rest = q.deal_columns(conn, deal_id, list(_COLUMNS))
+    current = dict(zip(_COLUMNS, rest, strict=True))
     changes: dict[str, Any] = {}
     if d.value_given and d.value is not None and d.value.minor != value_minor:
         changes["value_minor"] = d.value.minor
@@ -286,10 +419,19 @@ def _update(
             continue  # a row with neither amount nor currency says nothing of it
         if new is not None and new != "" and new != current[col]:
             changes[col] = new
-    changed = bool(store.set_fields(conn, deal_id, changes, now, note="imported"))
+    changed = bool(
+        store.set_fields(conn, deal_id, changes, now, note="imported", touch=not touch_from_file)
+    )
+    if touch_from_file and d.last_touch_at and q.touched(conn, deal_id, _utc(d.last_touch_at)):
+        changed = True
     reason = d.lost_reason if d.status == Status.LOST else None
     if d.stage_given and d.stage_id != stage_id:
-        store.change_stage(conn, deal_id, by_id[d.stage_id], now, reason=reason, note="imported")
+        target = by_id[d.stage_id]
+        at = now
+        if target.kind != Status.OPEN and d.closed_at is not None:
+            last = store.last_move(conn, deal_id)
+            at = max(min(_utc(d.closed_at), now), last[0] if last else now)  # type: ignore[type-var]
+        store.change_stage(conn, deal_id, target, at, now=now, reason=reason, note="imported")
         return True
     if reason and reason != current["lost_reason"]:
         store.set_fields(conn, deal_id, {"lost_reason": reason}, now, note="imported")
@@ -317,8 +459,8 @@ def _instant(fmt: str) -> Callable[[str | None], Any]:
         if fmt == "json":
             return dt
         local = dt.astimezone()
-        if fmt == "xlsx":
-            return local.replace(tzinfo=None)
+        if fmt == "xlsx":  # to the second, as CSV: re-imported, it is no later than stored
+            return local.replace(tzinfo=None, microsecond=0)
         return local.isoformat(timespec="seconds")
 
     return convert
@@ -354,10 +496,12 @@ def export_rows(
             (r[0], r[1], r[2], r[3], _local(r[4]), r[5]) for r in q.export_activities(conn)
         )
     if what == "followups":
-        return ("id", "deal_id", "title", "due", "what", "every", "status", "done_at"), (
-            (r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "open", _local(r[7]))
+        return (
+            "id", "deal_id", "title", "due", "what", "every", "status", "done_at", "created_at"
+        ), (
+            (r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "open", _local(r[7]), _local(r[8]))
             for r in q.export_followups(conn)
-        )
+        )  # fmt: skip
     if what == "events":
         return (
             "id", "deal_id", "at", "kind", "field", "old_value", "new_value", "from_stage",

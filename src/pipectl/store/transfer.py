@@ -4,25 +4,73 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 from pipectl.store.engine import Database
 
 
 def by_external_ids(db: Database, external_ids: list[str], columns: list[str]) -> dict[str, tuple]:
-    """Deals by external id: (id, stage_id, status, value_minor, *columns)."""
+    """Deals by external id: (id, *columns)."""
     out: dict[str, tuple] = {}
-    cols = ", ".join(columns)
+    cols = "".join(f", {c}" for c in columns)
     for i in range(0, len(external_ids), 500):
         chunk = external_ids[i : i + 500]
         marks = ",".join("?" * len(chunk))
         for row in db.execute(
-            f"SELECT external_id, id, stage_id, status, value_minor, {cols} FROM deals"
-            f" WHERE external_id IN ({marks})",
-            chunk,
+            f"SELECT external_id, id{cols} FROM deals WHERE external_id IN ({marks})", chunk
         ):
             out[row[0]] = tuple(row[1:])
     return out
+
+
+def by_ids(db: Database, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Deals by id: (created_at, title)."""
+    out: dict[int, tuple[str, str]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(
+            f"SELECT id, created_at, title FROM deals WHERE id IN ({marks})", chunk
+        ):
+            out[int(row[0])] = (row[1], row[2])
+    return out
+
+
+def deal_count(db: Database) -> int:
+    return int(db.execute("SELECT count(*) FROM deals").fetchone()[0])
+
+
+def deal_columns(db: Database, deal_id: int, columns: list[str]) -> tuple:
+    """(stage_id, status, value_minor, *columns) of a deal."""
+    cols = "".join(f", {c}" for c in columns)
+    return tuple(
+        db.execute(
+            f"SELECT stage_id, status, value_minor{cols} FROM deals WHERE id = ?", (deal_id,)
+        ).fetchone()
+    )
+
+
+def touched(db: Database, deal_id: int, at: datetime) -> bool:
+    """The deal's last touch moved forward to ``at`` (never back); whether it moved. Not a
+    change of the deal's fields: its version stays."""
+    return (
+        db.execute(
+            "UPDATE deals SET last_touch_at = ? WHERE id = ? AND last_touch_at < ?",
+            (at, deal_id, at),
+        ).rowcount
+        == 1
+    )
+
+
+def ids_taken(db: Database) -> None:
+    """After deals were inserted with ids of their own (a fresh pipeline keeping an
+    export's ids), the next deal numbers after them: PostgreSQL's sequence moves on
+    (SQLite's rowid already does)."""
+    if db.kind == "postgresql":
+        db.execute(
+            "SELECT setval(pg_get_serial_sequence('deals', 'id'),"
+            " (SELECT COALESCE(max(id), 1) FROM deals))"
+        )
 
 
 def has_open_followup(db: Database, deal_id: int, due: date) -> bool:
@@ -76,7 +124,8 @@ def export_activities(db: Database) -> Iterator[tuple]:
 def export_followups(db: Database) -> Iterator[tuple]:
     return iter(
         db.execute(
-            "SELECT f.id, f.deal_id, d.title, f.due, f.what, f.every, f.outcome, f.done_at"
+            "SELECT f.id, f.deal_id, d.title, f.due, f.what, f.every, f.outcome, f.done_at,"
+            " f.created_at"
             " FROM followups f JOIN deals d ON d.id = f.deal_id ORDER BY f.id"
         )
     )
