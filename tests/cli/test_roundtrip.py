@@ -1,0 +1,146 @@
+"""pipectl's own exports come back: into the pipeline they came from they change nothing; into
+a fresh pipeline they reproduce it — deals, ids, history, activities, follow-ups."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Cli, write_file
+
+
+def _pipeline(cli: Cli) -> None:
+    """A small pipeline with history of every kind."""
+    cli.ok("add", "Acme renewal", "12k", "--account", "Acme", "--at", "2026-10-01")
+    cli.ok("add", "Globex pilot", "5000", "--stage", "Qualified", "--at", "2026-10-05")
+    cli.ok("add", "Initech", "9000", "--at", "2026-09-20")
+    cli.ok("move", "1", "Qualified", "--at", "2026-10-10", "--yes")
+    cli.ok("move", "1", "won", "--at", "2026-11-02", "--yes")
+    cli.ok("move", "3", "lost", "--reason", "no budget", "--at", "2026-10-30", "--yes")
+    cli.ok("log", "2", "call", "talked pricing", "--at", "2026-11-20", "--no-followup")
+    cli.ok("followup", "add", "2", "2026-12-01", "send the quote")
+    cli.ok("edit", "2", "--value", "6500")
+
+
+def _state(cli: Cli, env: dict[str, str] | None = None) -> dict[str, Any]:
+    kw = {"env": env} if env else {}
+    out = {}
+    for what in ("deals", "activities", "followups", "events"):
+        rows = json.loads(cli.ok("export", "--what", what, "--format", "json", **kw).stdout)
+        for r in rows:
+            if what == "deals":
+                r.pop("updated_at", None)  # when the import wrote it
+        out[what] = rows
+    # an event, activity or follow-up is numbered by the engine as it is written (deals keep
+    # theirs): compare them in order, and a follow-up's events by its place in the list
+    place = {f"followup:{f['id']}": f"followup#{i}" for i, f in enumerate(out["followups"])}
+    for what in ("activities", "followups", "events"):
+        for r in out[what]:
+            del r["id"]
+            if r.get("field") in place:
+                r["field"] = place[r["field"]]
+    return out
+
+
+def test_own_export_into_the_same_pipeline_changes_nothing(cli: Cli, tmp_path: Path) -> None:
+    _pipeline(cli)
+    before = _state(cli)
+    for name in ("deals.csv", "deals.xlsx"):
+        cli.ok("export", "-o", str(tmp_path / name))
+        report = cli.json("import", str(tmp_path / name))
+        assert (report["created"], report["updated"], report["unchanged"]) == (0, 0, 3), name
+    assert _state(cli) == before
+
+
+def test_pipectl_id_without_external_id_no_longer_duplicates(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("add", "Acme renewal", "12k")
+    cli.ok("add", "Acme renewal", "3k")  # the same title twice: the id tells them apart
+    cli.ok("export", "-o", str(tmp_path / "d.csv"))
+    rows = list(csv.DictReader((tmp_path / "d.csv").open(encoding="utf-8")))
+    assert [r["external_id"] for r in rows] == ["", ""]
+    rows[1]["value"] = "3500"
+    with (tmp_path / "e.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    report = cli.json("import", str(tmp_path / "e.csv"))
+    assert (report["created"], report["updated"], report["unchanged"]) == (0, 1, 1)
+    values = {d["id"]: d["value"] for d in cli.json("list", "--all")}
+    assert values == {1: 12000, 2: 3500}
+
+
+def test_a_pipectl_id_naming_another_deal_here_is_a_new_deal(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("add", "Ours", "1000")
+    f = write_file(
+        tmp_path,
+        "theirs.csv",
+        "pipectl_id,title,value,created_at\n1,Theirs,2000,2026-01-05T10:00:00Z\n",
+    )
+    report = cli.json("import", str(f))
+    assert (report["created"], report["updated"]) == (1, 0)
+    deals = {d["id"]: d["title"] for d in cli.json("list", "--all")}
+    assert deals == {1: "Ours", 2: "Theirs"}
+
+
+def test_a_pipectl_id_twice_in_a_file_is_a_rejected_row(cli: Cli, tmp_path: Path) -> None:
+    f = write_file(tmp_path, "d.csv", "pipectl_id,title\n4,A\n4,B\nx,C\n")
+    report = json.loads(cli("import", str(f), "--dry-run", "--json").stdout)
+    assert [(r["row"], r["column"]) for r in report["rejected"]] == [
+        (3, "pipectl_id"),
+        (4, "pipectl_id"),
+    ]
+
+
+@pytest.mark.parametrize("target", ["book.xlsx", "book"])
+def test_export_all_into_a_fresh_pipeline_reproduces_it(
+    cli: Cli, tmp_path: Path, new_pipeline: Any, target: str
+) -> None:
+    _pipeline(cli)
+    before = _state(cli)
+    out = tmp_path / target
+    done = cli.json("export", "--what", "all", "-o", str(out))
+    assert done["exported"] == {"deals": 3, "activities": 1, "followups": 1, "events": 8}
+    fresh = {"PIPECTL_DB": str(new_pipeline())}
+    report = json.loads(cli.ok("import", str(out), "--json", env=fresh).stdout)
+    assert (report["created"], report["kept_ids"]) == (3, 3)
+    assert report["history"] == {"deals": 3, "activities": 1, "followups": 1, "events": 8}
+    assert _state(cli, fresh) == before
+    # metrics read the history the same way
+    m1 = cli.json("metrics", "--since", "2026-09-01")
+    m2 = json.loads(cli.ok("metrics", "--since", "2026-09-01", "--json", env=fresh).stdout)
+    assert m1 == m2
+    # the next deal numbers after the kept ids (PostgreSQL's sequence moved on)
+    assert json.loads(cli.ok("add", "Next one", "--json", env=fresh).stdout)["id"] == 4
+    # and the export imported again into the pipeline it came from changes nothing
+    again = cli.json("import", str(out))
+    assert (again["created"], again["updated"], again["history"]["events"]) == (0, 0, 0)
+
+
+def test_export_all_needs_somewhere_to_go(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("add", "A")
+    cli.fails("export", "--what", "all", code=2)
+    data = cli.json("export", "--what", "all")
+    assert set(data) == {"deals", "activities", "followups", "events"}
+    f = write_file(tmp_path, "file", "x")
+    cli.fails("export", "--what", "all", "-o", str(f), code=2)  # a file, not a directory
+    cli.fails("import", str(write_file(tmp_path, "d.csv", "title\nA\n")), "--what", "all", code=2)
+
+
+def test_a_bad_row_in_another_table_writes_nothing(
+    cli: Cli, tmp_path: Path, new_pipeline: Any
+) -> None:
+    _pipeline(cli)
+    out = tmp_path / "book"
+    cli.ok("export", "--what", "all", "-o", str(out))
+    events = (out / "events.csv").read_text(encoding="utf-8").splitlines()
+    assert ",created," in events[3]
+    events[3] = events[3].replace(",created,", ",teleported,", 1)
+    (out / "events.csv").write_text("\n".join(events) + "\n", encoding="utf-8")
+    fresh = {"PIPECTL_DB": str(new_pipeline())}
+    r = cli.fails("import", str(out), code=2, env=fresh)
+    assert "events row 4: not an event kind: 'teleported'" in r.stderr
+    assert json.loads(cli.ok("list", "--all", "--json", env=fresh).stdout) == []
