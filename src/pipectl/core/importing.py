@@ -235,7 +235,7 @@ def parse_when(text: str, dayfirst: bool) -> datetime:
 
 
 def _local_text(when: datetime) -> str:
-    return when.astimezone().isoformat(sep=" ", timespec="minutes")
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _instant(when: datetime, what: str) -> datetime:
