@@ -21,3 +21,14 @@ def test_tags() -> None:
     ]
     with pytest.raises(InputError):
         normalize_tags(["bad'tag"])
+
+
+def test_hubspot_associated_contact_form() -> None:
+    from pipectl.core.contacts import parse_contact
+
+    assert parse_contact("Ravi Haddad (ravi.haddad@example.com)") == (
+        "Ravi Haddad",
+        "ravi.haddad@example.com",
+    )
+    assert parse_contact("(ravi@example.com)") == (None, "ravi@example.com")
+    assert parse_contact("Acme (EMEA)") == ("Acme (EMEA)", None)  # no address: a name

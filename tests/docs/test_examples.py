@@ -239,9 +239,9 @@ def _write_inputs(where: Path) -> None:
 
     wb = Workbook()
     ws = wb.active
-    ws.append(["Deal Name", "Amount", "Deal Stage", "Close Date"])
-    ws.append(["HubSpot example", 7000, "appointment scheduled", "2026-12-20"])
-    ws.append(["HubSpot signed", 9000, "contract sent", "2027-01-10"])
+    ws.append(["Record ID", "Deal Name", "Amount", "Deal Stage", "Close Date", "Pipeline"])
+    ws.append([101, "HubSpot example", 7000, "Appointment Scheduled", "2026-12-20", "Sales"])
+    ws.append([102, "HubSpot signed", 9000, "Contract Sent", "2027-01-10", "Sales"])
     wb.save(where / "hubspot.xlsx")
 
 

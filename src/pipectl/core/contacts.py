@@ -14,7 +14,8 @@ MAX_TAG = 50
 
 
 def parse_contact(text: str) -> tuple[str | None, str | None]:
-    """``Jane Doe <jane@acme.com>`` -> (name, email); ``jane@acme.com`` or ``Jane Doe`` alone."""
+    """``Jane Doe <jane@acme.com>`` or ``Jane Doe (jane@acme.com)`` -> (name, email);
+    ``jane@acme.com`` or ``Jane Doe`` alone."""
     text = text.strip()
     if not text:
         return None, None
@@ -23,6 +24,10 @@ def parse_contact(text: str) -> tuple[str | None, str | None]:
         if not email or not _EMAIL.match(email):
             raise InputError(f'not a contact: {text!r} (try "Jane Doe <jane@acme.com>")')
         return (name.strip() or None), email
+    # HubSpot's associated contact: ``Jane Doe (jane@acme.com)``
+    m = re.fullmatch(r"(.*?)\s*\(([^()\s]+@[^()\s]+)\)", text)
+    if m and _EMAIL.match(m.group(2)):
+        return (m.group(1).strip() or None), m.group(2)
     if "@" in text:
         if not _EMAIL.match(text):
             raise InputError(f"not an email address: {text!r}")
