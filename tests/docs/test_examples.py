@@ -224,11 +224,19 @@ EXAMPLES = [ex for doc in DOC_FILES for ex in _examples_of(doc)]
 
 
 def _write_inputs(where: Path) -> None:
-    """The files docs/transfer.md imports, with the columns its examples name."""
+    """The files docs/transfer.md imports, with the columns its examples name (the stage
+    history names the deals of deals.csv, which its example imports first)."""
     (where / "deals.csv").write_text(
         "title,value,stage,account,expected_close\n"
         "Docs example deal,5k,Lead,Docs Inc,2026-12-15\n"
         "Second docs deal,€1.200,Qualified,Docs GmbH,2027-01-31\n",
+        encoding="utf-8",
+    )
+    (where / "stage-history.csv").write_text(
+        "title,stage,entered_at\n"
+        "Docs example deal,Lead,2026-10-01\n"
+        "Second docs deal,Lead,2026-10-02\n"
+        "Second docs deal,Qualified,2026-10-20\n",
         encoding="utf-8",
     )
     (where / "sheet.csv").write_text(
