@@ -159,3 +159,39 @@ def test_the_report_says_what_was_recognised_and_mapped(cli: Cli, tmp_path: Path
     assert "Deal - Won time" in out and "Proposal Made" in out and "Pipedrive's default" in out
     assert "skipped rows the export marks as not live: 1 deleted" in out
     assert "dry run, nothing written" in out
+
+
+def test_a_hubspot_deals_export_brings_its_stage_history(cli: Cli, tmp_path: Path) -> None:
+    f = write_file(
+        tmp_path,
+        "hs.csv",
+        "Record ID,Deal Name,Deal Stage,Create Date,Close Date,Amount,"
+        'Date entered "Appointment Scheduled (Sales Pipeline)",'
+        'Date entered "Qualified To Buy (Sales Pipeline)",'
+        'Date entered "Closed Won (Sales Pipeline)"\n'
+        "1,A,Closed Won,2026-09-01 10:00,2026-10-20,1000,2026-09-01 10:00,2026-09-15 09:00,"
+        "2026-10-20 16:00\n"
+        "2,B,Qualified To Buy,2026-10-01 10:00,2026-12-31,2000,2026-10-01 10:00,"
+        "2026-10-11 10:00,\n",
+    )
+    report = cli.json("import", str(f))
+    assert report["unmapped_columns"] == [] and report["created"] == 2
+    assert report["stage_history"] == {"rebuilt": 2, "unchanged": 0, "skipped_pruned": 0}
+    ids = {d["external_id"]: d["id"] for d in cli.json("list", "--all")}
+    moves = [
+        (e["deal_id"], e["at"], e["to_stage"])
+        for e in cli.json("export", "--what", "events")
+        if e["to_stage"]
+    ]
+    assert moves == [
+        (ids["1"], "2026-09-01T10:00:00Z", "Lead"),
+        (ids["1"], "2026-09-15T09:00:00Z", "Qualified"),
+        (ids["1"], "2026-10-20T16:00:00Z", "Won"),
+        (ids["2"], "2026-10-01T10:00:00Z", "Lead"),
+        (ids["2"], "2026-10-11T10:00:00Z", "Qualified"),
+    ]
+    again = cli.json("import", str(f))
+    assert (again["updated"], again["stage_history"]["unchanged"]) == (0, 2)
+    # stage conversion counts the imported history: Lead went on twice out of two
+    conv = {s["stage"]: s for s in cli.json("metrics", "--all")["stages"]}
+    assert (conv["Lead"]["reached"], conv["Lead"]["went_on"]) == (2, 2)

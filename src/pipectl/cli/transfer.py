@@ -159,6 +159,17 @@ def import_(
         sheet = read_table(file, encoding)
     profile = profile or crms.recognise(sheet.headers)
     mapping = map_headers(sheet.headers, overrides, profile)
+    from pipectl.core import history as h
+
+    wide = None  # a HubSpot export's 'Date entered "<stage>"' columns: the deals' history
+    if columns := h.wide_columns(sheet.headers):
+        wide = h.read(sheet.headers, sheet.rows, now=now, dayfirst=order, shape="hubspot",
+                      need_deal=False)  # fmt: skip
+        read_cols = {c.entered for c in columns} | {
+            c.exited for c in columns if c.exited is not None
+        }
+        taken = {sheet.headers[i] for i in read_cols}
+        mapping.unmapped = [u for u in mapping.unmapped if u not in taken]
     source = view.Source(file.name, sheet.encoding, sheet.detected)
     interrupts = _Interrupts()
     with common.reading() as conn:
@@ -167,6 +178,21 @@ def import_(
             create_stages=create_stages, dayfirst=order, now=now,
         )  # fmt: skip
         report = plan.report
+        history_map: dict[str, str] = {}
+        if wide is not None:
+            from pipectl.services import history as hs
+
+            with conn.transaction(write=False):
+                history_map = hs.stage_names(conn, stages_given, "hubspot")
+                unknown = hs.unknown_stages(conn, wide.entries, history_map)
+            if unknown:
+                raise InputError(
+                    f"unknown stages in the 'Date entered' columns: {', '.join(unknown)} —"
+                    " map them with --stage-map THEIRS=OURS"
+                )
+            bad = {n for n, _c, _w in wide.rejected}
+            report.rejected = sorted(report.rejected + wide.rejected)
+            report.ok = [d for d in report.ok if d.row not in bad]
         if dry_run or (report.rejected and not skip_invalid):
             view.report(
                 report, mode, dry_run=True, plan=plan, mapping=mapping,
@@ -179,14 +205,22 @@ def import_(
                     " imports the valid rows)"
                 )
             return
-        written = None
+        written = stage_history = None
 
         def then(applied: Any) -> None:
-            nonlocal written
+            nonlocal written, stage_history
             if extra is not None:
                 from pipectl.services.bundle import write_extra
 
                 written = write_extra(conn, extra, applied, now)
+            if wide is not None:
+                from pipectl.services import history as hs
+
+                by_deal: dict[int, list[Any]] = {}
+                for e in wide.entries:
+                    if e.row in applied.by_row:
+                        by_deal.setdefault(applied.by_row[e.row], []).append(e)
+                stage_history = hs.apply_entries(conn, by_deal, now, history_map)
 
         with interrupts.installed(), view.progress(len(report.ok), mode) as advance:
             applied = write_import(
@@ -194,7 +228,7 @@ def import_(
             )
     view.report(
         report, mode, dry_run=False, plan=plan, mapping=mapping, headers=sheet.headers,
-        applied=applied, source=source, written=written,
+        applied=applied, source=source, written=written, stage_history=stage_history,
     )  # fmt: skip
     if interrupts.pending:
         raise PipectlError(

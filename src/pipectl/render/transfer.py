@@ -125,6 +125,7 @@ def report(
     applied: Applied | None = None,
     source: Source | None = None,
     written: Any = None,
+    stage_history: Any = None,
 ) -> None:
     """The import's report; ``written``: what a whole export brought besides the deals
     (``services.bundle.Written``)."""
@@ -161,6 +162,12 @@ def report(
                 closed_now=len(applied.closed_now),
                 kept_ids=applied.kept_ids,
             )
+            if stage_history is not None:
+                out["stage_history"] = {
+                    "rebuilt": stage_history.rebuilt,
+                    "unchanged": stage_history.unchanged,
+                    "skipped_pruned": stage_history.skipped_pruned,
+                }
             if written is not None:
                 out["history"] = {
                     "deals": written.deals,
@@ -213,6 +220,13 @@ def report(
         emit(line)
         if applied.closed_now:
             emit(f"{len(applied.closed_now):,} closed rows had no close date: closed as of now")
+        if stage_history is not None:
+            emit(
+                f"stage history from the 'Date entered' columns: {stage_history.rebuilt:,}"
+                f" deals rebuilt, {stage_history.unchanged:,} unchanged"
+                + (f", {stage_history.skipped_pruned:,} pruned deals left as they are"
+                   if stage_history.skipped_pruned else "")
+            )  # fmt: skip
         if written is not None:
             emit(
                 f"history of {written.deals:,} new deals from the export: {written.events:,}"

@@ -56,6 +56,7 @@ class Applied:
     #: the file's pipectl_id -> the deal it is here, and the deals this import created
     ids: dict[int, int] = field(default_factory=dict)
     created_ids: list[int] = field(default_factory=list)
+    by_row: dict[int, int] = field(default_factory=dict)  # the file's row -> its deal
     followups_on_closed: list[int] = field(default_factory=list)  # rows whose deal is closed
 
 
@@ -312,6 +313,7 @@ def apply(
             result.created_ids.append(deal_id)
         if d.pipectl_id:
             result.ids[d.pipectl_id] = deal_id
+        result.by_row[d.row] = deal_id
         if (
             d.next_followup
             and d.status == Status.OPEN
