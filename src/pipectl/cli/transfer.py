@@ -66,7 +66,10 @@ class _Interrupts:
 
 def import_(
     file: Path = typer.Argument(
-        ..., metavar="FILE", help="A .csv (.tsv, .txt) or .xlsx file, one deal a row."
+        ...,
+        metavar="FILE",
+        help="A .csv (.tsv, .txt) or .xlsx file, one deal a row; or what `export --what all`"
+        " wrote (a directory or workbook).",
     ),
     map_: list[str] = typer.Option(
         [], "--map", metavar="FIELD=HEADER", help="Read a field from this column (repeatable)."
