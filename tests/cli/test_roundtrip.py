@@ -144,3 +144,67 @@ def test_a_bad_row_in_another_table_writes_nothing(
     r = cli.fails("import", str(out), code=2, env=fresh)
     assert "events row 4: not an event kind: 'teleported'" in r.stderr
     assert json.loads(cli.ok("list", "--all", "--json", env=fresh).stdout) == []
+
+
+def _reimport_twice(cli: Cli, tmp_path: Path, env: dict[str, str]) -> list[dict[str, Any]]:
+    f = write_file(tmp_path, "plain.csv", "title,value,stage\nAlpha,100,Lead\nBravo,200,Qualified\n"
+                   "Charlie,300,Scoping\n")  # fmt: skip
+    cli.ok("import", str(f))  # three deals created in one second
+    cli.ok("export", "-o", str(tmp_path / "p.csv"))
+    cli.ok("add", "Zulu", "5", env=env)  # the other pipeline has a deal #1 already
+    first = json.loads(cli.ok("import", str(tmp_path / "p.csv"), "--json", env=env).stdout)
+    assert (first["created"], first["kept_ids"]) == (3, 0)
+    again = json.loads(cli.ok("import", str(tmp_path / "p.csv"), "--json", env=env).stdout)
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3)
+    return json.loads(cli.ok("list", "--all", "--json", env=env).stdout)
+
+
+def test_an_export_into_a_pipeline_that_renumbered_it_matches_its_own_deals(
+    cli: Cli, tmp_path: Path, new_pipeline: Any
+) -> None:
+    """Deals created in the same second (one import) are told apart by title: re-importing
+    never rewrites one deal with another's row, nor adds them again."""
+    deals = _reimport_twice(cli, tmp_path, {"PIPECTL_DB": str(new_pipeline())})
+    assert sorted((d["id"], d["title"], d["stage"]) for d in deals) == [
+        (1, "Zulu", "Lead"), (2, "Alpha", "Lead"), (3, "Bravo", "Qualified"),
+        (4, "Charlie", "Scoping"),
+    ]  # fmt: skip
+
+
+def test_a_row_without_an_id_never_takes_one_a_later_row_keeps(cli: Cli, tmp_path: Path) -> None:
+    f = write_file(tmp_path, "mix.csv", "pipectl_id,title,value\n,NoId,1\n1,HasId1,2\n")
+    report = cli.json("import", str(f))
+    assert (report["created"], report["kept_ids"]) == (2, 1)
+    assert {d["id"]: d["title"] for d in cli.json("list")} == {1: "HasId1", 2: "NoId"}
+
+
+def test_ids_far_beyond_an_export_are_not_kept(cli: Cli, tmp_path: Path) -> None:
+    f = write_file(tmp_path, "huge.csv", "pipectl_id,title\n9223372036854775807,Huge\n")
+    assert cli.json("import", str(f))["kept_ids"] == 0
+    assert cli.json("add", "Next")["id"] == 2
+
+
+def test_two_rows_naming_one_deal_are_refused(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("add", "Alpha", "100", "--external-id", "EXT1")
+    (alpha,) = cli.json("list")
+    f = write_file(
+        tmp_path,
+        "two.csv",
+        "pipectl_id,external_id,title,value,created_at\n"
+        f"1,,Alpha,111,{alpha['created_at']}\n"
+        ",EXT1,Alpha renamed,999,\n",
+    )
+    r = cli("import", str(f), "--json")
+    assert r.exit_code == 2
+    report = json.loads(r.stdout)
+    assert [(x["row"], x["reason"]) for x in report["rejected"]] == [
+        (3, "names deal #1, as row 2 does (one row per deal)")
+    ]
+    assert cli.json("list")[0]["value"] == 100  # nothing written
+
+
+def test_a_workbook_read_in_another_time_zone_still_matches(cli: Cli, tmp_path: Path) -> None:
+    _pipeline(cli)
+    cli.ok("export", "-o", str(tmp_path / "d.xlsx"))
+    report = cli.json("import", str(tmp_path / "d.xlsx"), env={"TZ": "Asia/Kolkata"})
+    assert (report["created"], report["unchanged"]) == (0, 3)

@@ -151,7 +151,19 @@ def plan_import(
     )  # fmt: skip
     report = read_rows(headers, rows, mapping, ctx)
     with conn.transaction(write=False):
-        updates = sum(1 for t in targets(conn, report.ok)[0] if t is not None)
+        found = targets(conn, report.ok)[0]
+    first: dict[int, int] = {}  # deal -> the first row that names it
+    ok: list[ImportedDeal] = []
+    for d, t in zip(report.ok, found, strict=True):
+        if t is not None and first.setdefault(t, d.row) != d.row:
+            report.rejected.append(
+                (d.row, "pipectl_id", f"names deal #{t}, as row {first[t]} does (one row per deal)")
+            )
+            continue
+        ok.append(d)
+    report.ok = ok
+    report.rejected.sort()
+    updates = len(first)
     rules = _stage_rules(report.stages_seen, given, how, checked, unknown)
     return ImportPlan(
         report, unknown, updates, checked, currency, rules,
@@ -193,34 +205,61 @@ def _stage_rules(
 
 def targets(conn: Database, deals: list[ImportedDeal]) -> tuple[list[int | None], set[int]]:
     """The deal each row updates (None: a new deal), and the rows' pipectl ids that a new
-    deal may keep. A row is a known deal by its external id, else by its pipectl_id (our
-    own export) when the deal of that id here is the same one: created at the same second,
-    or, the row giving no creation time, of the same title. A pipeline with no deals yet
-    keeps the file's ids (an export imported into a fresh pipeline reproduces it, and its
-    activities, follow-ups and events files still name the right deals)."""
+    deal may keep. A row is a known deal by its external id, else — our own export, with its
+    ``pipectl_id`` — the deal it was exported from: the deal of that id here when it has the
+    same title and was created at the same second (or, a workbook's local times read in
+    another zone, whole quarter hours up to 14 hours apart); else the one deal here created
+    that second with that title (an export re-imported into a pipeline that numbered it
+    afresh). A title changed in the sheet is a new deal (rename deals in pipectl). A row with
+    no ``created_at`` matches the deal of its id by title. A pipeline with no deals yet keeps
+    the file's ids (an export imported into a fresh pipeline reproduces it, and its
+    activities, follow-ups and events files still name the right deals), unless they are
+    not an export's (far beyond the number of rows)."""
     by_ext = existing(conn, [d.external_id for d in deals if d.external_id])
-    by_id = q.by_ids(conn, [d.pipectl_id for d in deals if d.pipectl_id])
     out: list[int | None] = []
+    index: _Index | None = None
     for d in deals:
         if d.external_id and d.external_id in by_ext:
             out.append(by_ext[d.external_id][0])
-        elif d.pipectl_id and (found := by_id.get(d.pipectl_id)) and _same(found, d):
-            out.append(d.pipectl_id)
+        elif d.pipectl_id:
+            index = index or _Index(q.deal_births(conn))
+            out.append(index.match(d))
         else:
             out.append(None)
-    fresh = q.deal_count(conn) == 0
-    keep = {d.pipectl_id for d in deals if d.pipectl_id} if fresh else set()
-    return out, keep
+    ids = [d.pipectl_id for d in deals if d.pipectl_id]
+    fresh = bool(ids) and q.deal_count(conn) == 0
+    sane = bool(ids) and max(ids) <= min(10 * len(deals) + 1_000, 2**31 - 1)
+    return out, set(ids) if fresh and sane else set()
 
 
-def _same(found: tuple[str, str], d: ImportedDeal) -> bool:
-    created, title = found
-    if d.created_at is not None:
-        stored = parse_ts(created)
-        return stored is not None and stored.replace(microsecond=0) == d.created_at.replace(
-            microsecond=0
-        )
-    return title.casefold() == d.title.casefold()
+class _Index:
+    """This pipeline's deals by id and by (creation second, title)."""
+
+    def __init__(self, rows: list[tuple[int, str, str]]) -> None:
+        self.by_id: dict[int, tuple[str, str]] = {}
+        self.by_key: dict[tuple[str, str], list[int]] = {}
+        for deal_id, created, title in rows:
+            second = str(created)[:19].replace("T", " ")
+            self.by_id[deal_id] = (second, title.casefold())
+            self.by_key.setdefault((second, title.casefold()), []).append(deal_id)
+
+    def match(self, d: ImportedDeal) -> int | None:
+        title = d.title.casefold()
+        found = self.by_id.get(d.pipectl_id or 0)
+        if d.created_at is None:
+            return d.pipectl_id if found and found[1] == title else None
+        second = d.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if found and found[1] == title and (found[0] == second or _zone_apart(found[0], second)):
+            return d.pipectl_id
+        same = self.by_key.get((second, title), [])
+        return same[0] if len(same) == 1 else None
+
+
+def _zone_apart(a: str, b: str) -> bool:
+    """Are two UTC seconds a whole number of quarter hours apart, at most 14 hours: one
+    local time read in another zone (a workbook's cells have none)?"""
+    gap = abs((datetime.fromisoformat(a) - datetime.fromisoformat(b)).total_seconds())
+    return 0 < gap <= 14 * 3600 and gap % 900 == 0
 
 
 def write_import(
@@ -296,7 +335,10 @@ def apply(
     first_open = next(s.id for s in by_id.values() if s.kind == Status.OPEN)
     # one row per external id and pipectl id: ``read_rows`` refuses a second
     known, keep = targets(conn, deals)
-    for i, (d, deal_id) in enumerate(zip(deals, known, strict=True)):
+    # the rows that keep their ids first: a row numbered afresh cannot take one of theirs
+    order = sorted(zip(deals, known, strict=True), key=lambda r: r[0].pipectl_id not in keep)
+    synced = False
+    for i, (d, deal_id) in enumerate(order):
         new = deal_id is None  # nothing on it to repeat yet
         if deal_id is not None:
             if _update(conn, deal_id, d, now, by_id, touch_from_file):
@@ -305,6 +347,9 @@ def apply(
                 result.unchanged += 1
         else:
             keep_id = d.pipectl_id if d.pipectl_id in keep else None
+            if keep_id is None and result.kept_ids and not synced:
+                q.ids_taken(conn)  # the rows numbered afresh come after the kept ids
+                synced = True
             if d.pipectl_id and keep_id is None:
                 result.renumbered.append(d.row)
             deal_id = _create(conn, d, now, first_open, by_id, result, touch_from_file, keep_id)
@@ -332,7 +377,7 @@ def apply(
             result.notes += 1
         if progress and i % 1000 == 999:
             progress(1000)
-    if result.kept_ids:
+    if result.kept_ids and not synced:
         q.ids_taken(conn)  # the next deal added numbers after the kept ones
     if progress:
         progress(len(deals) % 1000)

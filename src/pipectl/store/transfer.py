@@ -23,17 +23,9 @@ def by_external_ids(db: Database, external_ids: list[str], columns: list[str]) -
     return out
 
 
-def by_ids(db: Database, ids: list[int]) -> dict[int, tuple[str, str]]:
-    """Deals by id: (created_at, title)."""
-    out: dict[int, tuple[str, str]] = {}
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in db.execute(
-            f"SELECT id, created_at, title FROM deals WHERE id IN ({marks})", chunk
-        ):
-            out[int(row[0])] = (row[1], row[2])
-    return out
+def deal_births(db: Database) -> list[tuple[int, str, str]]:
+    """Every deal's (id, created_at as UTC text, title)."""
+    return [(int(r[0]), r[1], r[2]) for r in db.execute("SELECT id, created_at, title FROM deals")]
 
 
 def deal_count(db: Database) -> int:
