@@ -208,3 +208,85 @@ def test_a_workbook_read_in_another_time_zone_still_matches(cli: Cli, tmp_path: 
     cli.ok("export", "-o", str(tmp_path / "d.xlsx"))
     report = cli.json("import", str(tmp_path / "d.xlsx"), env={"TZ": "Asia/Kolkata"})
     assert (report["created"], report["unchanged"]) == (0, 3)
+
+
+def _book(cli: Cli, tmp_path: Path) -> Path:
+    _pipeline(cli)
+    out = tmp_path / "book"
+    cli.ok("export", "--what", "all", "-o", str(out))
+    return out
+
+
+def _append(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(line + "\r\n")
+
+
+@pytest.mark.parametrize(
+    ("table", "line", "error"),
+    [
+        ("activities", "9,1,Acme renewal,banana,2026-11-01T10:00:00+00:00,x",
+         "activities row 3: not an activity kind: 'banana'"),
+        ("activities", "9,1,Acme renewal,call,2027-05-01T10:00:00+00:00,x",
+         "activities row 3: at in the future"),
+        ("activities", "9,1,Acme renewal,call,2001-01-01T10:00:00+00:00,x",
+         "activities row 3: before deal 1 was created"),
+        ("activities", "9,77,Ghost,call,2026-11-01T10:00:00+00:00,x",
+         "activities row 3: deal 77 is not in the deals table"),
+        ("followups", "9,2,Globex pilot,2026-12-01,call,banana,open,,",
+         "followups row 3: not a duration: 'banana'"),
+        ("followups", "9,2,Globex pilot,2026-12-01garbage,call,,open,,",
+         "followups row 3: not a day (YYYY-MM-DD): '2026-12-01garbage'"),
+        ("followups", "1,2,Globex pilot,2026-12-01,call,,open,,",
+         "followups row 3: follow-up id '1' is also on row 2"),
+    ],
+)  # fmt: skip
+def test_the_other_tables_are_checked_as_log_and_followup_check(
+    cli: Cli, tmp_path: Path, new_pipeline: Any, table: str, line: str, error: str
+) -> None:
+    out = _book(cli, tmp_path)
+    _append(out / f"{table}.csv", line)
+    fresh = {"PIPECTL_DB": str(new_pipeline())}
+    r = cli.fails("import", str(out), "--dry-run", code=2, env=fresh)  # the dry run finds it
+    assert error in r.stderr, r.stderr
+    assert json.loads(cli.ok("list", "--all", "--json", env=fresh).stdout) == []
+
+
+def test_a_renamed_won_stage_comes_back_as_the_won_stage(
+    cli: Cli, tmp_path: Path, new_pipeline: Any
+) -> None:
+    cli.ok("stages", "rename", "Won", "Closed")
+    out = _book(cli, tmp_path)
+    fresh = {"PIPECTL_DB": str(new_pipeline())}
+    cli.ok("import", str(out), env=fresh)
+    m1 = cli.json("metrics", "--all")
+    m2 = json.loads(cli.ok("metrics", "--all", "--json", env=fresh).stdout)
+    assert m1["stages"] == m2["stages"] and m1["won_deals"] == m2["won_deals"]
+
+
+def test_events_that_contradict_the_deals_table_are_refused(
+    cli: Cli, tmp_path: Path, new_pipeline: Any
+) -> None:
+    out = _book(cli, tmp_path)
+    lines = (out / "events.csv").read_text(encoding="utf-8").splitlines()
+    kept = [ln for ln in lines if not (",1," in ln[:8] and ",stage," in ln)]  # deal 1's moves
+    (out / "events.csv").write_text("\r\n".join(kept) + "\r\n", encoding="utf-8")
+    r = cli.fails("import", str(out), "--dry-run", code=2, env={"PIPECTL_DB": str(new_pipeline())})
+    assert "deal 1's events end in 'Lead', but the deals table has it in 'won'" in r.stderr
+
+
+def test_a_whole_export_without_deals_is_refused(cli: Cli, tmp_path: Path) -> None:
+    out = _book(cli, tmp_path)
+    (out / "deals.csv").write_text("pipectl_id,title\r\n", encoding="utf-8")
+    assert "the deals table has no deals" in cli.fails("import", str(out), code=2).stderr
+
+
+def test_export_all_to_a_directory_is_all_or_nothing(cli: Cli, tmp_path: Path) -> None:
+    out = _book(cli, tmp_path)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    cli.ok("add", "Later deal", "1k")
+    (out / "events.csv").unlink()
+    (out / "events.csv").mkdir()  # the last table cannot be written
+    cli.fails("export", "--what", "all", "-o", str(out), code=2)
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert after == {k: v for k, v in before.items() if k != "events.csv"}  # nothing replaced

@@ -144,15 +144,13 @@ def import_(
     mode = output.pick_mode(as_json)
     from pipectl.io.book import is_book
 
-    extra = None
+    book = None
     now = common.now()
     if is_book(file):  # a whole export: deals, then their activities, follow-ups, events
         from pipectl.io.book import read_book
-        from pipectl.services.bundle import read_extra
 
         book = read_book(file, encoding)
         sheet = book["deals"]
-        extra = read_extra(book, now)
     elif what == "all":
         raise InputError(
             f"{file} is not a whole export (`pipectl export --what all` writes a directory of"
@@ -181,6 +179,13 @@ def import_(
             create_stages=create_stages, dayfirst=order, now=now,
         )  # fmt: skip
         report = plan.report
+        extra = stage_ids = None
+        if book is not None:
+            from pipectl.services.bundle import read_extra, stage_names
+
+            extra = read_extra(book, now, report.ok)
+            new = [(-1 - i, n, "open") for i, n in enumerate(plan.new_stages)]
+            stage_ids = stage_names(extra, report.ok, plan.stages + new)
         history_map: dict[str, str] = {}
         if wide is not None:
             from pipectl.services import history as hs
@@ -215,7 +220,8 @@ def import_(
             if extra is not None:
                 from pipectl.services.bundle import write_extra
 
-                written = write_extra(conn, extra, applied, now)
+                new = [(-1 - i, n, "open") for i, n in enumerate(plan.new_stages)]
+                written = write_extra(conn, extra, applied, now, stage_ids or {}, plan.stages + new)
             if wide is not None:
                 from pipectl.services import history as hs
 

@@ -50,11 +50,12 @@ def read_book(path: Path, encoding: str | None = None) -> dict[str, Sheet]:
     from pipectl.io.tabular import read_table
 
     if path.is_dir():
-        return {
+        out = {
             name: read_table(path / f"{name}.csv", encoding)
             for name in TABLES
             if (path / f"{name}.csv").is_file()
         }
+        return _checked(out, path)
     from openpyxl import load_workbook
 
     from pipectl.io.tabular import _cell, _read_cell
@@ -81,7 +82,16 @@ def read_book(path: Path, encoding: str | None = None) -> dict[str, Sheet]:
         raise InputError(f"cannot read {path.name}: {type(e).__name__}: {e}") from None
     finally:
         wb.close()
-    return out
+    return _checked(out, path)
+
+
+def _checked(book: dict[str, Sheet], path: Path) -> dict[str, Sheet]:
+    deals = book.get("deals")
+    if deals is None or not deals.headers or not any(h.strip() for h in deals.headers):
+        raise InputError(f"{path.name}: the deals table is empty (no header row)")
+    if not deals.rows:
+        raise InputError(f"{path.name}: the deals table has no deals")
+    return book
 
 
 def write_book(
@@ -100,10 +110,24 @@ def write_book(
             ) from None
         except OSError as e:
             raise os_error(e, path, "write") from None
-        return {
-            name: write_table(headers, rows, "csv", path / f"{name}.csv")
-            for name, (headers, rows) in tables.items()
-        }
+        # every file written under a temporary name first, then all renamed into place:
+        # a failure half-way leaves the previous export's files, never a mix of two
+        counts, done = {}, []
+        try:
+            for name, (headers, rows) in tables.items():
+                part = path / f".{name}.csv.part"
+                counts[name] = write_table(headers, rows, "csv", part)
+                done.append((part, path / f"{name}.csv"))
+            for _part, final in done:
+                if final.is_dir() or final.is_symlink():
+                    raise InputError(f"{final} is a directory or a link: not replaced")
+            for part, final in done:
+                part.replace(final)
+        finally:
+            for part, _final in done:
+                with contextlib.suppress(OSError):
+                    part.unlink()
+        return counts
     from openpyxl import Workbook
 
     from pipectl.io.files import private_file

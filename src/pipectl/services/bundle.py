@@ -22,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pipectl.core.fields import MAX_FOLLOWUP, MAX_TEXT
-from pipectl.core.importing import norm_header, parse_when, unquote
+from pipectl.core.importing import ImportedDeal, norm_header, parse_when, unquote
 from pipectl.core.states import EventKind, Outcome
 from pipectl.core.text import shown
 from pipectl.errors import InputError
@@ -98,19 +98,46 @@ class _Table:
         return InputError(f"{self.name} row {n:,}: {what} (nothing was written)")
 
 
-def _when(table: _Table, n: int, text: str, what: str) -> datetime:
+def _when(table: _Table, n: int, text: str, what: str, dayfirst: bool, now: datetime) -> datetime:
     from pipectl.core.importing import _instant
 
     try:
-        return _instant(parse_when(text, False), what)
+        when = _instant(parse_when(text, dayfirst), what)
     except InputError as e:
         raise table.fail(n, str(e)) from None
+    if when > now:
+        raise table.fail(n, f"{what} in the future")
+    return when
 
 
-def _deal(table: _Table, n: int, text: str) -> int:
+def _order(table: _Table, column: str) -> bool:
+    """Is the column's day/month order day first (an export re-saved in such a locale)?"""
+    from pipectl.core.importing import detect_order
+
+    i = table.cols.get(column)
+    if i is None:
+        return False
+    values = {str(r[i]) for r in table.sheet.rows if i < len(r) and str(r[i]).strip()}
+    try:
+        return detect_order(values) == "dmy"
+    except InputError as e:
+        raise InputError(f"the {table.name} table's {column} column {e}") from None
+
+
+def _deal(table: _Table, n: int, text: str, deals: dict[int, datetime | None]) -> int:
     if not (text.isascii() and text.isdigit() and 0 < int(text[:20]) < 2**63):
         raise table.fail(n, f"not a deal id: {shown(text)}")
+    if int(text) not in deals:
+        raise table.fail(n, f"deal {text} is not in the deals table")
     return int(text)
+
+
+def _after_creation(
+    table: _Table, n: int, deal: int, at: datetime, deals: dict[int, datetime | None]
+) -> None:
+    created = deals.get(deal)
+    if created is not None and at < created.replace(microsecond=0):
+        raise table.fail(n, f"before deal {deal} was created")
 
 
 def _text(table: _Table, n: int, text: str, cap: int, what: str) -> str:
@@ -119,58 +146,142 @@ def _text(table: _Table, n: int, text: str, cap: int, what: str) -> str:
     return text
 
 
-def read_extra(book: dict[str, Sheet], now: datetime) -> Extra:
-    """Read and check the activities, follow-ups and events tables (those present)."""
+def read_extra(book: dict[str, Sheet], now: datetime, deals: list[ImportedDeal]) -> Extra:
+    """Read and check the activities, follow-ups and events tables (those present) against
+    the deals table's rows (``deals``: those read without error): every row names one of
+    them, at a time that exists, not in the future, not before its deal was created; an
+    activity's kind and a follow-up's cadence as ``log`` and ``followup`` take them."""
+    from pipectl.core.dates import add_duration
+    from pipectl.services.deals import ACTIVITY_KINDS
+
+    born = {d.pipectl_id: d.created_at for d in deals if d.pipectl_id}
     out = Extra()
     if "activities" in book:
         t = _Table("activities", book["activities"])
+        order = _order(t, "at")
         for n, get in t.rows():
-            at = _when(t, n, get("at"), "at")
-            kind = _text(t, n, get("kind"), 20, "kind") or "note"
-            out.activities.append(
-                (_deal(t, n, get("deal_id")), kind, at, _text(t, n, get("text"), MAX_TEXT, "text"))
-            )
+            deal = _deal(t, n, get("deal_id"), born)
+            at = _when(t, n, get("at"), "at", order, now)
+            _after_creation(t, n, deal, at, born)
+            kind = get("kind").lower()
+            if kind not in ACTIVITY_KINDS:
+                raise t.fail(n, f"not an activity kind: {shown(get('kind'))}")
+            out.activities.append((deal, kind, at, _text(t, n, get("text"), MAX_TEXT, "text")))
     if "followups" in book:
         t = _Table("followups", book["followups"])
         outcomes = {"open": None, **{o.value: o.value for o in Outcome}}
+        done_order, made_order = _order(t, "done_at"), _order(t, "created_at")
+        seen: dict[str, int] = {}
         for n, get in t.rows():
+            deal = _deal(t, n, get("deal_id"), born)
+            if (first := seen.setdefault(get("id"), n)) != n:
+                raise t.fail(n, f"follow-up id {shown(get('id'))} is also on row {first:,}")
             status = get("status").lower() or "open"
             if status not in outcomes:
                 raise t.fail(n, f"not a follow-up status: {shown(get('status'))}")
             try:
-                due = date.fromisoformat(get("due")[:10])
+                due = date.fromisoformat(get("due"))
             except ValueError:
-                raise t.fail(n, f"not a day: {shown(get('due'))}") from None
-            done = _when(t, n, get("done_at"), "done_at") if get("done_at") else None
-            made = _when(t, n, get("created_at"), "created_at") if get("created_at") else None
+                raise t.fail(n, f"not a day (YYYY-MM-DD): {shown(get('due'))}") from None
+            every = get("every").lower() or None
+            if every:
+                try:
+                    add_duration(every, due)
+                except InputError as e:
+                    raise t.fail(n, str(e)) from None
+            done = (
+                _when(t, n, get("done_at"), "done_at", done_order, now) if get("done_at") else None
+            )
+            made = (
+                _when(t, n, get("created_at"), "created_at", made_order, now)
+                if get("created_at")
+                else None
+            )
             if (done is None) != (outcomes[status] is None):
                 raise t.fail(n, f"status {status} with done_at {shown(get('done_at') or '-')}")
             out.followups.append((
-                get("id"), _deal(t, n, get("deal_id")), due,
-                _text(t, n, get("what"), MAX_FOLLOWUP, "what") or "follow up",
-                get("every") or None, made, done, outcomes[status],
+                get("id"), deal, due, _text(t, n, get("what"), MAX_FOLLOWUP, "what") or "follow up",
+                every, made, done, outcomes[status],
             ))  # fmt: skip
     if "events" in book:
         t = _Table("events", book["events"])
         kinds = {k.value for k in EventKind}
+        order = _order(t, "at")
         for n, get in t.rows():
+            deal = _deal(t, n, get("deal_id"), born)
             kind = get("kind").lower()
             if kind not in kinds:
                 raise t.fail(n, f"not an event kind: {shown(get('kind'))}")
-            at = _when(t, n, get("at"), "at")
-            if at > now:
-                raise t.fail(n, "an event in the future")
+            at = _when(t, n, get("at"), "at", order, now)
+            _after_creation(t, n, deal, at, born)
             cells = [get(c) or None for c in ("field", "old_value", "new_value")]
             out.events.append((
-                _deal(t, n, get("deal_id")), at, kind, *cells,
-                get("from_stage") or None, get("to_stage") or None,
+                deal, at, kind, *cells, get("from_stage") or None, get("to_stage") or None,
                 _text(t, n, get("note"), MAX_TEXT, "note") or None,
             ))  # fmt: skip
     return out
 
 
-def write_extra(conn: Database, extra: Extra, applied: Applied, now: datetime) -> Written:
-    """Give the deals this import created the file's history (inside its transaction)."""
+def _fold(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def stage_names(
+    extra: Extra, deals: list[ImportedDeal], stages: list[tuple[int, str, str]]
+) -> dict[str, int]:
+    """Every stage name the events use, as one of the pipeline's stages (``stages``: id,
+    name, kind, as the deals were checked against, new ones included). A name this pipeline
+    has not — its won or lost stage renamed where the export was made — is read from the
+    deals table: the stage a closed deal's last move went to is its won or lost stage. Then
+    each deal's last move must agree with its row's stage. InputError for what does not."""
+    from pipectl.core.importing import LOST_WORDS, WON_WORDS
+
+    ids = {_fold(name): i for i, name, _k in stages}
+    names = {i: name for i, name, _k in stages}
+    by_kind = {k: i for i, _n, k in stages if k != "open"}
+    for word in WON_WORDS:
+        ids.setdefault(word, by_kind["won"])
+    for word in LOST_WORDS:
+        ids.setdefault(word, by_kind["lost"])
+    rows = {d.pipectl_id: d for d in deals if d.pipectl_id}
+    last: dict[int, tuple[datetime, str]] = {}
+    for deal, at, _k, _f, _o, _n, _fr, to, _note in extra.events:
+        if to and (deal not in last or at >= last[deal][0]):
+            last[deal] = (at, to)
+    for deal, (_at, to) in last.items():
+        d = rows.get(deal)
+        if _fold(to) not in ids and d is not None and d.status != "open":
+            ids[_fold(to)] = by_kind[d.status]  # their won/lost stage, renamed
+    names = {n for r in extra.events for n in (r[6], r[7]) if n}
+    unknown = sorted({n for n in names if _fold(n) not in ids})
+    if unknown:
+        raise InputError(
+            f"the events name stages this pipeline has not: {', '.join(map(shown, unknown))}"
+            " (nothing was written; `pipectl stages add` or `stages rename` them first)"
+        )
+    for deal, (_at, to) in sorted(last.items()):
+        d = rows.get(deal)
+        if d is not None and ids[_fold(to)] != d.stage_id:
+            raise InputError(
+                f"deal {deal}'s events end in {shown(to)}, but the deals table has it in"
+                f" {shown(d.status if d.status != 'open' else names.get(d.stage_id, '?'))}: the"
+                " tables"
+                " are not one export (nothing was written)"
+            )
+    return ids
+
+
+def write_extra(
+    conn: Database,
+    extra: Extra,
+    applied: Applied,
+    now: datetime,
+    ids: dict[str, int],
+    plan_stages: list[tuple[int, str, str]],
+) -> Written:
+    """Give the deals this import created the file's history (inside its transaction).
+    ``ids``: the events' stage names as ``stage_names`` read them, against ``plan_stages``
+    (new stages as -1, -2, …)."""
     from pipectl.store import queries
 
     created = set(applied.created_ids)
@@ -184,18 +295,15 @@ def write_extra(conn: Database, extra: Extra, applied: Applied, now: datetime) -
         ("activities", {r[0] for r in extra.activities}),
     ):
         q.clear(conn, table, sorted(here[d] for d in deals if d in here))
-    by_name = {" ".join(s.name.lower().split()): s.id for s in queries.stages(conn)}
+    real = {s.name: s.id for s in queries.stages(conn)}
+    named = {i: n for i, n, _k in plan_stages}
 
     def stage(name: str | None) -> int | None:
+        # the id it was checked as; a stage this import added has its real id now
         if name is None:
             return None
-        found = by_name.get(" ".join(name.lower().split()))
-        if found is None:
-            raise InputError(
-                f"the events name a stage this pipeline has not: {shown(name)} (nothing was"
-                " written; add it with `pipectl stages add`, or import with --create-stages)"
-            )
-        return found
+        i = ids[_fold(name)]
+        return real[named[i]] if i < 0 else i
 
     followup_ids: dict[str, int] = {}
     for fid, deal, due, what, every, made, done_at, outcome in extra.followups:
