@@ -47,3 +47,8 @@ def local_today(utc_now: datetime) -> date:
 def from_local_date(d: date) -> datetime:
     """Local midnight starting ``d``, as aware UTC."""
     return datetime(d.year, d.month, d.day).astimezone().astimezone(UTC)
+
+
+def local_noon(d: date) -> datetime:
+    """Local noon of ``d``, as aware UTC (on a day the clocks change, still 12:00)."""
+    return datetime(d.year, d.month, d.day, 12).astimezone().astimezone(UTC)

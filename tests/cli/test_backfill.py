@@ -11,6 +11,7 @@ The clock is frozen at 2026-11-24T10:00Z in UTC: ``-30d`` is 2026-10-25, noon is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -124,7 +125,8 @@ def test_closing_by_a_back_dated_move_closes_follow_ups_then(cli: Cli) -> None:
     cli.ok("followup", "1", "+1w", "send the contract")
     cli.ok("move", "1", "won", "--at", "-10d")
     followups = [i for i in cli.json("show", "1")["timeline"] if i["type"] == "followup"]
-    assert [(f["status"], f["done_at"]) for f in followups] == [("closed", "2026-11-14T12:00:00Z")]
+    # scheduled today, it ends no earlier than it began (the close event keeps its time)
+    assert [(f["status"], f["done_at"]) for f in followups] == [("closed", "2026-11-24T10:00:00Z")]
     closed = [
         i
         for i in cli.json("show", "1")["timeline"]
@@ -270,3 +272,20 @@ def test_as_of_places_the_deal_by_its_back_dated_history(backfilled: Cli) -> Non
     assert (won["open_deals"], won["won_deals"], won["avg_cycle_days"]) == (0, 1, 20)
     forecast = backfilled.json("forecast", "--as-of", "2026-11-13")
     assert forecast["as_of"] is not None
+
+
+def test_a_dated_day_is_local_noon_even_when_the_clocks_change(
+    cli: Cli, set_tz: Callable[[str], None]
+) -> None:
+    set_tz("America/New_York")
+    cli.ok("add", "A", "--at", "2026-11-01")  # DST ends that night
+    (deal,) = cli.json("list")
+    assert deal["created_at"] == "2026-11-01T17:00:00Z"  # 12:00 EST
+
+
+def test_a_back_dated_close_ends_a_later_follow_up_no_earlier_than_it_began(cli: Cli) -> None:
+    cli.ok("add", "A", "10k", "--at", "-3w")
+    cli.ok("followup", "add", "A", "+2d", "call")
+    cli.ok("move", "A", "won", "--at", "-2w", "--yes")
+    (f,) = cli.json("export", "--what", "followups")
+    assert f["status"] == "closed" and f["done_at"] == f["created_at"]

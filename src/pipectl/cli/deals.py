@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import typer
 
@@ -467,7 +467,7 @@ def log(
     (Enter: 'follow up'). An answer it cannot read is asked again. Without a terminal it
     never asks.
     """
-    from pipectl.clock import from_local_date, local_today
+    from pipectl.clock import local_noon, local_today
     from pipectl.render import output
 
     now = common.now()
@@ -504,7 +504,7 @@ def log(
                 raise InputError("an activity cannot be logged in the future")
             if day != today:
                 # noon that day; on the day the deal was added, not before it was
-                when = from_local_date(day) + timedelta(hours=12)
+                when = local_noon(day)
                 created = queries.get_deal(db, deal_id).created_at
                 if local_today(created) == day:
                     when = max(when, created)

@@ -5,10 +5,10 @@ transaction. Plain SQL underneath: capture costs no ORM start-up."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from pipectl.clock import from_local_date, local_today, to_local
+from pipectl.clock import local_noon, local_today, to_local
 from pipectl.core import fields
 from pipectl.core.contacts import normalize_tags
 from pipectl.core.money import Money
@@ -63,7 +63,7 @@ def dated(day: date | None, now: datetime, what: str, after: datetime | None = N
         raise InputError(f"{what} cannot be dated in the future ({day.isoformat()})")
     if day == local_today(now):
         return now
-    when = from_local_date(day) + timedelta(hours=12)
+    when = local_noon(day)
     if after is not None and local_today(after) == day:
         when = max(when, after)
     return when

@@ -407,9 +407,11 @@ def close_followups(db: Database, deal_ids: list[int], at: datetime, why: str) -
         _followup_event(db, deal_id, fid, at, Outcome.CLOSED, f"{what} (due {due}): {why}")
     if rows:
         db.execute(
-            f"UPDATE followups SET done_at = ?, outcome = ? WHERE done_at IS NULL"
-            f" AND deal_id IN ({marks})",
-            (at, Outcome.CLOSED, *deal_ids),
+            # a close dated before a follow-up was scheduled (``move --at``) ends it no
+            # earlier than it began
+            f"UPDATE followups SET done_at = CASE WHEN created_at > ? THEN created_at ELSE ? END,"
+            f" outcome = ? WHERE done_at IS NULL AND deal_id IN ({marks})",
+            (at, at, Outcome.CLOSED, *deal_ids),
         )
     return len(rows)
 
