@@ -195,3 +195,13 @@ def test_a_hubspot_deals_export_brings_its_stage_history(cli: Cli, tmp_path: Pat
     # stage conversion counts the imported history: Lead went on twice out of two
     conv = {s["stage"]: s for s in cli.json("metrics", "--all")["stages"]}
     assert (conv["Lead"]["reached"], conv["Lead"]["went_on"]) == (2, 2)
+
+
+def test_small_report_wording(cli: Cli, tmp_path: Path) -> None:
+    f = write_file(tmp_path, "d.csv", "title,status,value\nA,won,10\nB,open,lots\n")
+    r = cli.fails("import", str(f), code=2)  # an aborted import is no dry run
+    assert "dry run" not in r.stdout and "checked 2 rows" in r.stdout
+    cli.fails("import", str(f), "--from", "", code=2)
+    g = write_file(tmp_path, "w.csv", "title,status,value\nA,won,10\n")
+    assert "last touch of" not in cli.ok("import", str(g)).stdout  # no open deals: no line
+    assert "events or all" in cli.fails("export", "--what", "bogus", code=2).stderr

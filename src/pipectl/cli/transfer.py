@@ -129,7 +129,7 @@ def import_(
         " ".join(k.lower().split()): v for k, v in _pairs(stage_map, "--stage-map").items()
     }
     order = True if dayfirst else False if monthfirst else None
-    profile = crms.named(crm) if crm else None
+    profile = crms.named(crm) if crm is not None else None
     if what not in ("deals", "history", "all"):
         raise InputError(f"--what is deals, history or all, not {what!r}")
     if what == "history":
@@ -203,7 +203,7 @@ def import_(
             report.ok = [d for d in report.ok if d.row not in bad]
         if dry_run or (report.rejected and not skip_invalid):
             view.report(
-                report, mode, dry_run=True, plan=plan, mapping=mapping,
+                report, mode, dry_run=dry_run, plan=plan, mapping=mapping,
                 headers=sheet.headers, source=source,
             )  # fmt: skip
             if report.rejected and not dry_run:

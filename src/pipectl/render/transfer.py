@@ -108,6 +108,8 @@ def _touch_line(r: Report, plan: ImportPlan, mapping: Mapping, headers: list[str
             )
         return line
     opened = sum(1 for d in r.ok if d.status == "open")
+    if not opened:
+        return ""
     return (
         f"no last-activity column: the import counts as the last touch of {opened:,} open"
         " deals (a column such as 'Last Activity Date' or --map last_touch_at=HEADER says when)"
@@ -219,7 +221,10 @@ def report(
             line += f"; {applied.followups:,} follow-ups scheduled"
         emit(line)
         if applied.closed_now:
-            emit(f"{len(applied.closed_now):,} closed rows had no close date: closed as of now")
+            emit(
+                f"{len(applied.closed_now):,} closed rows had no close date (or one in the"
+                " future): closed as of now"
+            )
         if stage_history is not None:
             emit(
                 f"stage history from the 'Date entered' columns: {stage_history.rebuilt:,}"
@@ -253,5 +258,5 @@ def report(
             f" {updates:,} updates), {len(r.rejected):,} rejected"
             + (" — dry run, nothing written" if dry_run else "")
         )
-    if r.ok:
-        emit(_touch_line(r, plan, mapping, headers))
+    if r.ok and (touch := _touch_line(r, plan, mapping, headers)):
+        emit(touch)

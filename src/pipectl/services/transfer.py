@@ -554,4 +554,4 @@ def export_rows(
             "id", "deal_id", "at", "kind", "field", "old_value", "new_value", "from_stage",
             "to_stage", "note",
         ), ((r[0], r[1], _local(r[2]), *r[3:]) for r in q.export_events(conn))  # fmt: skip
-    raise InputError(f"cannot export {what!r} (deals, activities, followups or events)")
+    raise InputError(f"cannot export {what!r} (deals, activities, followups, events or all)")
