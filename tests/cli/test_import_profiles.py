@@ -205,3 +205,15 @@ def test_small_report_wording(cli: Cli, tmp_path: Path) -> None:
     g = write_file(tmp_path, "w.csv", "title,status,value\nA,won,10\n")
     assert "last touch of" not in cli.ok("import", str(g)).stdout  # no open deals: no line
     assert "events or all" in cli.fails("export", "--what", "bogus", code=2).stderr
+
+
+def test_a_close_before_the_deals_last_move_here_is_said(cli: Cli, tmp_path: Path) -> None:
+    f = write_file(tmp_path, "a.csv", "external_id,title,stage,created_at\nX1,A,Lead,2026-09-01\n")
+    cli.ok("import", str(f))
+    cli.ok("move", "A", "Qualified", "--at", "2026-11-20", "--yes")
+    g = write_file(
+        tmp_path, "b.csv", "external_id,title,status,closed_at\nX1,A,won,2026-10-01T12:00Z\n"
+    )
+    out = cli.ok("import", str(g)).stdout
+    assert "1 deals closed at their last move in pipectl" in out
+    assert cli.json("list", "--all")[0]["closed_at"] == "2026-11-20T12:00:00Z"

@@ -238,6 +238,12 @@ def report(
                 f" events, {written.activities:,} activities, {written.followups:,} follow-ups"
                 " (deals already here keep theirs)"
             )
+        if applied.close_moved:
+            rows = ", ".join(str(n) for n in applied.close_moved[:10])
+            emit(
+                f"{len(applied.close_moved):,} deals closed at their last move in pipectl, not"
+                f" at the file's earlier close date (rows {rows}): history stays in order"
+            )
         if applied.kept_ids:
             emit(f"{applied.kept_ids:,} deals kept their pipectl_id (a fresh pipeline)")
         if applied.renumbered:

@@ -57,6 +57,9 @@ class Applied:
     ids: dict[int, int] = field(default_factory=dict)
     created_ids: list[int] = field(default_factory=list)
     by_row: dict[int, int] = field(default_factory=dict)  # the file's row -> its deal
+    #: rows closing a known deal whose close time came before its last move here: closed
+    #: at that move instead
+    close_moved: list[int] = field(default_factory=list)
     followups_on_closed: list[int] = field(default_factory=list)  # rows whose deal is closed
 
 
@@ -341,7 +344,7 @@ def apply(
     for i, (d, deal_id) in enumerate(order):
         new = deal_id is None  # nothing on it to repeat yet
         if deal_id is not None:
-            if _update(conn, deal_id, d, now, by_id, touch_from_file):
+            if _update(conn, deal_id, d, now, by_id, touch_from_file, result.close_moved):
                 result.updated += 1
             else:
                 result.unchanged += 1
@@ -448,6 +451,7 @@ def _update(
     now: datetime,
     by_id: dict[int, StageRow],
     touch_from_file: bool,
+    moved: list[int],
 ) -> bool:
     """Bring an existing deal in line with the row; returns whether anything changed. A
     close comes at the row's close time (not before the deal's last move), a reopening now.
@@ -478,6 +482,8 @@ def _update(
         if target.kind != Status.OPEN and d.closed_at is not None:
             last = store.last_move(conn, deal_id)
             at = max(min(_utc(d.closed_at), now), last[0] if last else now)  # type: ignore[type-var]
+            if at != _utc(d.closed_at):
+                moved.append(d.row)  # closed after its last move in pipectl, not before
         store.change_stage(conn, deal_id, target, at, now=now, reason=reason, note="imported")
         return True
     if reason and reason != current["lost_reason"]:
