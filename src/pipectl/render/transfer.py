@@ -217,7 +217,7 @@ def report(
         )
         if r.rejected:
             line += f", {len(r.rejected):,} rejected and skipped"
-        if applied.followups:
+        if applied.followups and written is None:  # a whole export brings its own
             line += f"; {applied.followups:,} follow-ups scheduled"
         emit(line)
         if applied.closed_now:
