@@ -217,3 +217,12 @@ def test_a_close_before_the_deals_last_move_here_is_said(cli: Cli, tmp_path: Pat
     out = cli.ok("import", str(g)).stdout
     assert "1 deals closed at their last move in pipectl" in out
     assert cli.json("list", "--all")[0]["closed_at"] == "2026-11-20T12:00:00Z"
+
+
+def test_an_older_export_that_reopens_deals_says_so(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("add", "A", "1k")
+    cli.ok("export", "-o", str(tmp_path / "old.csv"))
+    cli.ok("move", "A", "won", "--yes")
+    report = cli.json("import", str(tmp_path / "old.csv"))
+    assert (report["updated"], report["reopened"]) == (1, [2])
+    assert cli.json("list")[0]["status"] == "open"

@@ -162,6 +162,7 @@ def report(
                 followups=applied.followups,
                 notes=applied.notes,
                 closed_now=len(applied.closed_now),
+                reopened=applied.reopened,
                 kept_ids=applied.kept_ids,
             )
             if stage_history is not None:
@@ -237,6 +238,13 @@ def report(
                 f"history of {written.deals:,} new deals from the export: {written.events:,}"
                 f" events, {written.activities:,} activities, {written.followups:,} follow-ups"
                 " (deals already here keep theirs)"
+            )
+        if applied.reopened:
+            rows = ", ".join(str(n) for n in applied.reopened[:10])
+            more = " …" if len(applied.reopened) > 10 else ""
+            emit(
+                f"{len(applied.reopened):,} closed deals reopened by the file (rows {rows}{more}):"
+                " an older export brings back what it says"
             )
         if applied.close_moved:
             rows = ", ".join(str(n) for n in applied.close_moved[:10])

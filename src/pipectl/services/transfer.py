@@ -32,7 +32,7 @@ from pipectl.core.importing import (
     read_rows,
     unknown_stage_names,
 )
-from pipectl.core.states import Status
+from pipectl.core.states import EventKind, Status
 from pipectl.core.text import listed, shown
 from pipectl.errors import Conflict, InputError
 from pipectl.store import deals as store
@@ -60,6 +60,7 @@ class Applied:
     #: rows closing a known deal whose close time came before its last move here: closed
     #: at that move instead
     close_moved: list[int] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)  # rows that reopened a closed deal
     followups_on_closed: list[int] = field(default_factory=list)  # rows whose deal is closed
 
 
@@ -344,10 +345,13 @@ def apply(
     for i, (d, deal_id) in enumerate(order):
         new = deal_id is None  # nothing on it to repeat yet
         if deal_id is not None:
-            if _update(conn, deal_id, d, now, by_id, touch_from_file, result.close_moved):
+            moved: list[int] = []
+            if _update(conn, deal_id, d, now, by_id, touch_from_file, moved):
                 result.updated += 1
             else:
                 result.unchanged += 1
+            result.close_moved += [r for r in moved if r > 0]
+            result.reopened += [-r for r in moved if r < 0]
         else:
             keep_id = d.pipectl_id if d.pipectl_id in keep else None
             if keep_id is None and result.kept_ids and not synced:
@@ -484,7 +488,11 @@ def _update(
             at = max(min(_utc(d.closed_at), now), last[0] if last else now)  # type: ignore[type-var]
             if at != _utc(d.closed_at):
                 moved.append(d.row)  # closed after its last move in pipectl, not before
-        store.change_stage(conn, deal_id, target, at, now=now, reason=reason, note="imported")
+        kind = store.change_stage(
+            conn, deal_id, target, at, now=now, reason=reason, note="imported"
+        )
+        if kind == EventKind.REOPENED:
+            moved.append(-d.row)  # reopened by the file (told apart by sign)
         return True
     if reason and reason != current["lost_reason"]:
         store.set_fields(conn, deal_id, {"lost_reason": reason}, now, note="imported")
