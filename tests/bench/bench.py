@@ -3,6 +3,7 @@
     python tests/bench/bench.py        # 10k open deals, 50k activities, 30k follow-ups
     python tests/bench/bench.py --deals 2000 --rounds 5 --commands due list
     python tests/bench/bench.py --prune --deals 100000 --rounds 3   # a real prune, timed
+    python tests/bench/bench.py --import-rows 100000 --messy --rounds 3   # a CRM's export
     python tests/bench/bench.py --pg postgresql://admin@localhost/db --pg-role ann   # as a rep
 
 With --prune, each round copies the built pipeline and runs ``pipectl prune --stale 60d`` on
@@ -278,6 +279,12 @@ def main() -> None:
     ap.add_argument(
         "--import-rows", type=int, default=0, help="time importing a CSV of this many rows"
     )
+    ap.add_argument(
+        "--messy",
+        action="store_true",
+        help="with --import-rows: a Salesforce-shaped report as real ones are (US dates with"
+        " times, $ and USD amounts with thousands separators, blank cells)",
+    )
     ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.build_only:
@@ -298,7 +305,7 @@ def main() -> None:
     if not pipectl:
         sys.exit("bench: install pipectl first (pip install -e .)")
     if args.import_rows:
-        _bench_import(pipectl, args.import_rows, args.rounds, args.seed)
+        _bench_import(pipectl, args.import_rows, args.rounds, args.seed, args.messy)
         return
     tmp = None
     db = args.db
@@ -444,42 +451,126 @@ def _bench_writers(pipectl: str, env: dict[str, str], writers: int, per_writer: 
         print("  ", e)
 
 
-def _bench_import(pipectl: str, rows: int, rounds: int, seed: int) -> None:
-    """Wall time of `pipectl import` of a CSV export with ``rows`` rows into a new pipeline."""
+#: Salesforce's default stages (an Opportunities report), with how often each turns up.
+SF_STAGES = {
+    "Prospecting": 14, "Qualification": 12, "Needs Analysis": 9, "Value Proposition": 8,
+    "Id. Decision Makers": 6, "Perception Analysis": 5, "Proposal/Price Quote": 8,
+    "Negotiation/Review": 6, "Closed Won": 14, "Closed Lost": 18,
+}  # fmt: skip
+
+
+def _us_date(d: datetime) -> str:
+    return f"{d.month}/{d.day}/{d.year}"
+
+
+def _us_datetime(d: datetime) -> str:
+    hour = d.hour % 12 or 12
+    return f"{_us_date(d)}, {hour}:{d.minute:02d} {'AM' if d.hour < 12 else 'PM'}"
+
+
+def _messy_amount(rng: random.Random) -> str:
+    """An amount as CRM reports write it: $ and USD, thousands separators, cents or not."""
+    cents = rng.choice([0, 0, 0, 50, rng.randrange(1, 100)])
+    whole = rng.randrange(1, 400) * rng.choice([100, 250, 1000]) + rng.randrange(0, 1000)
+    shape = rng.random()
+    if shape < 0.45:
+        return f"${whole:,}.{cents:02d}" if cents else f"${whole:,}"
+    if shape < 0.7:
+        return f"USD {whole:,}.{cents:02d}"
+    if shape < 0.85:
+        return f"{whole:,}.{cents:02d}"
+    return f"{whole}" if not cents else f"{whole}.{cents:02d}"
+
+
+def write_messy(path: Path, rows: int, seed: int) -> None:
+    """A Salesforce-shaped Opportunities report of ``rows`` rows, as a real one is: US dates
+    (``3/14/2026``) and date-times (``3/14/2026, 9:30 AM``) with thousands of distinct values,
+    amounts with ``$``, ``USD`` and thousands separators, blank amounts, activities, next
+    steps and types; closed rows closed after they were created, none in the future."""
     import csv
 
     rng = random.Random(seed)
+    now = datetime.now() - timedelta(days=1)  # naive local, as the report's times are
+    names, weights = list(SF_STAGES), list(SF_STAGES.values())
+    owners = [f"{f} {s}" for f in ("Dana", "Eli", "Sam", "Ana", "Kim") for s in ("Ortiz", "Lee")]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Opportunity ID", "Opportunity Name", "Account Name", "Opportunity Owner",
+                    "Amount", "Close Date", "Stage", "Probability (%)", "Created Date",
+                    "Lead Source", "Next Step", "Last Activity", "Type"])  # fmt: skip
+        for i in range(rows):
+            stage = rng.choices(names, weights)[0]
+            closed = stage.startswith("Closed")
+            created = now - timedelta(days=rng.uniform(20, 900), minutes=rng.randrange(1440))
+            if closed:
+                close = created + (now - created) * rng.uniform(0.05, 1)
+                last = close - timedelta(days=rng.uniform(0, 10))
+            else:
+                close = now + timedelta(days=rng.uniform(-30, 240))
+                last = created + (now - created) * rng.uniform(0, 1)
+            blank_amount = not closed and rng.random() < 0.12
+            w.writerow([
+                f"006{rng.getrandbits(48):012X}{i % 1000:03d}",
+                f"{rng.choice(['Renewal', 'Expansion', 'Pilot', 'New'])} - Opportunity {i}",
+                f"Account {rng.randrange(rows // 6 + 1):05d}, Inc.",
+                rng.choice(owners),
+                "" if blank_amount else _messy_amount(rng),
+                _us_date(max(close, created)),
+                stage,
+                {"Closed Won": 100, "Closed Lost": 0}.get(stage, rng.choice([10, 20, 40, 60])),
+                _us_datetime(created),
+                rng.choice(["Web", "Partner Referral", "Phone Inquiry", "Trade Show", ""]),
+                "" if closed or rng.random() < 0.5 else rng.choice(["Send quote", "Call back"]),
+                "" if rng.random() < 0.2 else _us_date(max(last, created)),
+                rng.choice(["New Business", "Existing Business", ""]),
+            ])  # fmt: skip
+
+
+def write_clean(path: Path, rows: int, seed: int) -> None:
+    """The project's import benchmark file: a tidy export of ``rows`` rows."""
+    import csv
+
+    rng = random.Random(seed)
+    stages = ["Lead", "Qualified", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            [
+                "Opportunity ID",
+                "Opportunity Name",
+                "Account Name",
+                "Amount",
+                "Stage",
+                "Created Date",
+                "Close Date",
+                "Owner",
+                "Lead Source",
+                "Next Step Date",
+            ]
+        )
+        for i in range(rows):
+            stage = rng.choice(stages)
+            closed = "Closed" in stage
+            amount = "" if i % 11 == 0 and not closed else f"${rng.randrange(1, 500):,}000"
+            w.writerow([
+                f"OPP-{i}", f"Deal {i}", f"Account {i % 2000}",
+                amount,
+                stage, f"{rng.randrange(1, 13)}/{rng.randrange(13, 29)}/2025",
+                "" if "Closed" in stage else f"{rng.randrange(1, 13)}/15/2026",
+                rng.choice(["dana", "eli", "sam"]), rng.choice(["web", "referral", "event"]),
+                "" if "Closed" in stage or i % 3 else "12/01/2026",
+            ])  # fmt: skip
+
+
+def _bench_import(pipectl: str, rows: int, rounds: int, seed: int, messy: bool = False) -> None:
+    """Wall time of `pipectl import` of a CSV export with ``rows`` rows into a new pipeline
+    (with ``messy``, a Salesforce-shaped report as real ones are: ``write_messy``)."""
     with tempfile.TemporaryDirectory(prefix="pipectl-bench-import-") as tmp:
         path = Path(tmp) / "export.csv"
-        stages = ["Lead", "Qualified", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
-        with path.open("w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(
-                [
-                    "Opportunity ID",
-                    "Opportunity Name",
-                    "Account Name",
-                    "Amount",
-                    "Stage",
-                    "Created Date",
-                    "Close Date",
-                    "Owner",
-                    "Lead Source",
-                    "Next Step Date",
-                ]
-            )
-            for i in range(rows):
-                stage = rng.choice(stages)
-                closed = "Closed" in stage
-                amount = "" if i % 11 == 0 and not closed else f"${rng.randrange(1, 500):,}000"
-                w.writerow([
-                    f"OPP-{i}", f"Deal {i}", f"Account {i % 2000}",
-                    amount,
-                    stage, f"{rng.randrange(1, 13)}/{rng.randrange(13, 29)}/2025",
-                    "" if "Closed" in stage else f"{rng.randrange(1, 13)}/15/2026",
-                    rng.choice(["dana", "eli", "sam"]), rng.choice(["web", "referral", "event"]),
-                    "" if "Closed" in stage or i % 3 else "12/01/2026",
-                ])  # fmt: skip
+        if messy:
+            write_messy(path, rows, seed)
+        else:
+            write_clean(path, rows, seed)
         times = []
         for r in range(rounds):
             env = {**os.environ, "PIPECTL_DB": str(Path(tmp) / f"import-{r}.db"), "NO_COLOR": "1"}
@@ -490,7 +581,8 @@ def _bench_import(pipectl: str, rows: int, rounds: int, seed: int) -> None:
             if out.returncode:
                 sys.exit(f"bench: import failed: {out.stderr.strip()}")
         print(
-            f"import of {rows:,} CSV rows into a new pipeline: wall median"
+            f"import of {rows:,} {'messy Salesforce-shaped ' if messy else ''}CSV rows into a"
+            " new pipeline: wall median"
             f" {statistics.median(times):.2f}s (min {min(times):.2f}s, max {max(times):.2f}s,"
             f" {rounds} rounds), one transaction; {out.stdout.splitlines()[0]}"
         )

@@ -12,7 +12,6 @@ text is never echoed at length in a reason (``core.text.shown``).
 
 from __future__ import annotations
 
-import contextlib
 import re
 import statistics
 import warnings
@@ -197,6 +196,33 @@ def needs_order(values: Iterable[str]) -> bool:
     return False
 
 
+#: A time of day after an a/b/yyyy date, as US exports write it: ``, 9:30 AM``, `` 14:05:09``.
+_CLOCK = re.compile(r",?[ ]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?(?:[ ]?([AaPp])[Mm])?")
+
+
+def _numeric_when(t: str, m: re.Match[str], dayfirst: bool) -> datetime | None:
+    """A plain ``12/01/2026`` or ``3/14/2026, 9:30 AM`` (``m``: ``_NUMERIC_DATE``'s match of
+    ``t``, the column's order already decided) read without the parser, which costs most of
+    a large import's time; None for anything else, or a day or time that does not exist (the
+    parser then says why), so that every reading here is the parser's own."""
+    hour = minute = second = 0
+    if m.end(3) < len(t):
+        clock = _CLOCK.fullmatch(t, m.end(3)) if t.isascii() else None
+        if clock is None:
+            return None
+        hour, minute, second = int(clock[1]), int(clock[2]), int(clock[3] or 0)
+        if clock[4]:  # a 12-hour clock: 12:05 AM is 00:05, 12:05 PM is 12:05
+            if not 1 <= hour <= 12:
+                return None
+            hour = hour % 12 + (12 if clock[4] in "Pp" else 0)
+    a, b, year = int(m[1]), int(m[2]), int(m[3])
+    month, day = (b, a) if dayfirst else (a, b)
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError:  # not a real day or time: the parser says why
+        return None
+
+
 def parse_when(text: str, dayfirst: bool) -> datetime:
     """A cell as a datetime: naive local time (a date alone is midnight), or aware when the
     cell gives its offset (``2026-11-25T20:40:18Z``, ``…+01:00``). A day that does not exist
@@ -211,13 +237,8 @@ def parse_when(text: str, dayfirst: bool) -> datetime:
         except ValueError:
             raise InputError(f"not a date: {shown(t)} (no such day or time)") from None
     m = _NUMERIC_DATE.match(t)
-    if m and m.end(3) == len(t) and len(m.group(3)) == 4:
-        # a plain 12/01/2026 (the column's order already decided): no parser needed, and
-        # dateutil costs most of a large import's time
-        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        month, day = (b, a) if dayfirst else (a, b)
-        with contextlib.suppress(ValueError):  # not a real day: the parser says why
-            return datetime(year, month, day)
+    if m and len(m.group(3)) == 4 and (when := _numeric_when(t, m, dayfirst)):
+        return when
     from dateutil import parser
 
     def parse(default: datetime) -> datetime:
@@ -383,6 +404,11 @@ class _Cells(dict[str, str]):
         return ""
 
 
+#: Every field blank: a row's cells start from it (a lookup that finds it costs less than
+#: ``__missing__``, and a row reads some twenty fields the file may not have).
+_BLANK_CELLS = dict.fromkeys((*FIELDS, "pipectl_id"), "")
+
+
 class _Memo:
     """What one import has already read, by the cell's text and what else the reading
     depends on (the column's date order or decimal mark, the currency): a spreadsheet repeats
@@ -524,7 +550,7 @@ def _row(
     memo: _Memo,
 ) -> ImportedDeal | None:
     # every cell once through unquote (export's formula neutralisation), then trimmed
-    raw = _Cells()
+    raw = _Cells(_BLANK_CELLS)
     for f, v in c.items():
         v = v.strip()
         if v[:1] == "'":
@@ -725,7 +751,7 @@ def unknown_stage_names(
 ) -> list[str]:
     """Stage names in the file that are neither ours, mapped, nor won/lost words."""
     out: dict[str, str] = {}  # lower-cased name -> the name as first written
-    for cell in values:
+    for cell in dict.fromkeys(values):  # each name once: a file repeats a handful
         v = unquote(cell.strip())
         if len(v) > MAX_CELL:
             continue  # no stage: the row is refused for it

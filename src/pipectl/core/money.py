@@ -145,14 +145,13 @@ class _TwoReadings(Exception):
         self.whole, self.frac = whole, frac
 
 
+#: Digits in thousands groups, by separator: 1 to 3 digits (not a lone 0), then groups of 3.
+_GROUPS = {sep: re.compile(rf"[1-9][0-9]{{0,2}}(?:{re.escape(sep)}[0-9]{{3}})+") for sep in ",."}
+
+
 def _grouped(text: str, sep: str) -> bool:
     """``text`` is digits in thousands groups: 1 to 3 digits (not a lone 0), then groups of 3."""
-    first, *rest = text.split(sep)
-    return (
-        bool(re.fullmatch(r"[1-9][0-9]{0,2}", first))
-        and bool(rest)
-        and all(re.fullmatch(r"[0-9]{3}", g) for g in rest)
-    )
+    return _GROUPS[sep].fullmatch(text) is not None
 
 
 #: A number in a text: digits, maybe grouped or with a decimal mark (``number_marks``).
@@ -239,6 +238,8 @@ def parse_money(text: str, default_currency: str, mark: str | None = None) -> Mo
     currency has fewer than three decimals and no suffix follows, else refused."""
     if mark not in (None, ".", ","):
         raise ValueError(f"a decimal mark is '.' or ',', not {mark!r}")
+    if (fast := _plain_money(text, default_currency, mark)) is not None:
+        return fast
     m = _AMOUNT.match(text)
     if not m:
         raise InputError(f"not an amount: {text!r} (try 12000, 12k, 1.5m, $12,000.50, 900 EUR)")
@@ -258,6 +259,46 @@ def parse_money(text: str, default_currency: str, mark: str | None = None) -> Mo
     except (InvalidOperation, ValueError):
         raise InputError(f"not an amount: {text!r}") from None
     return _scaled(text, amount, suffix, currency)
+
+
+#: The amounts exports write most (``12000``, ``$12,000.50``, ``USD 12,000.00``,
+#: ``1,200 EUR``): digits, maybe in comma thousands groups, maybe a point and 1 or 2
+#: decimals, maybe ``$`` or an upper-case code before or a code after.
+_PLAIN = re.compile(
+    r"(?:(\$)|([A-Z]{3}) )?([1-9][0-9]{0,2}((?:,[0-9]{3})+)|[0-9]+)(?:\.([0-9]{1,2}))?"
+    r"(?: ([A-Z]{3}))?"
+)
+
+
+def _plain_money(text: str, default_currency: str, mark: str | None) -> Money | None:
+    """``parse_money`` of the common shapes (``_PLAIN``) without ``Decimal``, exactly as the
+    general rules read them; None for anything else, or anything they would refuse or that
+    ``mark`` or the currency decides (``1,500`` with ``,`` as the decimal mark), which the
+    general path then reads or refuses with its reason."""
+    m = _PLAIN.fullmatch(text)
+    if m is None:
+        return None
+    dollar, pre, digits, groups, frac, post = m.groups()
+    if post and (pre or dollar):
+        return None  # two currencies: refused by the general path
+    code = pre or post
+    if code and code not in CURRENCIES:
+        return None
+    currency = "USD" if dollar else code or default_currency
+    exp = exponent(currency)
+    two_ways = groups is not None and frac is None and groups.count(",") == 1
+    if two_ways and (mark == "," or (mark is None and exp >= 3)):
+        # 1,500 is thousands unless the column's mark says "," or the currency has three
+        # decimals: then the general path decides, or refuses naming both readings
+        return None
+    if frac and len(frac) > exp:
+        return None  # more decimals than the currency has: refused by the general path
+    minor = int(digits.replace(",", "")) * 10**exp
+    if frac:
+        minor += int(frac) * 10 ** (exp - len(frac))
+    if minor > MAX_MINOR:
+        return None
+    return Money(minor, currency)
 
 
 def _scaled(text: str, amount: Decimal, suffix: str, currency: str) -> Money:

@@ -314,9 +314,17 @@ def _read_csv(path: Path, encoding: str | None) -> Sheet:
         csv.field_size_limit(MAX_CELL)
     delimiter = _delimiter(text)
     end = "" if text.endswith(("\n", "\r")) else "\r\n"
-    reader = csv.reader(io.StringIO(text + end + _SENTINEL, newline=""), _Dialect,
-                        delimiter=delimiter)  # fmt: skip
-    rows: list[list[str]] = []
+    whole = text + end + _SENTINEL
+    with contextlib.suppress(csv.Error):
+        # the usual file at C speed: every row, then the sentinel's own row last (it is
+        # there once: the text holds no NUL); anything else is read again row by row below,
+        # which says where it went wrong
+        rows = list(csv.reader(io.StringIO(whole, newline=""), _Dialect, delimiter=delimiter))
+        if rows and rows[-1] == [_SENTINEL] and len(rows) > 1:
+            rows.pop()
+            return Sheet([h.strip() for h in rows[0]], rows[1:], codec, detected)
+    reader = csv.reader(io.StringIO(whole, newline=""), _Dialect, delimiter=delimiter)
+    rows = []
     start = 1
     try:
         for row in reader:
