@@ -467,20 +467,20 @@ def test_interrupt_during_the_write_saves_nothing(
     from pipectl.store import deals
 
     calls = {"n": 0}
-    original = deals.create
+    original = deals.log_activity  # each row's note, written after the deals are in
 
-    def create(*args: Any, **kw: Any) -> Any:
+    def log_activity(*args: Any, **kw: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C half-way through the write
         return original(*args, **kw)
 
-    monkeypatch.setattr(deals, "create", create)
+    monkeypatch.setattr(deals, "log_activity", log_activity)
     f = _file(tmp_path, "a.csv", "title,notes\n" + "".join(f"D{i},note {i}\n" for i in range(6)))
     r = cli("import", str(f))
     assert r.exit_code == 130
     assert r.stderr == "pipectl: interrupted; nothing was saved by the interrupted command\n"
-    monkeypatch.setattr(deals, "create", original)
+    monkeypatch.setattr(deals, "log_activity", original)
     assert cli.json("list", "--all") == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 

@@ -26,6 +26,10 @@ def test_recognised_by_headers_only_when_enough_of_them_match() -> None:
     assert crm.recognise(["Deal - Title", "Deal - Value", "Deal - Status"]).key == "pipedrive"  # type: ignore[union-attr]
     assert crm.recognise(["StageName", "CloseDate", "IsWon"]).key == "salesforce"  # type: ignore[union-attr]
     assert crm.recognise(["title", "value", "stage", "close date"]) is None
+    # a sheet of one's own with common words is not taken for an export (whose date order
+    # it would assume): only headers the CRM's own export has count
+    own = ["Account Name", "Stage", "Close Date", "Lead Source", "Next Step", "Amount"]
+    assert crm.recognise(own) is None
     assert crm.recognise(["Deal Name", "Stage"]) is None
 
 

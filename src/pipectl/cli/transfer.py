@@ -158,6 +158,9 @@ def import_(
         )
     else:
         sheet = read_table(file, encoding)
+    import gc
+
+    gc.freeze()  # the rows live until the process ends: the collector need not walk them
     profile = profile or crms.recognise(sheet.headers)
     mapping = map_headers(sheet.headers, overrides, profile)
     from pipectl.core import history as h

@@ -279,8 +279,10 @@ def write_import(
     (an export's activities, follow-ups and events); ``before_commit`` runs once everything
     is written, just before the commit (the CLI stops treating Ctrl-C as "abandon" there)."""
     from pipectl.services.pipeline import add_stage
+    from pipectl.store.engine import bulk_cache
 
     with conn.transaction(write=True):
+        bulk_cache(conn)
         currency = queries.setting(conn, "currency")
         if _stage_rows(conn) != plan.stages or currency != plan.currency:
             raise Conflict(
@@ -333,39 +335,48 @@ def apply(
 ) -> Applied:
     """Create or update every deal; the caller holds the transaction. ``touch_from_file``:
     the file has a last-activity column, so a deal's last touch is its row's (or, blank, its
-    creation), never the import itself."""
+    creation), never the import itself. Known deals are updated row by row (each change its
+    event); new ones are created together (``store.deals.create_many``, the set-based twin
+    of ``create`` and the close that follows it): the ones keeping their ids first, so that
+    a deal numbered afresh cannot take one of theirs."""
     result = Applied()
     by_id = {s.id: s for s in stages(conn)}
     first_open = next(s.id for s in by_id.values() if s.kind == Status.OPEN)
     # one row per external id and pipectl id: ``read_rows`` refuses a second
     known, keep = targets(conn, deals)
-    # the rows that keep their ids first: a row numbered afresh cannot take one of theirs
-    order = sorted(zip(deals, known, strict=True), key=lambda r: r[0].pipectl_id not in keep)
-    synced = False
-    for i, (d, deal_id) in enumerate(order):
-        new = deal_id is None  # nothing on it to repeat yet
-        if deal_id is not None:
-            moved: list[int] = []
-            if _update(conn, deal_id, d, now, by_id, touch_from_file, moved):
-                result.updated += 1
-            else:
-                result.unchanged += 1
-            result.close_moved += [r for r in moved if r > 0]
-            result.reopened += [-r for r in moved if r < 0]
+    fresh: list[ImportedDeal] = []
+    for d, deal_id in zip(deals, known, strict=True):
+        if deal_id is None:
+            fresh.append(d)
+            continue
+        moved: list[int] = []
+        if _update(conn, deal_id, d, now, by_id, touch_from_file, moved):
+            result.updated += 1
         else:
-            keep_id = d.pipectl_id if d.pipectl_id in keep else None
-            if keep_id is None and result.kept_ids and not synced:
-                q.ids_taken(conn)  # the rows numbered afresh come after the kept ids
-                synced = True
-            if d.pipectl_id and keep_id is None:
-                result.renumbered.append(d.row)
-            deal_id = _create(conn, d, now, first_open, by_id, result, touch_from_file, keep_id)
-            result.created += 1
-            result.kept_ids += keep_id is not None
+            result.unchanged += 1
+        result.close_moved += [r for r in moved if r > 0]
+        result.reopened += [-r for r in moved if r < 0]
+        result.by_row[d.row] = deal_id
+    kept = [d for d in fresh if d.pipectl_id in keep]
+    others = [d for d in fresh if d.pipectl_id not in keep]
+    for batch, keeping in ((kept, True), (others, False)):
+        made = [_new_deal(d, now, first_open, by_id, result, touch_from_file, keeping)
+                for d in batch]  # fmt: skip
+        ids = store.create_many(conn, made, now, "imported")
+        if keeping and ids:
+            q.ids_taken(conn)  # the deals numbered afresh, and later ones, come after these
+        for d, deal_id in zip(batch, ids, strict=True):
+            result.by_row[d.row] = deal_id
             result.created_ids.append(deal_id)
+            if d.pipectl_id and not keeping:
+                result.renumbered.append(d.row)
+    result.created, result.kept_ids = len(fresh), len(kept)
+    created = set(result.created_ids)
+    for i, d in enumerate(deals):
+        deal_id = result.by_row[d.row]
+        new = deal_id in created  # nothing on it to repeat yet
         if d.pipectl_id:
             result.ids[d.pipectl_id] = deal_id
-        result.by_row[d.row] = deal_id
         if (
             d.next_followup
             and d.status == Status.OPEN
@@ -384,8 +395,6 @@ def apply(
             result.notes += 1
         if progress and i % 1000 == 999:
             progress(1000)
-    if result.kept_ids and not synced:
-        q.ids_taken(conn)  # the next deal added numbers after the kept ones
     if progress:
         progress(len(deals) % 1000)
     return result
@@ -400,16 +409,18 @@ def _closed_now(conn: Database, deal_id: int, d: ImportedDeal, result: Applied) 
     return True
 
 
-def _create(
-    conn: Database,
+def _new_deal(
     d: ImportedDeal,
     now: datetime,
     first_open: int,
     by_id: dict[int, StageRow],
     result: Applied,
     touch_from_file: bool,
-    keep_id: int | None,
-) -> int:
+    keep_id: bool,
+) -> store.NewDeal:
+    """A row as a new deal: created at its creation time in its stage (a closed row in the
+    open stage it was closed from, if it names one, else the first), closed at its close
+    time."""
     created = min(_utc(d.created_at) or now, now)  # a future one is refused by the check
     closed = None
     if d.status != Status.OPEN:
@@ -431,21 +442,13 @@ def _create(
         result.touched_now += 1
     else:
         touched = None
-    # a closed row starts in the open stage it was closed from, if it names one
     start = d.stage_id if d.status == Status.OPEN else (d.from_stage_id or first_open)
-    deal_id = store.create(
-        conn, values, start, created, now, touched_at=touched, note="imported",
-        deal_id=keep_id,
+    reason = d.lost_reason if d.status == Status.LOST else None
+    return store.NewDeal(
+        values, start, created, touched_at=touched,
+        deal_id=d.pipectl_id if keep_id else None,
+        closed=(by_id[d.stage_id], closed, reason) if closed else None,
     )  # fmt: skip
-    if closed:
-        # a closed row's history: created in its stage, closed at its close time
-        store.change_stage(
-            conn, deal_id, by_id[d.stage_id], closed, now=now,
-            reason=d.lost_reason if d.status == Status.LOST else None,
-        )  # fmt: skip
-        if touched and touched > closed:
-            q.touched(conn, deal_id, touched)
-    return deal_id
 
 
 def _update(

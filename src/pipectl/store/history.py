@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pipectl.store.engine import SQLITE, Database
+from pipectl.store.engine import SQLITE, Database, bulk_cache
 
 _CHUNK = 500
 #: The temporary table of the deals an import reads or rebuilds (``fill``).
@@ -130,10 +130,8 @@ def replace_moves(
     deal's created_at, stage_entered_at, closed_at and last_touch_at, bumping its version —
     only where it is still the version filled (else the deal changed meanwhile: fewer rows
     updated than filled, and the caller refuses). Returns how many deals were updated."""
+    bulk_cache(db)
     if db.kind == SQLITE:
-        # a bulk write into three indexes of a large table: a page cache to match (64 MiB,
-        # this connection only; the default 2 MiB makes it seek for every row)
-        db.execute("PRAGMA cache_size = -65536")
         new_moves = [(d, _text(at), k, f, t, n) for d, at, k, f, t, n in new_moves]
     db.execute(
         f"DELETE FROM events WHERE to_stage_id IS NOT NULL AND deal_id IN (SELECT id FROM {_TABLE})"
