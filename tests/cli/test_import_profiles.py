@@ -39,11 +39,8 @@ def test_pipedrive_won_and_lost_times_feed_the_close(cli: Cli, tmp_path: Path) -
     assert d["8"]["lost_reason"] == "no budget"
     assert (d["9"]["stage"], d["10"]["stage"]) == ("Negotiation", "Lead")
     columns = {c["header"]: c["field"] for c in report["columns"]}
-    assert (
-        columns["Deal - Won time"]
-        == columns["Deal - Lost time"]
-        == ("closed_at (the first non-blank)")
-    )
+    assert columns["Deal - Won time"] == "closed_at (won rows)"
+    assert columns["Deal - Lost time"] == "closed_at (lost rows)"
     # a closed deal starts in the stage it was closed from, so stage conversion sees it
     events = cli.json("export", "--what", "events")
     acme = [(e["kind"], e["to_stage"]) for e in events if e["deal_id"] == d["7"]["id"]]
@@ -92,23 +89,31 @@ def test_a_close_date_closes_closed_rows_and_plans_open_ones(cli: Cli, tmp_path:
             " closed as of the import"} in report["warnings"]  # fmt: skip
 
 
-def test_times_in_the_future_are_rejected_rows(cli: Cli, tmp_path: Path) -> None:
+def test_times_in_the_future_are_rejected_rows_a_few_hours_taken_as_now(
+    cli: Cli, tmp_path: Path
+) -> None:
     f = write_file(
         tmp_path,
         "d.csv",
         "title,status,created_at,closed_at,last_touch_at\n"
         "A,open,2027-01-01,,\n"
         "B,won,2026-01-01,2026-12-01,\n"
-        "C,open,2026-01-01,,2026-11-25\n"
-        "D,open,2026-01-01,,2026-11-24\n",
+        "C,open,2026-01-01,,2026-11-26\n"
+        "D,open,2026-01-01,,2026-11-24\n"
+        "E,open,2026-11-24T15:00,,\n",  # a few hours ahead: another zone's local time
     )
     r = cli("import", str(f), "--dry-run", "--json")
-    rejected = [(x["row"], x["column"], x["reason"]) for x in json.loads(r.stdout)["rejected"]]
+    report = json.loads(r.stdout)
+    rejected = [(x["row"], x["column"], x["reason"]) for x in report["rejected"]]
     assert rejected == [
         (2, "created_at", "created in the future (2027-01-01 00:00)"),
         (3, "closed_at", "closed in the future (2026-12-01 00:00)"),
-        (4, "last_touch_at", "last activity in the future (2026-11-25 00:00)"),
+        (4, "last_touch_at", "last activity in the future (2026-11-26 00:00)"),
     ]
+    note = "created 2026-11-24 15:00, ahead of this computer's clock (a time in another zone?)"
+    assert {"row": 6, "column": "created_at", "note": note + ": taken as now"} in (
+        report["warnings"]
+    )
     cli.fails("import", str(f), code=2)
 
 
@@ -226,3 +231,27 @@ def test_an_older_export_that_reopens_deals_says_so(cli: Cli, tmp_path: Path) ->
     report = cli.json("import", str(tmp_path / "old.csv"))
     assert (report["updated"], report["reopened"]) == (1, [2])
     assert cli.json("list")[0]["status"] == "open"
+
+
+def test_a_pipedrive_deal_lost_after_a_win_closes_at_its_lost_time(
+    cli: Cli, tmp_path: Path
+) -> None:
+    f = write_file(
+        tmp_path,
+        "pd.csv",
+        "Deal - ID,Deal - Title,Deal - Status,Deal - Won time,Deal - Lost time,Deal - Stage,"
+        "Deal - Deal created\n"
+        "1,A,lost,2026-08-01 10:00:00,2026-10-10 10:00:00,Lead In,2026-07-01 09:00:00\n",
+    )
+    cli.ok("import", str(f))
+    assert cli.json("list", "--all")[0]["closed_at"] == "2026-10-10T10:00:00Z"
+
+
+def test_a_profile_header_twice_is_refused(cli: Cli, tmp_path: Path) -> None:
+    f = write_file(
+        tmp_path,
+        "dup.csv",
+        "Record ID,Deal Name,Deal Stage,Amount,Amount,Deal owner\n1,A,Closed Won,100,999,X\n",
+    )
+    r = cli.fails("import", str(f), code=2)
+    assert "two columns named 'Amount'" in r.stderr

@@ -17,7 +17,7 @@ import statistics
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pipectl.core.contacts import normalize_tags, parse_contact
@@ -38,6 +38,10 @@ ROW_ONLY = {
     # a closed row's close (``closed_at``), an open row's expected close (``expected_close``),
     # as CRMs keep both in one column
     "close_date": ("close date", "closing date", "close"),
+    # a closed row's close time by its status, when a CRM keeps both (Pipedrive's won time
+    # and lost time): read before ``closed_at``
+    "closed_at_won": (),
+    "closed_at_lost": (),
 }  # fmt: skip
 #: Columns read and reported, not stored: pipectl keeps one pipeline and weights its forecast
 #: by stage (``core.crm.REPORTED_ONLY``).
@@ -69,9 +73,12 @@ DATE_FIELDS = (
     "next_followup",
     "close_date",
     "last_touch_at",
+    "closed_at_won",
+    "closed_at_lost",
 )
 #: The date fields that are instants (a time of day, a zone); the rest are calendar days.
-INSTANTS = ("created_at", "closed_at", "close_date", "last_touch_at")
+INSTANTS = ("created_at", "closed_at", "close_date", "last_touch_at", "closed_at_won",
+            "closed_at_lost")  # fmt: skip
 WON_WORDS = {"won", "closed won", "closed-won", "win", "closedwon"}
 LOST_WORDS = {"lost", "closed lost", "closed-lost", "loss", "closedlost", "dead"}
 OPEN_WORDS = {"open", "active", "in progress", ""}
@@ -131,8 +138,15 @@ def map_headers(
         for fld, names in profile.columns.items():
             if fld in columns:
                 continue  # --map wins
-            found = [i for n in names for i, h in enumerate(norm) if h == n and i not in taken]
-            found = list(dict.fromkeys(found))
+            found = []
+            for name in names:
+                same = [i for i, h in enumerate(norm) if h == name and i not in taken]
+                if len(same) > 1:  # which of two "Amount" columns is meant cannot be told
+                    raise InputError(
+                        f"two columns named {shown(headers[same[0]])}: rename one, or"
+                        f" --map {fld}=HEADER to another column"
+                    )
+                found += same
             if found:
                 columns[fld], more[fld] = found[0], found[1:]
                 taken.update(found)
@@ -253,6 +267,11 @@ def parse_when(text: str, dayfirst: bool) -> datetime:
     if len(given) < 3:
         raise InputError(f"not a date: {shown(t)} (give the year, month and day)")
     return when
+
+
+#: How far ahead of now a creation, close or activity time may be and still be taken as now
+#: (a CRM writing another zone's local time without its offset): a day.
+_AHEAD = timedelta(days=1)
 
 
 def _local_text(when: datetime) -> str:
@@ -701,12 +720,24 @@ def _row(
                 raise _Rejected(f, str(e)) from None
             memo.dates[(f, text, order)] = value
         dates[f] = value
+    # a CRM keeping both: the close time of the row's own status (a lost deal's lost time,
+    # never a won time left over from before it was reopened)
+    own = dates.pop(f"closed_at_{status}", None) if status != Status.OPEN else None
+    dates.pop("closed_at_won", None), dates.pop("closed_at_lost", None)
+    if own is not None:
+        dates["closed_at"] = own
     now = ctx.now
     for f in ("created_at", "closed_at", "last_touch_at"):
         if now and f in dates and dates[f] > now:
             what = {"created_at": "created", "closed_at": "closed",
                     "last_touch_at": "last activity"}[f]  # fmt: skip
-            raise _Rejected(f, f"{what} in the future ({_local_text(dates[f])})")
+            if dates[f] - now > _AHEAD:
+                raise _Rejected(f, f"{what} in the future ({_local_text(dates[f])})")
+            report.warnings.append(
+                (n, f, f"{what} {_local_text(dates[f])}, ahead of this computer's clock (a"
+                 " time in another zone?): taken as now")
+            )  # fmt: skip
+            dates[f] = now
     if close := dates.pop("close_date", None):
         if status == Status.OPEN:
             dates.setdefault("expected_close", close[1])

@@ -79,6 +79,8 @@ def _columns(mapping: Mapping, headers: list[str]) -> list[tuple[str, str]]:
     names = {
         "close_date": "closed_at (closed rows) / expected_close (open rows)",
         "last_touch_at": "last touch",
+        "closed_at_won": "closed_at (won rows)",
+        "closed_at_lost": "closed_at (lost rows)",
         "pipectl_id": "pipectl_id (the same deal when re-imported)",
     }
     out: list[tuple[int, str, str]] = []
