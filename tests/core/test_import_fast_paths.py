@@ -235,3 +235,14 @@ def test_a_file_of_date_times_imports_with_them(cli, tmp_path) -> None:  # type:
     assert deals["006B"]["created_at"] == "2026-01-02T00:05:00Z"
     assert deals["006B"]["value"] == 1500 and deals["006B"]["status"] == "won"
     assert deals["006B"]["closed_at"] == "2026-07-01T00:00:00Z"
+
+
+def test_a_huge_plain_number_is_refused_by_the_general_path() -> None:
+    """20,000 digits: too large, one InputError (int() of it would raise ValueError)."""
+    import pytest
+
+    from pipectl.core.money import parse_money
+    from pipectl.errors import InputError
+
+    with pytest.raises(InputError, match="too large"):
+        parse_money("9" * 20_000, "USD")

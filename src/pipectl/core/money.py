@@ -293,7 +293,10 @@ def _plain_money(text: str, default_currency: str, mark: str | None) -> Money | 
         return None
     if frac and len(frac) > exp:
         return None  # more decimals than the currency has: refused by the general path
-    minor = int(digits.replace(",", "")) * 10**exp
+    whole = digits.replace(",", "")
+    if len(whole) > 16:
+        return None  # beyond MAX_MINOR whatever the currency: the general path says so
+    minor = int(whole) * 10**exp
     if frac:
         minor += int(frac) * 10 ** (exp - len(frac))
     if minor > MAX_MINOR:
