@@ -37,8 +37,7 @@ from typing import NamedTuple
 from pipectl.core.importing import (
     MAX_CELL,
     _instant,
-    detect_order,
-    needs_order,
+    decide_orders,
     norm_header,
     parse_when,
     unquote,
@@ -255,36 +254,15 @@ def _orders(
     cols = list(cols)
     if dayfirst is not None:
         return dict.fromkeys(cols, dayfirst)
-    found: dict[int, str | None] = {}
-    undecided: list[int] = []
-    for i in cols:
+    columns = {
         # each text once; an ISO date (2026-03-01…) is never a/b/yyyy: not looked at
-        values = {
+        i: (headers[i], {
             v for r in data if i < len(r) and (v := r[i]).strip()
             and not (v[4:5] == "-" and v[:4].isdigit())
-        }  # fmt: skip
-        try:
-            found[i] = detect_order(values)
-        except InputError as e:
-            raise InputError(f"column {shown(headers[i])} {e}") from None
-        if found[i] is None and needs_order(values):
-            undecided.append(i)
-    decided = {v for v in found.values() if v}
-    if len(decided) > 1:
-        raise InputError(
-            "the file's date columns disagree (one is day/month, another month/day):"
-            " say --dayfirst or --monthfirst"
-        )
-    if undecided and not decided and usual is not None:
-        decided = {"dmy" if usual else "mdy"}
-    if undecided and not decided:
-        names = ", ".join(shown(headers[i]) for i in undecided)
-        raise InputError(
-            f"dates such as 03/04/2026 in {names} could be day/month or month/day and nothing"
-            " in the file tells: say --dayfirst or --monthfirst"
-        )
-    file_order = next(iter(decided), None)
-    return {i: (v or file_order) == "dmy" for i, v in found.items()}
+        })
+        for i in cols
+    }  # fmt: skip
+    return decide_orders(columns, usual)
 
 
 class _Dates:

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pipectl.core.contacts import normalize_tags, parse_contact
 from pipectl.core.crm import Profile, norm_header
@@ -513,25 +513,36 @@ def _date_orders(
     dayfirst: bool | None,
     fallback: bool | None = None,
 ) -> dict[str, bool]:
-    """Day-first or not, per date field: what its columns' own values show; a field that
-    cannot tell takes what the file's other date columns show (one export, one format);
-    a file where nothing tells takes the CRM profile's order (``fallback``), else is refused
-    unless --dayfirst / --monthfirst decide."""
+    """Day-first or not, per date field, from all of its columns' values (``decide_orders``)."""
     col = mapping.columns
     if dayfirst is not None:
         return {f: dayfirst for f in DATE_FIELDS if f in col}
-    found: dict[str, str | None] = {}
-    undecided: list[str] = []
-    for fld in DATE_FIELDS:
-        if fld not in col:
-            continue
-        values = {r[i] for i in mapping.sources(fld) for r in data if i < len(r) and r[i].strip()}
+    columns = {
+        fld: (headers[col[fld]],
+              {r[i] for i in mapping.sources(fld) for r in data if i < len(r) and r[i].strip()})
+        for fld in DATE_FIELDS if fld in col
+    }  # fmt: skip
+    return decide_orders(columns, fallback)
+
+
+_K = TypeVar("_K")
+
+
+def decide_orders(columns: dict[_K, tuple[str, set[str]]], fallback: bool | None) -> dict[_K, bool]:
+    """Day-first or not, per date column (``columns``: its header and its distinct texts):
+    what the column's own values show; a column that cannot tell takes what the file's other
+    date columns show (one export, one format); a file where nothing tells takes
+    ``fallback`` (a CRM's own order), else is refused unless --dayfirst / --monthfirst
+    decide. The deals import and the stage-history import decide alike."""
+    found: dict[_K, str | None] = {}
+    undecided: list[_K] = []
+    for key, (header, values) in columns.items():
         try:
-            found[fld] = detect_order(values)
+            found[key] = detect_order(values)
         except InputError as e:
-            raise InputError(f"column {shown(headers[col[fld]])} {e}") from None
-        if found[fld] is None and needs_order(values):
-            undecided.append(fld)
+            raise InputError(f"column {shown(header)} {e}") from None
+        if found[key] is None and needs_order(values):
+            undecided.append(key)
     decided = {v for v in found.values() if v}
     if len(decided) > 1:
         raise InputError(
@@ -541,13 +552,13 @@ def _date_orders(
     if undecided and not decided and fallback is not None:
         decided = {"dmy" if fallback else "mdy"}
     if undecided and not decided:
-        names = ", ".join(shown(headers[col[f]]) for f in undecided)
+        names = ", ".join(shown(columns[k][0]) for k in undecided)
         raise InputError(
             f"dates such as 03/04/2026 in {names} could be day/month or month/day and nothing"
             " in the file tells: say --dayfirst or --monthfirst"
         )
     file_order = next(iter(decided), None)
-    return {f: (v or file_order) == "dmy" for f, v in found.items()}
+    return {k: (v or file_order) == "dmy" for k, v in found.items()}
 
 
 class _Rejected(Exception):

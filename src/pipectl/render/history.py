@@ -15,11 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from pipectl.core.text import clip, listed
-from pipectl.render.output import JSON, emit, emit_json, safe_cell, table
+from pipectl.render.output import JSON, emit, emit_json, safe_cell
+from pipectl.render.transfer import row_notes
 from pipectl.services.history import Plan
-
-#: At most this many rows of rejections or notes are listed; the rest are counted.
-SHOWN = 200
 
 _ROLES = {
     "external_id": "external id",
@@ -33,19 +31,6 @@ _ROLES = {
 
 def _names(names: list[str], limit: int = 20) -> str:
     return listed(names, lambda n: safe_cell(clip(n, 61)), limit)
-
-
-def _row_notes(items: list[tuple[int, str, str]], heading: str, what: str, mode: str) -> None:
-    if not items:
-        return
-    table(
-        ["Row", "Column", heading],
-        [[str(n), c, why] for n, c, why in items[:SHOWN]],
-        mode=mode,
-        right=("Row",),
-    )
-    if len(items) > SHOWN:
-        emit(f"… and {len(items) - SHOWN:,} more {what}")
 
 
 def report(p: Plan, mode: str, *, dry_run: bool, encoding: str | None = None) -> None:
@@ -77,8 +62,8 @@ def report(p: Plan, mode: str, *, dry_run: bool, encoding: str | None = None) ->
         f"{_ROLES.get(role, role)} from {safe_cell(clip(h, 61))}" for role, h in r.columns.items()
     )
     emit(f"recognised {r.label}" + (f" ({cols})" if cols else ""))
-    _row_notes(p.rejected, "Rejected because", "rejected rows", mode)
-    _row_notes(p.warnings, "Note", "notes", mode)
+    row_notes(p.rejected, "Rejected because", "rejected rows", mode)
+    row_notes(p.warnings, "Note", "notes", mode)
     if r.unmapped:
         emit(f"columns not imported: {_names(r.unmapped)}")
     line = f"read {r.rows:,} rows: {len(r.entries):,} stage entries for {p.deals:,} deals"

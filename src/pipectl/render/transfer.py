@@ -59,7 +59,12 @@ def progress(total: int, mode: str) -> Iterator[Callable[[int], None] | None]:
 SHOWN = 200
 
 
-def _row_notes(items: list[tuple[int, str, str]], heading: str, what: str, mode: str) -> None:
+def _rows(rows: list[int]) -> str:
+    """Row numbers for one line: the first ten, then an ellipsis."""
+    return "rows " + ", ".join(str(n) for n in rows[:10]) + (" …" if len(rows) > 10 else "")
+
+
+def row_notes(items: list[tuple[int, str, str]], heading: str, what: str, mode: str) -> None:
     if not items:
         return
     table(
@@ -185,8 +190,8 @@ def report(
             out["would_create"] = len(r.ok) - updates
         emit_json(out)
         return
-    _row_notes(r.rejected, "Rejected because", "rejected rows", mode)
-    _row_notes(r.warnings, "Note", "notes", mode)
+    row_notes(r.rejected, "Rejected because", "rejected rows", mode)
+    row_notes(r.warnings, "Note", "notes", mode)
     if source and (line := _encoding_line(source)):
         emit(line)
     if profile:
@@ -241,33 +246,21 @@ def report(
                 f" events, {written.activities:,} activities, {written.followups:,} follow-ups"
                 " (deals already here keep theirs)"
             )
-        if applied.reopened:
-            rows = ", ".join(str(n) for n in applied.reopened[:10])
-            more = " …" if len(applied.reopened) > 10 else ""
-            emit(
-                f"{len(applied.reopened):,} closed deals reopened by the file (rows {rows}{more}):"
-                " an older export brings back what it says"
-            )
-        if applied.close_moved:
-            rows = ", ".join(str(n) for n in applied.close_moved[:10])
-            emit(
-                f"{len(applied.close_moved):,} deals closed at their last move in pipectl, not"
-                f" at the file's earlier close date (rows {rows}): history stays in order"
-            )
+        notes = (
+            (applied.reopened, "{n} closed deals reopened by the file",
+             "an older export brings back what it says"),
+            (applied.close_moved, "{n} deals closed at their last move in pipectl, not at the"
+             " file's earlier close date", "history stays in order"),
+            (applied.renumbered, "{n} rows' pipectl_id names another deal here",
+             "added as new deals with new ids"),
+            (applied.followups_on_closed, "next steps left out on {n} deals that are closed",
+             "follow-ups are for open deals"),
+        )  # fmt: skip
+        for rows, what, why in notes:
+            if rows:
+                emit(f"{what.format(n=f'{len(rows):,}')} ({_rows(rows)}): {why}")
         if applied.kept_ids:
             emit(f"{applied.kept_ids:,} deals kept their pipectl_id (a fresh pipeline)")
-        if applied.renumbered:
-            emit(
-                f"{len(applied.renumbered):,} rows' pipectl_id names another deal here: added"
-                " as new deals with new ids"
-            )
-        if applied.followups_on_closed:
-            rows = ", ".join(str(n) for n in applied.followups_on_closed[:10])
-            more = " …" if len(applied.followups_on_closed) > 10 else ""
-            emit(
-                f"next steps left out on {len(applied.followups_on_closed):,} deals that are"
-                f" closed (rows {rows}{more}): follow-ups are for open deals"
-            )
     else:
         emit(
             f"checked {r.rows:,} rows: {len(r.ok):,} ok ({len(r.ok) - updates:,} new,"
