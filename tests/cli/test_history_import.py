@@ -3,6 +3,7 @@ stage moves driving metrics and --as-of, idempotence, all or nothing, and untrus
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -389,3 +390,29 @@ def test_a_file_of_no_known_shape_is_refused(cli: Cli, tmp_path: Path) -> None:
     f = write_file(tmp_path, "deals.csv", DEALS)
     r = cli.fails("import", str(f), "--what", "history", code=2)
     assert "cannot tell which stage history this file holds" in r.stderr
+
+
+def test_an_events_export_never_lands_on_another_pipelines_deals(
+    cli: Cli, tmp_path: Path, new_pipeline: Any
+) -> None:
+    """Deal numbers are the exporting pipeline's: a deal of that number here that was not
+    created when the history starts (or has another title) is another deal — its rows are
+    rejected, and nothing is rebuilt."""
+    cli.ok("add", "Acme", "1k", "--at", "2026-10-01")
+    cli.ok("move", "Acme", "Qualified", "--at", "2026-10-10", "--yes")
+    cli.ok("export", "--what", "events", "-o", str(tmp_path / "events.csv"))
+    other = {"PIPECTL_DB": str(new_pipeline())}
+    cli.ok("add", "Unrelated", "5k", env=other)  # deal #1 over there
+    r = cli("import", str(tmp_path / "events.csv"), "--what", "history", "--json", env=other)
+    assert r.exit_code == 2
+    reasons = {x["reason"] for x in json.loads(r.stdout)["rejected"]}
+    assert len(reasons) == 1 and "another pipeline's deal" in reasons.pop()
+    shown = json.loads(cli.ok("show", "1", "--json", env=other).stdout)
+    assert [e.get("to_stage") for e in shown["timeline"] if e["type"] == "event"] == ["Lead"]
+    # its own pipeline takes it back unchanged
+    assert cli.json("import", str(tmp_path / "events.csv"), "--what", "history")["unchanged"] == 1
+    # a pipectl-shaped row naming deal #1 by another title is refused too
+    f = tmp_path / "h.csv"
+    f.write_text("pipectl_id,title,stage,entered_at\n1,Bravo,Lead,2026-10-02\n", encoding="utf-8")
+    r = cli("import", str(f), "--what", "history", "--json")
+    assert json.loads(r.stdout)["rejected"][0]["reason"] == "deal #1 here is 'Acme', not 'Bravo'"

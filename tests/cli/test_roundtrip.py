@@ -107,7 +107,13 @@ def test_export_all_into_a_fresh_pipeline_reproduces_it(
     fresh = {"PIPECTL_DB": str(new_pipeline())}
     report = json.loads(cli.ok("import", str(out), "--json", env=fresh).stdout)
     assert (report["created"], report["kept_ids"]) == (3, 3)
-    assert report["history"] == {"deals": 3, "activities": 1, "followups": 1, "events": 8}
+    assert report["history"] == {
+        "deals": 3,
+        "activities": 1,
+        "followups": 1,
+        "events": 8,
+        "skipped_rows": 0,
+    }
     assert _state(cli, fresh) == before
     # metrics read the history the same way
     m1 = cli.json("metrics", "--since", "2026-09-01")
@@ -290,3 +296,22 @@ def test_export_all_to_a_directory_is_all_or_nothing(cli: Cli, tmp_path: Path) -
     cli.fails("export", "--what", "all", "-o", str(out), code=2)
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == {k: v for k, v in before.items() if k != "events.csv"}  # nothing replaced
+
+
+def test_a_rejected_deals_row_is_reported_and_skip_invalid_leaves_its_history_out(
+    cli: Cli, tmp_path: Path, new_pipeline: Any
+) -> None:
+    out = _book(cli, tmp_path)
+    rows = list(csv.DictReader((out / "deals.csv").open(encoding="utf-8", newline="")))
+    rows[1]["value"] = "not money"  # deal 2's row
+    with (out / "deals.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    fresh = {"PIPECTL_DB": str(new_pipeline())}
+    r = cli.fails("import", str(out), code=2, env=fresh)
+    assert "1 of 3 rows rejected" in r.stderr and "not an amount" in r.stdout  # the real reason
+    done = json.loads(cli.ok("import", str(out), "--skip-invalid", "--json", env=fresh).stdout)
+    assert done["created"] == 2 and done["history"]["skipped_rows"] > 0
+    titles = {d["title"] for d in json.loads(cli.ok("list", "--all", "--json", env=fresh).stdout)}
+    assert titles == {"Acme renewal", "Initech"}

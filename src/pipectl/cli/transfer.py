@@ -183,10 +183,19 @@ def import_(
         )  # fmt: skip
         report = plan.report
         extra = stage_ids = None
-        if book is not None:
+        if book is not None and (skip_invalid or not report.rejected):
+            # (a rejected deals row without --skip-invalid: the report below says why)
             from pipectl.services.bundle import read_extra, stage_names
 
-            extra = read_extra(book, now, report.ok)
+            pid = mapping.pipectl_id
+            skip = {
+                int(cell)
+                for n, _c, _w in report.rejected
+                if pid is not None and n - 2 < len(sheet.rows) and pid < len(sheet.rows[n - 2])
+                and (cell := sheet.rows[n - 2][pid].strip().removeprefix("#")).isascii()
+                and cell.isdigit() and len(cell) < 19
+            }  # fmt: skip
+            extra = read_extra(book, now, report.ok, skip)
             new = [(-1 - i, n, "open") for i, n in enumerate(plan.new_stages)]
             stage_ids = stage_names(extra, report.ok, plan.stages + new)
         history_map: dict[str, str] = {}

@@ -184,6 +184,7 @@ def report(
                     "activities": written.activities,
                     "followups": written.followups,
                     "events": written.events,
+                    "skipped_rows": written.skipped,
                 }
         else:
             out["would_update"] = updates
@@ -245,7 +246,9 @@ def report(
                 f"history of {written.deals:,} new deals from the export: {written.events:,}"
                 f" events, {written.activities:,} activities, {written.followups:,} follow-ups"
                 " (deals already here keep theirs)"
-            )
+                + (f"; {written.skipped:,} rows of rejected deals left out" if written.skipped
+                   else "")
+            )  # fmt: skip
         notes = (
             (applied.reopened, "{n} closed deals reopened by the file",
              "an older export brings back what it says"),

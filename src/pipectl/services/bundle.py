@@ -55,6 +55,7 @@ class Extra:
                           str | None]] = field(default_factory=list)  # fmt: skip
     events: list[tuple[int, datetime, str, str | None, str | None, str | None, str | None,
                        str | None, str | None]] = field(default_factory=list)  # fmt: skip
+    skipped: int = 0  # rows of deals left out with their rejected row (--skip-invalid)
 
     def deal_ids(self) -> set[int]:
         return (
@@ -70,6 +71,7 @@ class Written:
     followups: int = 0
     events: int = 0
     deals: int = 0  # deals whose history came from the file
+    skipped: int = 0  # rows of deals whose own row was rejected (--skip-invalid)
 
 
 class _Table:
@@ -124,9 +126,17 @@ def _order(table: _Table, column: str) -> bool:
         raise InputError(f"the {table.name} table's {column} column {e}") from None
 
 
-def _deal(table: _Table, n: int, text: str, deals: dict[int, datetime | None]) -> int:
+class _Skipped(Exception):
+    """A row of a deal whose own row was rejected (``--skip-invalid``): left out with it."""
+
+
+def _deal(
+    table: _Table, n: int, text: str, deals: dict[int, datetime | None], skip: set[int]
+) -> int:
     if not (text.isascii() and text.isdigit() and 0 < int(text[:20]) < 2**63):
         raise table.fail(n, f"not a deal id: {shown(text)}")
+    if int(text) in skip:
+        raise _Skipped
     if int(text) not in deals:
         raise table.fail(n, f"deal {text} is not in the deals table")
     return int(text)
@@ -146,21 +156,29 @@ def _text(table: _Table, n: int, text: str, cap: int, what: str) -> str:
     return text
 
 
-def read_extra(book: dict[str, Sheet], now: datetime, deals: list[ImportedDeal]) -> Extra:
+def read_extra(
+    book: dict[str, Sheet], now: datetime, deals: list[ImportedDeal], skip: set[int] | None = None
+) -> Extra:
     """Read and check the activities, follow-ups and events tables (those present) against
     the deals table's rows (``deals``: those read without error): every row names one of
     them, at a time that exists, not in the future, not before its deal was created; an
-    activity's kind and a follow-up's cadence as ``log`` and ``followup`` take them."""
+    activity's kind and a follow-up's cadence as ``log`` and ``followup`` take them. The rows
+    of ``skip`` (deals whose own row was rejected, with --skip-invalid) are left out, counted."""
     from pipectl.core.dates import add_duration
     from pipectl.services.deals import ACTIVITY_KINDS
 
     born = {d.pipectl_id: d.created_at for d in deals if d.pipectl_id}
+    skip = skip or set()
     out = Extra()
     if "activities" in book:
         t = _Table("activities", book["activities"])
         order = _order(t, "at")
         for n, get in t.rows():
-            deal = _deal(t, n, get("deal_id"), born)
+            try:
+                deal = _deal(t, n, get("deal_id"), born, skip)
+            except _Skipped:
+                out.skipped += 1
+                continue
             at = _when(t, n, get("at"), "at", order, now)
             _after_creation(t, n, deal, at, born)
             kind = get("kind").lower()
@@ -173,7 +191,11 @@ def read_extra(book: dict[str, Sheet], now: datetime, deals: list[ImportedDeal])
         done_order, made_order = _order(t, "done_at"), _order(t, "created_at")
         seen: dict[str, int] = {}
         for n, get in t.rows():
-            deal = _deal(t, n, get("deal_id"), born)
+            try:
+                deal = _deal(t, n, get("deal_id"), born, skip)
+            except _Skipped:
+                out.skipped += 1
+                continue
             if (first := seen.setdefault(get("id"), n)) != n:
                 raise t.fail(n, f"follow-up id {shown(get('id'))} is also on row {first:,}")
             status = get("status").lower() or "open"
@@ -208,7 +230,11 @@ def read_extra(book: dict[str, Sheet], now: datetime, deals: list[ImportedDeal])
         kinds = {k.value for k in EventKind}
         order = _order(t, "at")
         for n, get in t.rows():
-            deal = _deal(t, n, get("deal_id"), born)
+            try:
+                deal = _deal(t, n, get("deal_id"), born, skip)
+            except _Skipped:
+                out.skipped += 1
+                continue
             kind = get("kind").lower()
             if kind not in kinds:
                 raise t.fail(n, f"not an event kind: {shown(get('kind'))}")
@@ -286,7 +312,9 @@ def write_extra(
 
     created = set(applied.created_ids)
     here = {theirs: ours for theirs, ours in applied.ids.items() if ours in created}
-    done = Written(deals=len({here[d] for d in extra.deal_ids() if d in here}))
+    done = Written(
+        deals=len({here[d] for d in extra.deal_ids() if d in here}), skipped=extra.skipped
+    )
     if not here:
         return done
     for table, deals in (

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pipectl.core.history import (
     DealRef,
@@ -208,7 +208,7 @@ class _Deals:
         ext = sorted({r.external_id for r in refs if r.external_id})
         self.by_ext = q.by_external_ids(conn, ext) if ext else {}
         ids = sorted({r.pipectl_id for r in refs if not r.external_id and r.pipectl_id})
-        self.ids = q.existing_ids(conn, ids) if ids else set()
+        self.ids = q.existing_ids(conn, ids) if ids else {}
         wanted = {
             _fold(r.title) for r in refs if r.title and not r.external_id and r.pipectl_id is None
         }
@@ -232,6 +232,12 @@ class _Deals:
         if r.pipectl_id is not None:
             if r.pipectl_id not in self.ids:
                 raise _Unresolved("pipectl_id", f"no deal #{r.pipectl_id}")
+            title = self.ids[r.pipectl_id][0]
+            if r.title and _fold(r.title) != _fold(title):  # another pipeline's number
+                raise _Unresolved(
+                    "pipectl_id",
+                    f"deal #{r.pipectl_id} here is {shown(title)}, not {shown(r.title)}",
+                )
             return r.pipectl_id
         assert r.title
         ids = self.by_title.get(_fold(r.title), [])
@@ -245,6 +251,30 @@ class _Deals:
                 " external_id or pipectl_id",
             )
         return ids[0]
+
+
+def _same_deals(deals: _Deals, groups: dict[int, list[Entry]], out: Plan) -> None:
+    """An events export names deals by their number in the pipeline it came from: each is
+    the deal of that number here only if that deal was created when its history starts (its
+    'created' event, to the second). Else every row of it is rejected: another pipeline's
+    deal, whose history would land on an unrelated one."""
+    for deal_id in list(groups):
+        if deal_id not in deals.ids:
+            continue
+        entries = groups[deal_id]
+        start = min(e.entered_at for e in entries).astimezone(UTC)
+        created = deals.ids[deal_id][1][:19].replace("T", " ")
+        if start.strftime("%Y-%m-%d %H:%M:%S") == created:
+            continue
+        del groups[deal_id]
+        for e in entries:
+            out.rejected.append((
+                e.row, "deal_id",
+                f"deal #{deal_id} here was created {created[:16]} UTC, not when this history"
+                " starts: another pipeline's deal (import the events with their deals:"
+                " `pipectl import DIR` of `export --what all`)",
+            ))  # fmt: skip
+    out.rejected.sort(key=lambda r: r[0])
 
 
 class _Unresolved(Exception):
@@ -279,6 +309,8 @@ def plan(conn: Database, read: Read, stage_map: dict[str, str], *, lock: bool = 
             out.rejected.append((e.row, read.columns.get(u.role, u.role), u.reason))
             continue
         groups.setdefault(deal_id, []).append(e)
+    if read.shape == "pipectl-events":
+        _same_deals(deals, groups, out)
     # a deal named by a rejected row: skipped whole (only --skip-invalid gets this far)
     tainted: dict[int, int] = {}
     for row, ref in read.rejected_refs.items():

@@ -37,14 +37,15 @@ def by_external_ids(db: Database, external_ids: Sequence[str]) -> dict[str, int]
     return out
 
 
-def existing_ids(db: Database, ids: Sequence[int]) -> set[int]:
-    out: set[int] = set()
+def existing_ids(db: Database, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """The deals of these ids: id -> (title, created_at as UTC text)."""
+    out: dict[int, tuple[str, str]] = {}
     for chunk in _chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
-        out.update(
-            int(r[0])
-            for r in db.execute(f"SELECT id FROM deals WHERE id IN ({marks})", list(chunk))
-        )
+        for r in db.execute(
+            f"SELECT id, title, created_at FROM deals WHERE id IN ({marks})", list(chunk)
+        ):
+            out[int(r[0])] = (r[1], str(r[2]))
     return out
 
 
