@@ -300,7 +300,7 @@ def test_future_times_are_rejected(cli: Cli, tmp_path: Path) -> None:
     f = write_file(
         tmp_path, "history.csv",
         "external_id,stage,entered_at,left_at\n"
-        "A1,Lead,2026-11-25,\n"
+        "A1,Lead,2026-11-26,\n"
         "A1,Qualified,2026-01-01,2026-12-01\n",
     )  # fmt: skip
     r = cli(*("import", str(f), "--what", "history", "--json"))
@@ -309,7 +309,7 @@ def test_future_times_are_rejected(cli: Cli, tmp_path: Path) -> None:
 
     report = json.loads(r.stdout)
     assert report["rejected"] == [
-        {"row": 2, "column": "entered_at", "reason": "2026-11-25 is in the future"},
+        {"row": 2, "column": "entered_at", "reason": "2026-11-26 is in the future"},
         {"row": 3, "column": "left_at", "reason": "2026-12-01 is in the future"},
     ]
 
@@ -416,3 +416,22 @@ def test_an_events_export_never_lands_on_another_pipelines_deals(
     f.write_text("pipectl_id,title,stage,entered_at\n1,Bravo,Lead,2026-10-02\n", encoding="utf-8")
     r = cli("import", str(f), "--what", "history", "--json")
     assert json.loads(r.stdout)["rejected"][0]["reason"] == "deal #1 here is 'Acme', not 'Bravo'"
+
+
+def test_history_a_few_hours_ahead_is_taken_as_now_and_an_abort_is_no_dry_run(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.ok("add", "Acme", "1k", "--external-id", "A1", "--at", "2026-11-20")
+    f = write_file(
+        tmp_path,
+        "h.csv",
+        "external_id,stage,entered_at\nA1,Lead,2026-11-20 12:00\nA1,Qualified,2026-11-24 15:00\n",
+    )
+    out = cli.ok("import", str(f), "--what", "history").stdout
+    assert "1 times up to a day ahead of this computer's clock" in out
+    stages = [e for e in cli.json("export", "--what", "events") if e["to_stage"] == "Qualified"]
+    assert [e["at"] for e in stages] == ["2026-11-24T10:00:00Z"]  # now
+    bad = write_file(tmp_path, "b.csv", "external_id,stage,entered_at\nNOPE,Lead,2026-11-01\n")
+    r = cli("import", str(bad), "--what", "history")
+    assert r.exit_code == 2 and "dry run" not in r.stdout and "would rebuild" in r.stdout
+    cli.fails("import", str(f), "--what", "history", "--create-stages", code=2)

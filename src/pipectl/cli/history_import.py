@@ -59,7 +59,7 @@ def run(
             given = service.stage_names(conn, stage_map, crm_names)
             plan = service.plan(conn, got, given, lock=True)
             if plan.rejected and not skip_invalid:
-                view.report(plan, mode, dry_run=True, encoding=sheet.encoding)
+                view.report(plan, mode, dry_run=False, encoding=sheet.encoding, aborted=True)
                 raise InputError(
                     f"import aborted, nothing written: {len(plan.rejected):,} of"
                     f" {got.rows:,} rows rejected (see the report; --skip-invalid imports"

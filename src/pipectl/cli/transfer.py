@@ -135,6 +135,11 @@ def import_(
     if what == "history":
         if overrides:
             raise InputError("--map is for deals; a history file's columns are read by name")
+        if create_stages:
+            raise InputError(
+                "--create-stages is for deals; a history names stages of yours or"
+                " --stage-map's (import the deals first)"
+            )
         from pipectl.cli.history_import import run
 
         run(file=file, stage_map=stages_given, dayfirst=order, encoding=encoding,

@@ -35,6 +35,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from pipectl.core.importing import (
+    _AHEAD,
     MAX_CELL,
     _instant,
     decide_orders,
@@ -200,6 +201,7 @@ class Read:
     rejected_refs: dict[int, DealRef] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)  # role -> header read
+    ahead: int = 0  # times up to a day ahead of this computer's clock, taken as now
 
 
 def detect(headers: Sequence[str], crm: str | None = None) -> tuple[Shape, dict[str, int]]:
@@ -271,6 +273,7 @@ class _Dates:
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.memos: dict[bool, dict[str, datetime]] = {True: {}, False: {}}
+        self.ahead = 0  # times up to a day ahead of now, taken as now
 
     def __call__(self, text: str, dayfirst: bool, column: str) -> datetime:
         memo = self.memos[dayfirst]
@@ -284,7 +287,10 @@ class _Dates:
                 raise Rejected(column, str(e)) from None
             memo[text] = when
         if when > self.now:
-            raise Rejected(column, f"{text.strip()} is in the future")
+            if when - self.now > _AHEAD:
+                raise Rejected(column, f"{text.strip()} is in the future")
+            self.ahead += 1  # another zone's local time, a few hours ahead: taken as now
+            return self.now
         return when
 
 
@@ -449,6 +455,7 @@ def read(
         if not got:
             out.ignored += 1
         out.entries.extend(got)
+    out.ahead = dates.ahead
     return out
 
 

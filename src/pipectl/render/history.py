@@ -33,7 +33,11 @@ def _names(names: list[str], limit: int = 20) -> str:
     return listed(names, lambda n: safe_cell(clip(n, 61)), limit)
 
 
-def report(p: Plan, mode: str, *, dry_run: bool, encoding: str | None = None) -> None:
+def report(
+    p: Plan, mode: str, *, dry_run: bool, encoding: str | None = None, aborted: bool = False
+) -> None:
+    """The report; ``aborted``: a real import stopped by rejected rows (what it would have
+    done, nothing written)."""
     r = p.read
     assert r is not None
     if mode == JSON:
@@ -55,6 +59,7 @@ def report(p: Plan, mode: str, *, dry_run: bool, encoding: str | None = None) ->
             "rejected": [{"row": n, "column": c, "reason": why} for n, c, why in p.rejected],
             "warnings": [{"row": n, "column": c, "note": why} for n, c, why in p.warnings],
             "unmapped_columns": r.unmapped,
+            "ahead_taken_as_now": r.ahead,
         }
         emit_json(out)
         return
@@ -66,13 +71,18 @@ def report(p: Plan, mode: str, *, dry_run: bool, encoding: str | None = None) ->
     row_notes(p.warnings, "Note", "notes", mode)
     if r.unmapped:
         emit(f"columns not imported: {_names(r.unmapped)}")
+    if r.ahead:
+        emit(
+            f"{r.ahead:,} times up to a day ahead of this computer's clock (another zone's local"
+            " time?) taken as now"
+        )
     line = f"read {r.rows:,} rows: {len(r.entries):,} stage entries for {p.deals:,} deals"
     if r.ignored:
         line += f", {r.ignored:,} rows with no stage entry ignored"
     if p.rejected:
         line += f", {len(p.rejected):,} rejected"
     emit(line)
-    verb = "would rebuild" if dry_run else "rebuilt"
+    verb = "would rebuild" if dry_run or aborted else "rebuilt"
     line = (
         f"{verb} the history of {len(p.changes):,} deals ({p.moves:,} stage events),"
         f" {p.unchanged:,} unchanged"
