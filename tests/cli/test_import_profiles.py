@@ -255,3 +255,24 @@ def test_a_profile_header_twice_is_refused(cli: Cli, tmp_path: Path) -> None:
     )
     r = cli.fails("import", str(f), code=2)
     assert "two columns named 'Amount'" in r.stderr
+
+
+def test_create_stages_covers_the_date_entered_columns_too(cli: Cli, tmp_path: Path) -> None:
+    f = write_file(
+        tmp_path,
+        "hs.csv",
+        'Record ID,Deal Name,Deal Stage,Create Date,Date entered "Discovery (Partner Pipeline)"\n'
+        "1,A,Discovery,2026-09-01 10:00,2026-09-01 10:00\n",
+    )
+    assert "unknown stages" in cli.fails("import", str(f), code=2).stderr
+    report = cli.json("import", str(f), "--create-stages")
+    assert report["new_stages"] == ["Discovery"] and report["created"] == 1
+
+
+def test_a_pipectl_events_export_imported_as_deals_says_what_to_do(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.ok("add", "A")
+    cli.ok("export", "--what", "events", "-o", str(tmp_path / "events.csv"))
+    r = cli.fails("import", str(tmp_path / "events.csv"), code=2)
+    assert "pipectl's events export: import it with --what history" in r.stderr

@@ -133,6 +133,8 @@ def test_export_all_needs_somewhere_to_go(cli: Cli, tmp_path: Path) -> None:
     assert set(data) == {"deals", "activities", "followups", "events"}
     f = write_file(tmp_path, "file", "x")
     cli.fails("export", "--what", "all", "-o", str(f), code=2)  # a file, not a directory
+    r = cli.fails("export", "--what", "all", "-o", str(tmp_path / "x.csv"), code=2)
+    assert "writes a directory, not x.csv" in r.stderr and not (tmp_path / "x.csv").exists()
     cli.fails("import", str(write_file(tmp_path, "d.csv", "title\nA\n")), "--what", "all", code=2)
 
 

@@ -166,6 +166,7 @@ def import_(
     import gc
 
     gc.freeze()  # the rows live until the process ends: the collector need not walk them
+    _not_deals(sheet.headers)
     profile = profile or crms.recognise(sheet.headers)
     mapping = map_headers(sheet.headers, overrides, profile)
     from pipectl.core import history as h
@@ -210,6 +211,8 @@ def import_(
             with conn.transaction(write=False):
                 history_map = hs.stage_names(conn, stages_given, "hubspot")
                 unknown = hs.unknown_stages(conn, wide.entries, history_map)
+            adding = {" ".join(n.lower().split()) for n in plan.new_stages}  # --create-stages
+            unknown = [u for u in unknown if " ".join(u.lower().split()) not in adding]
             if unknown:
                 raise InputError(
                     f"unknown stages in the 'Date entered' columns: {', '.join(unknown)} —"
@@ -261,6 +264,21 @@ def import_(
             "interrupted as the import was being saved; it was saved (see the report)",
             exit_code=INTERRUPTED,
         )
+
+
+def _not_deals(headers: list[str]) -> None:
+    """A pipectl export of another table, given as deals: say what it is and what to do."""
+    from pipectl.core.importing import norm_header
+
+    have = {norm_header(h) for h in headers}
+    tables = {
+        "events": ({"deal id", "kind", "to stage", "from stage"}, "import it with --what history"),
+        "activities": ({"deal id", "kind", "at", "text"}, "it comes in with `export --what all`"),
+        "followups": ({"deal id", "due", "what", "every"}, "it comes in with `export --what all`"),
+    }
+    for name, (cols, todo) in tables.items():
+        if cols <= have:
+            raise InputError(f"this is pipectl's {name} export: {todo}")
 
 
 def export(
@@ -339,6 +357,14 @@ def _export_all(fmt: str, output_: Path | None, as_json: bool) -> None:
     if output_ is None and fmt != "json":
         raise InputError(
             "--what all writes several tables: -o BOOK.xlsx, -o DIR (CSV files) or --json"
+        )
+    if (
+        fmt == "csv"
+        and output_ is not None
+        and output_.suffix.lower() in (".csv", ".json", ".xlsx")
+    ):
+        raise InputError(
+            f"--what all as CSV writes a directory, not {output_.name} (-o DIR, or -o FILE.xlsx)"
         )
     with common.reading() as conn:
         tables = export_all(conn, fmt)
