@@ -276,3 +276,32 @@ def test_a_pipectl_events_export_imported_as_deals_says_what_to_do(
     cli.ok("export", "--what", "events", "-o", str(tmp_path / "events.csv"))
     r = cli.fails("import", str(tmp_path / "events.csv"), code=2)
     assert "pipectl's events export: import it with --what history" in r.stderr
+
+
+def test_salesforce_ids_match_in_both_lengths(cli: Cli, tmp_path: Path) -> None:
+    """A report writes 15-character ids, Data Loader 18 (the same id plus a checksum)."""
+    report = write_file(
+        tmp_path,
+        "report.csv",
+        "Opportunity ID,Opportunity Name,Stage,Amount,Created Date,Opportunity Owner\n"
+        "0065g00000AbCdE,Acme,Prospecting,1000,3/1/2026,Dana\n",
+    )
+    assert cli.json("import", str(report))["created"] == 1
+    history = write_file(
+        tmp_path,
+        "history.csv",
+        "Id,OpportunityId,StageName,CreatedDate\n"
+        "0085g01,0065g00000AbCdEAAV,Prospecting,2026-03-01T10:00:00.000Z\n"
+        "0085g02,0065g00000AbCdEAAV,Qualification,2026-03-10T10:00:00.000Z\n",
+    )
+    assert cli.json("import", str(history), "--what", "history")["rebuilt"] == 1
+    loader = write_file(
+        tmp_path,
+        "loader.csv",
+        "Id,Name,StageName,Amount,CreatedDate,IsClosed,IsWon\n"
+        "0065g00000AbCdEAAV,Acme,Qualification,1200,2026-03-01T00:00:00.000Z,false,false\n",
+    )
+    again = cli.json("import", str(loader))
+    assert (again["created"], again["updated"]) == (0, 1)
+    (deal,) = cli.json("list")
+    assert (deal["stage"], deal["value"]) == ("Qualified", 1200)

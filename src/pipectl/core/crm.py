@@ -101,3 +101,12 @@ def stage_map(crm: str | None) -> dict[str, str]:
     """A CRM's default stage names (normalised) → our stage name, or won / lost; empty for
     None."""
     return dict(named(crm).stages) if crm else {}
+
+
+_SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+
+
+def salesforce_key(external_id: str) -> str | None:
+    """A Salesforce record id's case-sensitive 15 characters (its 18-character form adds a
+    checksum): a report writes one, Data Loader the other. None for any other id."""
+    return external_id[:15] if _SALESFORCE_ID.fullmatch(external_id) else None

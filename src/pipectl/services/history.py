@@ -54,6 +54,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pipectl.core.crm import salesforce_key
 from pipectl.core.history import (
     DealRef,
     Entry,
@@ -71,6 +72,7 @@ from pipectl.store import history as q
 from pipectl.store import queries
 from pipectl.store.engine import Database
 from pipectl.store.queries import parse_ts
+from pipectl.store.transfer import salesforce_ids
 
 
 def _fold(text: str) -> str:
@@ -207,6 +209,8 @@ class _Deals:
     def __init__(self, conn: Database, refs: Sequence[DealRef | Entry]) -> None:
         ext = sorted({r.external_id for r in refs if r.external_id})
         self.by_ext = q.by_external_ids(conn, ext) if ext else {}
+        self.conn = conn
+        self.salesforce: dict[str, int] | None = None  # loaded on the first miss
         ids = sorted({r.pipectl_id for r in refs if not r.external_id and r.pipectl_id})
         self.ids = q.existing_ids(conn, ids) if ids else {}
         wanted = {
@@ -223,6 +227,11 @@ class _Deals:
         """The deal's id; ``_Unresolved(role, reason)`` when there is none or two."""
         if r.external_id:
             found = self.by_ext.get(r.external_id)
+            if found is None and (key := salesforce_key(r.external_id)):
+                # a Salesforce id in its other length (a report's 15, Data Loader's 18)
+                if self.salesforce is None:
+                    self.salesforce = salesforce_ids(self.conn)
+                found = self.salesforce.get(key)
             if found is None:
                 raise _Unresolved(
                     "external_id",

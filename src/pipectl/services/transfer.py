@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pipectl.core.crm import salesforce_key
 from pipectl.core.fields import DEAL_FIELDS
 from pipectl.core.importing import (
     Context,
@@ -222,14 +223,19 @@ def targets(conn: Database, deals: list[ImportedDeal]) -> tuple[list[int | None]
     by_ext = existing(conn, [d.external_id for d in deals if d.external_id])
     out: list[int | None] = []
     index: _Index | None = None
+    sf: dict[str, int] | None = None
     for d in deals:
-        if d.external_id and d.external_id in by_ext:
-            out.append(by_ext[d.external_id][0])
-        elif d.pipectl_id:
+        found = None
+        if d.external_id:
+            found = by_ext[d.external_id][0] if d.external_id in by_ext else None
+            if found is None and (key := salesforce_key(d.external_id)):
+                # a Salesforce id in its other length (a report's 15, Data Loader's 18)
+                sf = q.salesforce_ids(conn) if sf is None else sf
+                found = sf.get(key)
+        if found is None and d.pipectl_id:
             index = index or _Index(q.deal_births(conn))
-            out.append(index.match(d))
-        else:
-            out.append(None)
+            found = index.match(d)
+        out.append(found)
     ids = [d.pipectl_id for d in deals if d.pipectl_id]
     fresh = bool(ids) and q.deal_count(conn) == 0
     sane = bool(ids) and max(ids) <= min(10 * len(deals) + 1_000, 2**31 - 1)

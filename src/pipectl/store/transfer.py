@@ -23,6 +23,18 @@ def by_external_ids(db: Database, external_ids: list[str], columns: list[str]) -
     return out
 
 
+def salesforce_ids(db: Database) -> dict[str, int]:
+    """Deals whose external id has a Salesforce id's length (15 or 18 characters), by its
+    first 15: the 18-character id of a Data Loader export is the 15-character id of a report
+    plus a checksum, and the two name the same record."""
+    return {
+        str(ext)[:15]: int(deal_id)
+        for ext, deal_id in db.execute(
+            "SELECT external_id, id FROM deals WHERE length(external_id) IN (15, 18)"
+        )
+    }
+
+
 def deal_births(db: Database) -> list[tuple[int, str, str]]:
     """Every deal's (id, created_at as UTC text, title)."""
     return [(int(r[0]), r[1], r[2]) for r in db.execute("SELECT id, created_at, title FROM deals")]
