@@ -435,3 +435,26 @@ def test_history_a_few_hours_ahead_is_taken_as_now_and_an_abort_is_no_dry_run(
     r = cli("import", str(bad), "--what", "history")
     assert r.exit_code == 2 and "dry run" not in r.stdout and "would rebuild" in r.stdout
     cli.fails("import", str(f), "--what", "history", "--create-stages", code=2)
+
+
+def test_moves_made_here_after_the_files_history_are_kept(cli: Cli, tmp_path: Path) -> None:
+    """Re-importing a CRM export with its stage dates after working the deal in pipectl
+    keeps the moves made since: the file is history up to its export."""
+    f = write_file(
+        tmp_path,
+        "hs.csv",
+        'Record ID,Deal Name,Deal Stage,Create Date,Date entered "Appointment Scheduled",'
+        'Date entered "Qualified To Buy"\n'
+        "9,A,Qualified To Buy,2026-03-01 10:00,2026-03-01 10:00,2026-03-05 10:00\n",
+    )
+    cli.ok("import", str(f))
+    cli.ok("move", "A", "Scoping", "--at", "2026-11-10", "--yes")
+    cli.ok("import", str(f))  # the file still says Qualified To Buy: moved back, now
+    moves = [(e["at"][:10], e["to_stage"]) for e in cli.json("export", "--what", "events")
+             if e["to_stage"]]  # fmt: skip
+    assert moves == [
+        ("2026-03-01", "Lead"), ("2026-03-05", "Qualified"), ("2026-11-10", "Scoping"),
+        ("2026-11-24", "Qualified"),
+    ]  # fmt: skip
+    again = cli.json("import", str(f))
+    assert (again["updated"], again["stage_history"]["unchanged"]) == (0, 1)

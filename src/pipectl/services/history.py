@@ -372,8 +372,17 @@ def _rebuild(
                 )  # fmt: skip
                 continue
             out.entries += len(entries)
+            given = [(e.entered_at, e.left_at, e.stage_id) for e in entries]
+            # moves made here after the file's last word on the deal stay: the file is
+            # history up to its export, not a reason to forget what happened since
+            last = max(left or entered for entered, left, _s in given)
+            later = [
+                (at, None, to_id)
+                for at, kind, _f, to_id in current.get(deal_id, [])
+                if kind in (EventKind.STAGE, EventKind.REOPENED) and parse_ts(at) > last  # type: ignore[operator]
+            ]
             made = rebuild(
-                [(e.entered_at, e.left_at, e.stage_id) for e in entries],  # type: ignore[misc]
+                given + [(parse_ts(at), left, to) for at, left, to in later],  # type: ignore[misc]
                 created_at=parse_ts(created),  # type: ignore[arg-type]
                 stage_id=stage_id,
                 status=status,
