@@ -305,3 +305,22 @@ def test_salesforce_ids_match_in_both_lengths(cli: Cli, tmp_path: Path) -> None:
     assert (again["created"], again["updated"]) == (0, 1)
     (deal,) = cli.json("list")
     assert (deal["stage"], deal["value"]) == ("Qualified", 1200)
+
+
+def test_the_crms_date_order_is_said_when_assumed_and_not_assumed_against_the_file(
+    cli: Cli, tmp_path: Path
+) -> None:
+    head = "Opportunity ID,Opportunity Name,Opportunity Owner,Stage,Amount,Created Date\n"
+    us = write_file(
+        tmp_path, "us.csv", head + "0065g00000AbCdE,A,Dana,Prospecting,100,03/04/2026\n"
+    )
+    report = cli.json("import", str(us), "--dry-run")
+    assert report["assumed_date_order"] == "month first"
+    out = cli.ok("import", str(us), "--dry-run").stdout
+    assert "read month first, as Salesforce writes them in the US" in out and "--dayfirst" in out
+    # a decimal comma: a European export, whose 03/04/2026 is not assumed to be March 4
+    eu = write_file(
+        tmp_path, "eu.csv", head + '0065g00000AbCdF,B,Dana,Prospecting,"1.000,50",03/04/2026\n'
+    )
+    r = cli.fails("import", str(eu), "--dry-run", code=2)
+    assert "could be day/month or month/day" in r.stderr

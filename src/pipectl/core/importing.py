@@ -371,6 +371,7 @@ class Report:
     skipped: dict[str, int] = field(default_factory=dict)  # status word -> rows not imported
     stages_seen: dict[str, int] = field(default_factory=dict)  # their stage name -> rows
     pipelines: dict[str, int] = field(default_factory=dict)  # pipeline column -> rows
+    assumed_order: str | None = None  # the CRM's date order, when nothing in the file told
 
 
 @dataclass
@@ -452,11 +453,19 @@ def read_rows(
     data = [list(r) for r in rows]
     report.rows = len(data)
     col = mapping.columns
-    orders = _date_orders(headers, data, mapping, ctx.dayfirst, ctx.fallback_dayfirst)
     mark: str | None = None
     if "value" in col:
         mark = "." if mapping.ours else decimal_mark(r[i] for i in mapping.sources("value")
                                                      for r in data if i < len(r))  # fmt: skip
+    # a CRM's usual date order is assumed only where nothing in the file contradicts it: a
+    # decimal comma (1.234,50) is a European export, whose dates are day first
+    fallback = ctx.fallback_dayfirst
+    if fallback is False and mark == ",":
+        fallback = None
+    used: list[bool] = []
+    orders = _date_orders(headers, data, mapping, ctx.dayfirst, fallback, used)
+    if used:
+        report.assumed_order = "month first" if fallback is False else "day first"
     open_stages = [(i, n) for i, n, k in ctx.stages if k == Status.OPEN]
     by_kind = {k: i for i, _n, k in ctx.stages if k != Status.OPEN}
     first_row: dict[str, int] = {}  # external id -> the row that has it first
@@ -512,6 +521,7 @@ def _date_orders(
     mapping: Mapping,
     dayfirst: bool | None,
     fallback: bool | None = None,
+    used: list[bool] | None = None,
 ) -> dict[str, bool]:
     """Day-first or not, per date field, from all of its columns' values (``decide_orders``)."""
     col = mapping.columns
@@ -522,18 +532,23 @@ def _date_orders(
               {r[i] for i in mapping.sources(fld) for r in data if i < len(r) and r[i].strip()})
         for fld in DATE_FIELDS if fld in col
     }  # fmt: skip
-    return decide_orders(columns, fallback)
+    return decide_orders(columns, fallback, used)
 
 
 _K = TypeVar("_K")
 
 
-def decide_orders(columns: dict[_K, tuple[str, set[str]]], fallback: bool | None) -> dict[_K, bool]:
+def decide_orders(
+    columns: dict[_K, tuple[str, set[str]]],
+    fallback: bool | None,
+    used: list[bool] | None = None,
+) -> dict[_K, bool]:
     """Day-first or not, per date column (``columns``: its header and its distinct texts):
     what the column's own values show; a column that cannot tell takes what the file's other
     date columns show (one export, one format); a file where nothing tells takes
     ``fallback`` (a CRM's own order), else is refused unless --dayfirst / --monthfirst
-    decide. The deals import and the stage-history import decide alike."""
+    decide (``used`` gets a True when the fallback decided). The deals import and the
+    stage-history import decide alike."""
     found: dict[_K, str | None] = {}
     undecided: list[_K] = []
     for key, (header, values) in columns.items():
@@ -551,6 +566,8 @@ def decide_orders(columns: dict[_K, tuple[str, set[str]]], fallback: bool | None
         )
     if undecided and not decided and fallback is not None:
         decided = {"dmy" if fallback else "mdy"}
+        if used is not None:
+            used.append(True)
     if undecided and not decided:
         names = ", ".join(shown(columns[k][0]) for k in undecided)
         raise InputError(

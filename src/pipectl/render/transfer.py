@@ -160,6 +160,7 @@ def report(
             "skipped": r.skipped,
             "pipelines": r.pipelines,
             "last_touch_from_file": plan.touch_from_file,
+            "assumed_date_order": r.assumed_order,
         }
         if applied:
             out.update(
@@ -197,6 +198,12 @@ def report(
         emit(line)
     if profile:
         emit(f"read as a {profile.name} export (--from {profile.key}; --map and --stage-map win)")
+    if r.assumed_order and profile:
+        other = "--dayfirst" if r.assumed_order == "month first" else "--monthfirst"
+        emit(
+            f"dates such as 03/04/2026 read {r.assumed_order}, as {profile.name} writes them"
+            f" in the US (nothing in the file told; {other} if not)"
+        )
     if profile or dry_run:
         table(["Column", "Read as"], [list(c) for c in columns], mode=mode)
         if plan.stage_rules:
