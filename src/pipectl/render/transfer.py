@@ -274,7 +274,7 @@ def report(
     else:
         emit(
             f"checked {r.rows:,} rows: {len(r.ok):,} ok ({len(r.ok) - updates:,} new,"
-            f" {updates:,} updates), {len(r.rejected):,} rejected"
+            f" {updates:,} already here: updated or unchanged), {len(r.rejected):,} rejected"
             + (" — dry run, nothing written" if dry_run else "")
         )
     if r.ok and (touch := _touch_line(r, plan, mapping, headers)):
