@@ -72,7 +72,7 @@ from pipectl.store import history as q
 from pipectl.store import queries
 from pipectl.store.engine import Database
 from pipectl.store.queries import parse_ts
-from pipectl.store.transfer import salesforce_ids
+from pipectl.store.transfer import by_external_ids, salesforce_ids
 
 
 def _fold(text: str) -> str:
@@ -208,7 +208,7 @@ class _Deals:
 
     def __init__(self, conn: Database, refs: Sequence[DealRef | Entry]) -> None:
         ext = sorted({r.external_id for r in refs if r.external_id})
-        self.by_ext = q.by_external_ids(conn, ext) if ext else {}
+        self.by_ext = by_external_ids(conn, ext) if ext else {}
         self.conn = conn
         self.salesforce: dict[str, int] | None = None  # loaded on the first miss
         ids = sorted({r.pipectl_id for r in refs if not r.external_id and r.pipectl_id})

@@ -51,7 +51,6 @@ class Applied:
     followups: int = 0
     notes: int = 0
     closed_now: list[int] = field(default_factory=list)  # rows closed with no closed_at
-    touched_now: int = 0  # open deals new to the pipeline whose touch is the import
     kept_ids: int = 0  # deals created with their pipectl_id (a fresh pipeline)
     renumbered: list[int] = field(default_factory=list)  # rows whose pipectl_id was taken
     #: the file's pipectl_id -> the deal it is here, and the deals this import created
@@ -220,14 +219,14 @@ def targets(conn: Database, deals: list[ImportedDeal]) -> tuple[list[int | None]
     the file's ids (an export imported into a fresh pipeline reproduces it, and its
     activities, follow-ups and events files still name the right deals), unless they are
     not an export's (far beyond the number of rows)."""
-    by_ext = existing(conn, [d.external_id for d in deals if d.external_id])
+    by_ext = q.by_external_ids(conn, [d.external_id for d in deals if d.external_id])
     out: list[int | None] = []
     index: _Index | None = None
     sf: dict[str, int] | None = None
     for d in deals:
         found = None
         if d.external_id:
-            found = by_ext[d.external_id][0] if d.external_id in by_ext else None
+            found = by_ext.get(d.external_id)
             if found is None and (key := salesforce_key(d.external_id)):
                 # a Salesforce id in its other length (a report's 15, Data Loader's 18)
                 sf = q.salesforce_ids(conn) if sf is None else sf
@@ -324,11 +323,6 @@ def _stored(attr: str, d: ImportedDeal) -> Any:
     if attr == "expected_close":
         return v.isoformat() if v else None
     return v
-
-
-def existing(conn: Database, external_ids: list[str]) -> dict[str, tuple]:
-    """Deals already in the pipeline, by external id: (id,)."""
-    return q.by_external_ids(conn, external_ids, [])
 
 
 def apply(
@@ -445,7 +439,6 @@ def _new_deal(
         touched = max(_utc(d.last_touch_at) or created, created)
     elif closed is None:
         touched = now
-        result.touched_now += 1
     else:
         touched = None
     start = d.stage_id if d.status == Status.OPEN else (d.from_stage_id or first_open)

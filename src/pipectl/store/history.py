@@ -25,18 +25,6 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[i : i + _CHUNK]
 
 
-def by_external_ids(db: Database, external_ids: Sequence[str]) -> dict[str, int]:
-    """Deal ids by external id (the unique index)."""
-    out: dict[str, int] = {}
-    for chunk in _chunks(list(external_ids)):
-        marks = ",".join("?" * len(chunk))
-        for ext, deal_id in db.execute(
-            f"SELECT external_id, id FROM deals WHERE external_id IN ({marks})", list(chunk)
-        ):
-            out[ext] = int(deal_id)
-    return out
-
-
 def existing_ids(db: Database, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
     """The deals of these ids: id -> (title, created_at as UTC text)."""
     out: dict[int, tuple[str, str]] = {}

@@ -9,17 +9,16 @@ from datetime import date, datetime
 from pipectl.store.engine import Database
 
 
-def by_external_ids(db: Database, external_ids: list[str], columns: list[str]) -> dict[str, tuple]:
-    """Deals by external id: (id, *columns)."""
-    out: dict[str, tuple] = {}
-    cols = "".join(f", {c}" for c in columns)
+def by_external_ids(db: Database, external_ids: list[str]) -> dict[str, int]:
+    """Deal ids by external id (the unique index), 500 a query."""
+    out: dict[str, int] = {}
     for i in range(0, len(external_ids), 500):
         chunk = external_ids[i : i + 500]
         marks = ",".join("?" * len(chunk))
-        for row in db.execute(
-            f"SELECT external_id, id{cols} FROM deals WHERE external_id IN ({marks})", chunk
+        for ext, deal_id in db.execute(
+            f"SELECT external_id, id FROM deals WHERE external_id IN ({marks})", chunk
         ):
-            out[row[0]] = tuple(row[1:])
+            out[ext] = int(deal_id)
     return out
 
 
