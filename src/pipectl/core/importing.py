@@ -104,12 +104,16 @@ class Mapping:
     columns: dict[str, int]  # field -> column index
     extra: dict[str, int]  # product -> column index
     unmapped: list[str]
-    ours: bool = False  # the file is pipectl's own export (it has the pipectl_id column)
     #: field -> the columns after ``columns[field]`` it falls back on, in order: a cell is the
     #: first non-blank of them (Pipedrive's "Won time", then "Lost time")
     more: dict[str, list[int]] = field(default_factory=dict)
     profile: Profile | None = None  # the CRM export recognised (or named by --from)
     pipectl_id: int | None = None  # our own export's deal id column
+
+    @property
+    def ours(self) -> bool:
+        """Is the file pipectl's own export (it has the pipectl_id column)?"""
+        return self.pipectl_id is not None
 
     def sources(self, fld: str) -> list[int]:
         """The columns a field reads, in order of preference."""
@@ -153,7 +157,6 @@ def map_headers(
         more = {f: v for f, v in more.items() if v}
     extra: dict[str, int] = {}
     unmapped = []
-    ours = False
     pipectl_id = None
     for i, h in enumerate(norm):
         if i in taken:
@@ -169,12 +172,12 @@ def map_headers(
                 f" (choose one with --map {fld}=HEADER)"
             )
         elif h == "pipectl id":  # our own export's deal id: the same deal when re-imported
-            ours, pipectl_id = True, i
+            pipectl_id = i
         elif h in EXTRA:
             extra[EXTRA[h]] = i
         elif h:
             unmapped.append(headers[i])
-    return Mapping(columns, extra, unmapped, ours, more, profile, pipectl_id)
+    return Mapping(columns, extra, unmapped, more, profile, pipectl_id)
 
 
 # --- dates, with the day/month order decided per column ---------------------------------

@@ -96,6 +96,23 @@ class _Table:
 
             yield n, get
 
+    def deal_rows(
+        self, born: dict[int, datetime | None], skip: set[int], out: Extra
+    ) -> Iterator[tuple[int, Callable[[str], str], int]]:
+        """Its rows with the deal each names, one of the deals table's (``born``); the rows of
+        ``skip`` (deals whose own row was rejected) are left out, counted in ``out``."""
+        for n, get in self.rows():
+            text = get("deal_id")
+            if not (text.isascii() and text.isdigit() and 0 < int(text[:20]) < 2**63):
+                raise self.fail(n, f"not a deal id: {shown(text)}")
+            deal = int(text)
+            if deal in skip:
+                out.skipped += 1
+                continue
+            if deal not in born:
+                raise self.fail(n, f"deal {text} is not in the deals table")
+            yield n, get, deal
+
     def fail(self, n: int, what: str) -> InputError:
         return InputError(f"{self.name} row {n:,}: {what} (nothing was written)")
 
@@ -124,22 +141,6 @@ def _order(table: _Table, column: str) -> bool:
         return detect_order(values) == "dmy"
     except InputError as e:
         raise InputError(f"the {table.name} table's {column} column {e}") from None
-
-
-class _Skipped(Exception):
-    """A row of a deal whose own row was rejected (``--skip-invalid``): left out with it."""
-
-
-def _deal(
-    table: _Table, n: int, text: str, deals: dict[int, datetime | None], skip: set[int]
-) -> int:
-    if not (text.isascii() and text.isdigit() and 0 < int(text[:20]) < 2**63):
-        raise table.fail(n, f"not a deal id: {shown(text)}")
-    if int(text) in skip:
-        raise _Skipped
-    if int(text) not in deals:
-        raise table.fail(n, f"deal {text} is not in the deals table")
-    return int(text)
 
 
 def _after_creation(
@@ -173,12 +174,7 @@ def read_extra(
     if "activities" in book:
         t = _Table("activities", book["activities"])
         order = _order(t, "at")
-        for n, get in t.rows():
-            try:
-                deal = _deal(t, n, get("deal_id"), born, skip)
-            except _Skipped:
-                out.skipped += 1
-                continue
+        for n, get, deal in t.deal_rows(born, skip, out):
             at = _when(t, n, get("at"), "at", order, now)
             _after_creation(t, n, deal, at, born)
             kind = get("kind").lower()
@@ -190,12 +186,7 @@ def read_extra(
         outcomes = {"open": None, **{o.value: o.value for o in Outcome}}
         done_order, made_order = _order(t, "done_at"), _order(t, "created_at")
         seen: dict[str, int] = {}
-        for n, get in t.rows():
-            try:
-                deal = _deal(t, n, get("deal_id"), born, skip)
-            except _Skipped:
-                out.skipped += 1
-                continue
+        for n, get, deal in t.deal_rows(born, skip, out):
             if (first := seen.setdefault(get("id"), n)) != n:
                 raise t.fail(n, f"follow-up id {shown(get('id'))} is also on row {first:,}")
             status = get("status").lower() or "open"
@@ -229,12 +220,7 @@ def read_extra(
         t = _Table("events", book["events"])
         kinds = {k.value for k in EventKind}
         order = _order(t, "at")
-        for n, get in t.rows():
-            try:
-                deal = _deal(t, n, get("deal_id"), born, skip)
-            except _Skipped:
-                out.skipped += 1
-                continue
+        for n, get, deal in t.deal_rows(born, skip, out):
             kind = get("kind").lower()
             if kind not in kinds:
                 raise t.fail(n, f"not an event kind: {shown(get('kind'))}")

@@ -45,7 +45,6 @@ from pipectl.store.queries import StageRow, parse_ts, stages
 
 @dataclass
 class Applied:
-    created: int = 0
     updated: int = 0
     unchanged: int = 0
     followups: int = 0
@@ -62,6 +61,10 @@ class Applied:
     close_moved: list[int] = field(default_factory=list)
     reopened: list[int] = field(default_factory=list)  # rows that reopened a closed deal
     followups_on_closed: list[int] = field(default_factory=list)  # rows whose deal is closed
+
+    @property
+    def created(self) -> int:
+        return len(self.created_ids)
 
 
 def _utc(when: datetime | None) -> datetime | None:
@@ -370,7 +373,7 @@ def apply(
             result.created_ids.append(deal_id)
             if d.pipectl_id and not keeping:
                 result.renumbered.append(d.row)
-    result.created, result.kept_ids = len(fresh), len(kept)
+    result.kept_ids = len(kept)
     created = set(result.created_ids)
     for i, d in enumerate(deals):
         deal_id = result.by_row[d.row]
