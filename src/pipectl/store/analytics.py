@@ -65,7 +65,7 @@ snap AS (
   SELECT d.id AS id, d.stage_id AS stage_id, d.status AS status, d.value_minor AS value_minor,
          d.currency AS currency, d.created_at AS created_at, d.closed_at AS closed_at,
          d.expected_close AS expected_close, d.source AS source, d.owner AS owner,
-         d.lost_reason AS lost_reason
+         d.lost_reason AS lost_reason, d.stage_entered_at AS entered_at
     FROM deals d{owned}
 )"""
 
@@ -88,7 +88,8 @@ snap AS (
          {_at_t("expected_close", "{}", "CAST(d.expected_close AS VARCHAR)")} AS expected_close,
          {_at_t("source", "{}", "d.source")} AS source,
          {_OWNER_AT_T} AS owner,
-         CASE WHEN sg.kind = 'lost' THEN e.note END AS lost_reason
+         CASE WHEN sg.kind = 'lost' THEN e.note END AS lost_reason,
+         e.at AS entered_at
     FROM last_move m
     JOIN events e ON e.id = m.event_id
     JOIN deals d ON d.id = m.deal_id
@@ -221,9 +222,13 @@ def stage_flow(
     ]
 
 
-def stage_history_outcomes(conn: Database, snap: Snapshot, asof: str) -> list[tuple]:
+def stage_history_outcomes(
+    conn: Database, snap: Snapshot, asof: str, since: str | None = None
+) -> list[tuple]:
     """Per stage: (stage_id, closed deals that were ever in it, of which won), as known at
-    ``asof`` — the pipeline's own history of how deals in each stage ended."""
+    ``asof`` — the pipeline's own history of how deals in each stage ended; with ``since``,
+    of the deals closed after it only (``forecast_history``)."""
+    recent = " AND s.closed_at > :since" if since else ""
     return conn.execute(
         snap.cte()
         + f""",
@@ -231,16 +236,18 @@ def stage_history_outcomes(conn: Database, snap: Snapshot, asof: str) -> list[tu
                     WHERE {MOVES} AND e.at <= :asof2)
         SELECT v.to_stage_id, count(*), count(CASE WHEN s.status = 'won' THEN 1 END)
           FROM visits v JOIN snap s ON s.id = v.deal_id
-         WHERE s.status IN ('won', 'lost')
+         WHERE s.status IN ('won', 'lost'){recent}
          GROUP BY v.to_stage_id""",
-        snap.params(asof2=asof),
+        snap.params(asof2=asof, since=since),
     ).fetchall()
 
 
 def open_deals_for_forecast(conn: Database, snap: Snapshot) -> Iterator[tuple]:
-    """Stream the open deals: (value_minor, currency, stage_id, expected_close)."""
+    """Stream the open deals: (value_minor, currency, stage_id, expected_close, the instant
+    they entered their stage)."""
     return conn.execute(
-        snap.cte() + " SELECT value_minor, currency, stage_id, expected_close FROM snap"
+        snap.cte() + " SELECT value_minor, currency, stage_id, expected_close, entered_at"
+        " FROM snap"
         " WHERE status = 'open'",
         snap.params(),
     )
@@ -318,3 +325,51 @@ def followup_changes(
             if field in wanted:
                 out[wanted[field]] = (last, n)
     return out
+
+
+# --- the whole history at once (forecast score) ---------------------------------------------
+
+_BATCH = 50_000
+
+
+def _batches(cursor: Any) -> Iterator[list[tuple]]:
+    while rows := cursor.fetchmany(_BATCH):
+        yield rows
+
+
+def history_deals(conn: Database) -> Iterator[list[tuple]]:
+    """Every deal, in batches: (id, created_at, status, closed_at, value_minor, currency,
+    expected_close) as they are now (the outcome a past forecast is scored against)."""
+    return _batches(
+        conn.execute(
+            "SELECT id, created_at, status, closed_at, value_minor, currency,"
+            " CAST(expected_close AS VARCHAR) FROM deals ORDER BY id"
+        )
+    )
+
+
+def history_moves(conn: Database) -> Iterator[list[tuple]]:
+    """Every stage move (created, stage, reopened, pruned), in batches of (deal_id, at,
+    to_stage_id), in each deal's order (at, id): read from ix_events_moves alone."""
+    return _batches(
+        conn.execute(
+            f"SELECT e.deal_id, e.at, e.to_stage_id FROM events e WHERE {MOVES}"
+            " ORDER BY e.deal_id, e.at, e.id"
+        )
+    )
+
+
+#: The fields whose value at an instant the forecast reads (``_at_t``).
+FORECAST_FIELDS = ("value_minor", "currency", "expected_close")
+
+
+def history_field_changes(conn: Database) -> list[tuple[int, str, str, str | None]]:
+    """(deal_id, at, field, old value) of every change to a field the forecast reads, in each
+    deal's order (at, id). Sorted here: few rows, and an ORDER BY would walk ix_events_deal
+    and look up every event of the table in turn."""
+    rows = conn.execute(
+        "SELECT deal_id, at, id, field, old_value FROM events WHERE kind = 'field'"
+        " AND field IN ('value_minor', 'currency', 'expected_close')"
+    ).fetchall()
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return [(d, at, f, old) for d, at, _id, f, old in rows]
