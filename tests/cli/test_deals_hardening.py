@@ -306,6 +306,9 @@ def test_log_at_before_the_deal_was_added_is_refused(cli: Cli) -> None:
         ("followup_interval", "soon"),
         ("date_order", "ymd"),
         ("forecast_commit", "101"),
+        ("forecast_history", "forever"),
+        ("forecast_history", "0d"),
+        ("forecast_history", "9999y"),
     ],
 )
 def test_config_refuses_what_it_cannot_use(cli: Cli, key: str, value: str) -> None:
@@ -320,7 +323,7 @@ def test_config_json_lists_every_setting_with_value_and_default(cli: Cli) -> Non
     conf = cli.json("config")
     assert list(conf) == [
         "currency", "owner", "date_order", "followup_interval", "forecast_commit",
-        "forecast_best",
+        "forecast_best", "forecast_history",
     ]  # fmt: skip
     assert conf["currency"] == {
         "value": "USD",

@@ -82,35 +82,76 @@ def metrics(
     view.metrics(result, output.pick_mode(as_json))
 
 
+forecast_app = typer.Typer(
+    help="Forecast by expected close period; 'forecast score' grades past forecasts.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+_FORECAST_PERIOD_HELP = "Forecast periods: month or quarter."
+SeedOpt = typer.Option(
+    0, "--seed", metavar="N", help="Seed of the range simulation (0 or more; default 0)."
+)
+NoEstimateOpt = typer.Option(
+    False,
+    "--no-estimate",
+    help="Leave deals with no expected close date out of the periods (no estimated close).",
+)
+
+
+def _period_kind(period: str) -> str:
+    if period not in ("month", "quarter"):
+        raise InputError(f"--period is month or quarter, not {period!r}")
+    return period
+
+
+@forecast_app.callback()
 def forecast(
-    period: str = typer.Option(
-        "quarter", "--period", metavar="UNIT", help="Forecast periods: month or quarter."
-    ),
+    ctx: typer.Context,
+    period: str = typer.Option("quarter", "--period", metavar="UNIT", help=_FORECAST_PERIOD_HELP),
     horizon: int = typer.Option(
         2, "--horizon", metavar="N", help="How many periods, from the current one (1 to 24)."
     ),
-    seed: int = typer.Option(
-        0, "--seed", metavar="N", help="Seed of the range simulation (0 or more; default 0)."
-    ),
+    seed: int = SeedOpt,
+    no_estimate: bool = NoEstimateOpt,
     as_of: str | None = AsOfOpt,
     owner: str | None = OwnerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Forecast by expected close period: weighted, historical, commit/best case, range,
-    slipped deals, and the gap to target."""
+    slipped deals, the gap to target, and which model has forecast this pipeline best."""
+    if ctx.invoked_subcommand is not None:
+        given = [
+            p.opts[0]
+            for p in ctx.command.params
+            if p.name and getattr(ctx.get_parameter_source(p.name), "name", None) == "COMMANDLINE"
+        ]
+        if given:
+            sub = ctx.invoked_subcommand
+            theirs = ctx.command.get_command(ctx, sub)  # type: ignore[attr-defined]
+            takes = {o for p in theirs.params for o in p.opts} if theirs else set()
+            if given[0] in takes:
+                raise InputError(
+                    f"{given[0]} goes after '{sub}' (pipectl forecast {sub} {given[0]} ...)"
+                )
+            raise InputError(
+                f"'forecast {sub}' has no {given[0]} (see pipectl forecast {sub} --help)"
+            )
+        return
+    from pipectl.clock import local_today
     from pipectl.render import analytics as view
     from pipectl.render import output
     from pipectl.services.analytics import forecast as compute
+    from pipectl.services.pipeline import history_days
     from pipectl.store.queries import setting
     from pipectl.store.rules import owner_filter
 
-    if period not in ("month", "quarter"):
-        raise InputError(f"--period is month or quarter, not {period!r}")
+    _period_kind(period)
     if not 1 <= horizon <= 24:
         raise InputError("--horizon must be from 1 to 24")
     now = common.now()
     with common.reading() as conn:
         asof = _asof(conn, as_of, now)
+        window = history_days(setting(conn, "forecast_history"), local_today(asof or now))
         result = compute(
             conn,
             now,
@@ -121,8 +162,74 @@ def forecast(
             commit=int(setting(conn, "forecast_commit")),
             best=int(setting(conn, "forecast_best")),
             owner=owner_filter(conn, owner),
+            estimate=not no_estimate,
+            history_days=window,
         )
     view.forecast(result, output.pick_mode(as_json))
+
+
+@forecast_app.command("score")
+def forecast_score(
+    period: str = typer.Option(
+        "quarter", "--period", metavar="UNIT", help="Periods to score: month or quarter."
+    ),
+    since: str | None = typer.Option(
+        None,
+        "--since",
+        metavar="WHEN",
+        help="Score from the period containing this date (default: two years back).",
+    ),
+    lead: int = typer.Option(
+        0,
+        "--lead",
+        metavar="DAYS",
+        help="Freeze each forecast this many days before its period began (0 to 366;"
+        " default 0: at its start).",
+    ),
+    seed: int = SeedOpt,
+    no_estimate: bool = NoEstimateOpt,
+    history: str | None = typer.Option(
+        None,
+        "--history",
+        metavar="SPAN",
+        help="Learn the historical probabilities from deals closed in this span before each"
+        " forecast (365d, 12m) or 'all' (default: the forecast_history setting).",
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """How good the forecast has been: each past period's forecast, frozen from what was
+    known then, against what was won; WAPE, bias and range coverage per model beside a naive
+    baseline; Brier score and reliability of the deals' win probabilities."""
+    from pipectl.clock import local_today
+    from pipectl.render import analytics as view
+    from pipectl.render import output
+    from pipectl.services.pipeline import check_history, history_days
+    from pipectl.services.scoring import check_lead, score
+    from pipectl.store.queries import setting
+
+    kind = _period_kind(period)
+    check_lead(lead)
+    if not 0 <= seed < 2**63:
+        raise InputError("--seed must be a whole number from 0 to 2^63 - 1")
+    now = common.now()
+    with common.reading() as conn:
+        start = common.date_of(conn, since, now) if since else None
+        if start is not None and start > local_today(now):
+            raise InputError(f"--since {start} is in the future")
+        span = check_history(history or setting(conn, "forecast_history") or "all")
+        with conn.transaction(write=False):
+            result = score(
+                conn,
+                now,
+                kind=kind,
+                since=start,
+                lead=lead,
+                seed=seed,
+                estimate=not no_estimate,
+                window_days=history_days(span, local_today(now)),
+                history=span,
+            )
+    view.forecast_score(result, output.pick_mode(as_json))
 
 
 target_app = typer.Typer(help="Sales targets per period, for the forecast.", no_args_is_help=True)
@@ -205,5 +312,5 @@ def target_remove(
 
 def register(app: typer.Typer) -> None:
     app.command("metrics")(metrics)
-    app.command("forecast")(forecast)
+    app.add_typer(forecast_app, name="forecast")
     app.add_typer(target_app, name="target")

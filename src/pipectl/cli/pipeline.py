@@ -183,7 +183,8 @@ def config(
     key: str | None = typer.Argument(
         None,
         metavar="SETTING",
-        help="currency, owner, date_order, followup_interval, forecast_commit or forecast_best.",
+        help="currency, owner, date_order, followup_interval, forecast_commit, forecast_best or"
+        " forecast_history.",
     ),
     value: str | None = typer.Argument(None, metavar="VALUE", help="Its new value."),
     unset: bool = typer.Option(False, "--unset", help="Remove the setting (back to its default)."),

@@ -132,9 +132,10 @@ _FORECAST = ("Period", "Deals", "Pipeline", "Weighted", "Historical", "Commit", 
 
 def _forecast_row(p: dict[str, Any]) -> list[str]:
     c = p["currency"]
+    est = p.get("estimated_deals", 0)
     return [
         p["period"] + (f" ({p['slipped_deals']} slipped)" if p["slipped_deals"] else ""),
-        f"{p['deals']:,}",
+        f"{p['deals']:,}" + (f" (~{est:,})" if est else ""),
         _money(p["pipeline_value"], c),
         _money(p["weighted"], c),
         _money(p["historical"], c),
@@ -189,6 +190,7 @@ def forecast(r: dict[str, Any], mode: str) -> None:
     if r.get("owner"):
         when += f" (owner: {r['owner']})"
     title = f"Forecast by {r['period']}, {when}"
+    _best_line(r, mode)
     rows = [_forecast_row(p) for p in r["periods"]]
     if mode == RICH and _width(_FORECAST, rows) > console().width:
         _forecast_by_period(r["periods"], title, mode)
@@ -230,6 +232,14 @@ def forecast(r: dict[str, Any], mode: str) -> None:
             if p["target"]:
                 line = bar(p["target"], top[c], 40)
                 emit(f"  {'target':<8} {line:<41} {_money(p['target'], c)}")
+    est = sum(p.get("estimated_deals", 0) for p in r["periods"])
+    if est:
+        _line(
+            f"~ {est:,} deals have no expected close date: their close is estimated from this"
+            " pipeline's wins (the median time still to go from their stage); --no-estimate"
+            " leaves them out",
+            mode,
+        )
     for key, what in (("undated", "no expected close date"), ("later", "after the horizon")):
         for c, b in r[key].items():
             _line(
@@ -242,6 +252,181 @@ def forecast(r: dict[str, Any], mode: str) -> None:
         for s in r["stage_probabilities"]
     )
     _line(f"historical probabilities: {probs} (* too little history: configured)", mode)
+
+
+MODEL_NAMES = {"weighted": "weighted", "historical": "historical", "p50": "P50",
+               "baseline": "baseline (mean of the last 3 periods)"}  # fmt: skip
+
+
+def _best_line(r: dict[str, Any], mode: str) -> None:
+    """The model that forecast this pipeline best, and its figure per period, first."""
+    v = r.get("best_model")
+    if not v:
+        return
+    seen = v.get("compared") or v["periods"]
+    span = f"{seen[0]}…{seen[-1]}" if len(seen) > 1 else seen[0]
+    others = ", ".join(
+        f"{MODEL_NAMES[k].split(' ')[0]} {_pct(w)}"
+        for k, w in v["wape"].items()
+        if k != v["model"] and w is not None
+    )
+    if v["model"] is None:
+        _line(f"no model is called best yet: {v['reason']} (pipectl forecast score)", mode)
+        return
+    _line(
+        f"best on this pipeline's record: {MODEL_NAMES[v['model']]}, off by"
+        f" {_pct(v['wape'][v['model']])} (WAPE, {span}; {others}) — pipectl forecast score",
+        mode,
+    )
+    figures = "; ".join(
+        f"{p['period']} {_money(p['best'], p['currency'])}" for p in r["periods"] if p["best"]
+    )
+    if figures:
+        _line(f"forecast by {MODEL_NAMES[v['model']].split(' ')[0]}: {figures}", mode)
+    emit()
+
+
+# --- forecast score -------------------------------------------------------------------------
+
+_SCORE = ("Period", "Actual", "Weighted", "Historical", "P50", "Range P10–P90", "Baseline",
+          "Deals")  # fmt: skip
+
+
+def _score_rows(r: dict[str, Any]) -> list[list[str]]:
+    several = len(r["summary"]["by_currency"]) > 1
+    rows = []
+    for p in r["periods"]:
+        for c in sorted(p["actual"]):
+            n = p["deals_by_currency"][c] if several else p["deals"]
+            est = p["estimated_by_currency"][c] if several else p["estimated_deals"]
+            rows.append(
+                [
+                    p["period"] + (f" {c}" if several else ""),
+                    _money(p["actual"][c], c),
+                    _money(p["weighted"][c], c),
+                    _money(p["historical"][c], c),
+                    _money(p["p50"][c], c),
+                    f"{_money(p['p10'][c], c)} – {_money(p['p90'][c], c)}"
+                    + ("" if p["in_range"][c] else " ✗"),
+                    _money(p["baseline"][c], c) if p["baseline"] else NA,
+                    f"{n:,}" + (f" (~{est:,})" if est else ""),
+                ]
+            )
+    return rows
+
+
+def forecast_score(r: dict[str, Any], mode: str) -> None:
+    if mode == JSON:
+        emit_json(r)
+        return
+    when = "at its start" if not r["lead"] else f"{r['lead']} days before it began"
+    if not r["periods"]:
+        emit(
+            f"no complete {r['period']} to score yet: a forecast is scored once its period"
+            " has ended, and the pipeline had begun when it was made"
+        )
+        return
+    n = len(r["periods"])
+    title = (
+        f"Forecast score by {r['period']}: {n} period{'s' if n != 1 else ''}, each forecast"
+        f" frozen {when}, from what was known then"
+    )
+    rows = _score_rows(r)
+    if mode == RICH and _width(_SCORE, rows) > console().width:
+        # too narrow for the columns: a small table per period, a figure per row
+        emit(title)
+        for row in rows:
+            emit()
+            table(["", "Figure"], [list(x) for x in zip(_SCORE[1:], row[1:], strict=True)],
+                  mode=mode, title=row[0], right=("Figure",))  # fmt: skip
+    else:
+        table(_SCORE, rows, mode=mode, title=title, right=_SCORE[1:])
+    s = r["summary"]
+    cur = s["currency"]
+    best = s.get("best")
+    if mode == RICH:
+        model = best or "weighted"
+        _chart(r, cur, model)
+    emit()
+    rows = [
+        [MODEL_NAMES[k] + (" ★" if k == best else ""), _pct(s[k]["wape"]), _signed(s[k]["bias"]),
+         str(s[k]["periods"])]
+        for k in ("weighted", "historical", "p50", "baseline")
+    ]  # fmt: skip
+    several = f" ({cur}: the currency with most won value)" if len(s["by_currency"]) > 1 else ""
+    table(
+        ["Model", "WAPE", "Bias", "Periods"],
+        rows,
+        mode=mode,
+        title=f"How far off each model was{several}",
+        right=("WAPE", "Bias", "Periods"),
+    )
+    if best and s.get("best_over"):
+        over = s["best_over"]
+        _line(
+            f"★ the lowest WAPE over the {len(over)} period{'s' if len(over) != 1 else ''} every"
+            f" model has ({over[0]}…{over[-1]}; the baseline needs three earlier periods)",
+            mode,
+        )
+    cov = s["coverage"]
+    inside = sum(1 for p in r["periods"] if p["in_range"].get(cur))
+    _line(
+        f"P10–P90 held what was won in {inside} of {len(r['periods'])} periods"
+        f" ({_pct(cov)}; 80% is calibrated). WAPE = Σ|forecast − won| ÷ Σ won;"
+        " bias above zero: the forecast promised more than came in.",
+        mode,
+    )
+    d = r["deals"]
+    emit()
+    if not d["scored"]:
+        _line("no deal open at a period's start has closed since: no win probability to score",
+              mode)  # fmt: skip
+        return
+    b = d["brier"]
+    table(
+        ["Win probability", "Brier score"],
+        [[name, f"{b[k]:.4f}"] for k, name in _PROB_NAMES.items()],
+        mode=mode,
+        title="Deals' win probabilities",
+        right=("Brier score",),
+    )
+    _line(
+        f"{d['scored']:,} deal-periods scored: each deal open at a period's start that has"
+        " closed since, once per period. Brier = mean (probability − outcome)²: 0 is perfect,"
+        " 0.25 is a coin flip.",
+        mode,
+    )
+    rel = []
+    for k, name in _PROB_NAMES.items():
+        for row in d["reliability"][k]:
+            rel.append([name, row["bucket"], f"{row['deals']:,}", _pct(row["predicted"]),
+                        _pct(row["observed"])])  # fmt: skip
+    emit()
+    table(["Model", "Given", "Deals", "Mean given", "Won"], rel, mode=mode,
+          title="Reliability", right=("Deals", "Mean given", "Won"))  # fmt: skip
+    _line("Of the deals given each probability, the share that was won: a calibrated model"
+          " wins about what it gives.", mode)  # fmt: skip
+
+
+_PROB_NAMES = {"configured": "configured (stage %)", "historical": "historical",
+               "win_rate": "plain win rate"}  # fmt: skip
+
+
+def _signed(x: float | None) -> str:
+    return NA if x is None else f"{x:+.1%}"
+
+
+def _chart(r: dict[str, Any], cur: str, model: str) -> None:
+    """Forecast against actual per period, one pair of bars each, on one scale."""
+    key = "p50" if model == "p50" else model
+    pairs = [(p["period"], (p[key] or {}).get(cur), p["actual"].get(cur, 0)) for p in r["periods"]]
+    top = max([a for _l, _f, a in pairs] + [f for _l, f, _a in pairs if f is not None] + [0])
+    emit()
+    emit(f"  {MODEL_NAMES[model].split(' ')[0]} forecast (▒) against won (█), {cur}")
+    for label, f, a in pairs:
+        fbar = bar(f, top, 40).replace("█", "▒") if f is not None else ""
+        emit(f"  {label:<8} {fbar:<41} {_money(f, cur)}")
+        emit(f"  {'':<8} {bar(a, top, 40):<41} {_money(a, cur)}")
 
 
 def _line(text: str, mode: str) -> None:

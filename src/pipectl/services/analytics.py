@@ -262,15 +262,28 @@ def forecast(
     commit: int = 80,
     best: int = 50,
     owner: Owner | None = None,
+    estimate: bool = True,
+    judge: bool = True,
+    history_days: int | None = None,
 ) -> dict[str, Any]:
     """The forecast of ``pipectl forecast``; with ``owner``, of that owner's deals only. The
-    targets are the whole pipeline's: an owner's forecast is not compared with them."""
+    targets are the whole pipeline's: an owner's forecast is not compared with them.
+
+    ``estimate``: an open deal with no expected close gets one from this pipeline's wins
+    (``services.scoring.estimated_close``) and counts in that period, marked estimated.
+    ``judge``: score the models over the last complete periods (``forecast score``) and
+    name the best (not per owner, nor with ``asof``: a score uses what happened since).
+    ``history_days``: learn the historical probabilities from the deals closed in that many
+    days before only (``forecast_history``; None: all)."""
+    from pipectl.services import scoring
+
     at = asof or now
     today = local_today(at)
     snap = _snapshot(asof, owner)
     all_stages = stages(conn)
     by_id = {s.id: s for s in all_stages}
-    hist = {r[0]: r for r in q.stage_history_outcomes(conn, snap, ts(at))}
+    since = ts(at - timedelta(days=history_days)) if history_days is not None else None
+    hist = {r[0]: r for r in q.stage_history_outcomes(conn, snap, ts(at), since)}
     learned: dict[int, tuple[Fraction, str]] = {}
     for s in all_stages:
         if s.kind == "open":
@@ -281,9 +294,17 @@ def forecast(
     buckets: dict[tuple[str, str], dict[str, Any]] = {}
     undated: dict[str, dict[str, Any]] = {}
     later: dict[str, dict[str, Any]] = {}
-    for value, cur, stage_id, close in q.open_deals_for_forecast(conn, snap):
+    judging = judge and not owner and not asof
+    history = scoring.load(conn) if estimate or judging else None
+    guesses = scoring.estimator(history, at, spans) if estimate and history else None
+    deferred: list[tuple[int | None, str, int, str]] = []
+    rows = q.open_deals_for_forecast(conn, snap)
+    for value, cur, stage_id, close, entered in rows:
         p = by_id[stage_id].probability
         day = parse_day(close)
+        if day is None and guesses is not None:
+            deferred.append((value, cur, stage_id, entered))
+            continue
         if day is None:
             b = _get(undated, cur)
         elif day < current.start:
@@ -296,6 +317,19 @@ def forecast(
             label = next(s.label for s in spans if day in s)
             b = _get(buckets, (label, cur))
         _add(b, value, p, learned[stage_id][0], commit, best)
+    if guesses is not None:
+        for (value, cur, stage_id, _entered), label in zip(
+            deferred, guesses(deferred), strict=True
+        ):
+            if label is None:
+                b = _get(undated, cur)
+            elif label == "later":
+                b = _get(later, cur)
+            else:
+                b = _get(buckets, (label, cur))
+                b["estimated_deals"] += 1
+                b["estimated_value"] += value or 0
+            _add(b, value, by_id[stage_id].probability, learned[stage_id][0], commit, best)
     currencies = sorted({c for _l, c in buckets} | set(undated) | set(later))
     won_so_far: dict[tuple[str, str], int] = defaultdict(int)
     for _day, cur, _n, total in q.won_by_day(
@@ -308,6 +342,11 @@ def forecast(
     won_all, lost_all = q.closed_counts(conn, snap)
     rate = m.win_rate(won_all, lost_all)
     exact_rate = Fraction(won_all, won_all + lost_all) if won_all + lost_all else None
+    verdict = None
+    if judging and history:
+        verdict = scoring.judge(history, today, kind, seed, estimate, history_days)
+    lead_model = verdict["model"] if verdict else None
+    naive = scoring.recent_baseline(history, today, kind) if lead_model == "baseline" else {}
     out_periods = []
     for span in spans:
         for cur in currencies:
@@ -330,6 +369,9 @@ def forecast(
                 "best_case": _major(b["best"], cur),
                 "slipped_deals": b["slipped_deals"],
                 "slipped_value": _major(b["slipped_value"], cur),
+                "estimated_deals": b["estimated_deals"],
+                "estimated_value": _major(b["estimated_value"], cur),
+                "close_estimated": b["estimated_deals"] > 0,
                 "won_so_far": _major(won, cur),
                 "expected": _major(expected, cur),
                 "range": {
@@ -340,6 +382,7 @@ def forecast(
                 "target": None if target is None else _major(target, cur),
             }
             row.update(_against_target(target, won, expected, b["value"], exact_rate, cur))
+            row["best"] = _lead(lead_model, row, won, b, naive.get(cur, Fraction(0)), cur)
             out_periods.append(row)
     return {
         "as_of": asof,
@@ -358,16 +401,35 @@ def forecast(
             }
             for sid, (p, src) in learned.items()
         ],
+        "estimate": estimate,
+        "best_model": verdict,
         "periods": out_periods,
         "undated": {c: _summary(b, c) for c, b in undated.items()},
         "later": {c: _summary(b, c) for c, b in later.items()},
     }
 
 
+def _lead(
+    model: str | None, row: dict[str, Any], won: int, b: dict[str, Any], naive: Fraction, cur: str
+) -> int | float | None:
+    """The period's figure by the model that scored best (won so far + its forecast of the
+    open deals; the baseline: the mean of the last three periods, or what is won if more)."""
+    if model is None:
+        return None
+    if model == "weighted":
+        return row["expected"]
+    if model == "historical":
+        return _major(won + b["historical"], cur)
+    if model == "p50":
+        return row["range"]["p50"]
+    return _major(max(Fraction(won), naive), cur)
+
+
 def _bucket() -> dict[str, Any]:
     return {
         "deals": 0, "value": 0, "weighted": 0, "historical": Fraction(0), "commit": 0, "best": 0,
-        "slipped_deals": 0, "slipped_value": 0, "values": [], "probs": [],
+        "slipped_deals": 0, "slipped_value": 0, "estimated_deals": 0, "estimated_value": 0,
+        "values": [], "probs": [],
     }  # fmt: skip
 
 

@@ -4,6 +4,7 @@ engine (the SQL is ``store/settings.py``'s)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from pipectl.core.fields import BY_NAME
 from pipectl.core.money import normalize_currency
@@ -24,6 +25,8 @@ SETTINGS = {
     "followup_interval": "next follow-up offered after 'log' (default 2w)",
     "forecast_commit": "forecast: 'commit' holds deals in stages at or above this % (default 80)",
     "forecast_best": "forecast: 'best case' holds deals at or above this % (default 50)",
+    "forecast_history": "forecast: learn historical probabilities from deals closed in this"
+    " span before (e.g. 365d; default all)",
 }
 
 #: A stage name's and an exit question's longest length.
@@ -61,6 +64,8 @@ def _check_setting(key: str, value: str) -> str:
         return str(int(v))
     if key == "followup_interval":
         return check_interval(value)
+    if key == "forecast_history":
+        return check_history(value)
     v = " ".join(value.split())
     if not v:
         raise InputError(f"{key} cannot be empty (use --unset to remove it)")
@@ -80,6 +85,20 @@ def check_interval(value: str) -> str:
     v = value.strip().lower().lstrip("+")
     add_duration(v, date(2000, 1, 1))
     return v
+
+
+def check_history(value: str) -> str:
+    """``all``, or a span such as ``365d``, ``52w``, ``12m`` (``forecast_history``)."""
+    v = value.strip().lower()
+    return "all" if v == "all" else check_interval(v)
+
+
+def history_days(value: str | None, today: date) -> int | None:
+    """``forecast_history`` (or ``--history``) as days back from ``today``; None for all."""
+    from pipectl.core.dates import parse_duration_days
+
+    v = check_history(value or "all")
+    return None if v == "all" else parse_duration_days(v, today)
 
 
 def set_setting(conn: Database, key: str, value: str | None) -> None:

@@ -109,6 +109,7 @@ SETTING_DEFAULTS: dict[str, str | None] = {
     "followup_interval": "2w",
     "forecast_commit": "80",
     "forecast_best": "50",
+    "forecast_history": "all",
 }
 
 
