@@ -221,7 +221,81 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
         ax.set_xticks(xs, weeks, rotation=30, ha="right")
         _style(ax, None)
         out["trend"] = _svg(fig)
+
+        sc = data.get("score")
+        if sc and sc["periods"]:
+            cur = sc["summary"]["currency"]
+            model = sc["summary"].get("best") or "weighted"
+            rows = sc["periods"]
+            fig = Figure(figsize=(12, 3.2))
+            ax = fig.subplots()
+            xs = list(range(len(rows)))
+            fc = [(p[model] or {}).get(cur, 0) if model != "baseline" or p[model] else 0
+                  for p in rows]  # fmt: skip
+            won = [p["actual"].get(cur, 0) for p in rows]
+            ax.bar([x - 0.2 for x in xs], fc, 0.4, color="#8fb3e8",
+                   label=f"forecast ({SCORE_MODELS[model]})")  # fmt: skip
+            ax.bar([x + 0.2 for x in xs], won, 0.4, color="#2f6fd0", label="won")
+            lo = [p["p10"].get(cur, 0) for p in rows]
+            hi = [p["p90"].get(cur, 0) for p in rows]
+            ax.errorbar(xs, [(a + b) / 2 for a, b in zip(lo, hi, strict=True)],
+                        yerr=[(b - a) / 2 for a, b in zip(lo, hi, strict=True)], fmt="none",
+                        ecolor="#1d2330", elinewidth=1.2, capsize=5, label="P10–P90 range",
+                        zorder=3)  # fmt: skip
+            ax.set_xticks(xs, [p["period"] for p in rows], rotation=30, ha="right")
+            _money_axis(ax, cur, max([*fc, *won, *hi], default=0))
+            _style(ax, plain(cur) if len(sc["summary"]["by_currency"]) > 1 else None)
+            _legend(ax)
+            out["score"] = _svg(fig)
     return out
+
+
+SCORE_MODELS = {"weighted": "weighted", "historical": "historical", "p50": "P50",
+                "baseline": "baseline"}  # fmt: skip
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def score_sections(sc: dict[str, Any]) -> list[Section]:
+    """The forecast's record: each period's forecasts against what was won (in the main
+    currency), each model's WAPE and bias, and the deals' Brier scores."""
+    cur = sc["summary"]["currency"]
+    periods = [[p["period"], _money(p["actual"].get(cur, 0), cur),
+                _money(p["weighted"].get(cur, 0), cur), _money(p["historical"].get(cur, 0), cur),
+                f"{_money(p['p10'].get(cur, 0), cur)} – {_money(p['p90'].get(cur, 0), cur)}",
+                _money(p["baseline"].get(cur, 0), cur) if p["baseline"] else "n/a"]
+               for p in sc["periods"]]  # fmt: skip
+    s = sc["summary"]
+    models = [[SCORE_MODELS[k] + (" (best)" if k == s.get("best") else ""), _pct(s[k]["wape"]),
+               "n/a" if s[k]["bias"] is None else f"{s[k]['bias']:+.1%}"]
+              for k in SCORE_MODELS]  # fmt: skip
+    b = sc["deals"]["brier"]
+    deals = [[name, "n/a" if b[k] is None else f"{b[k]:.4f}"]
+             for k, name in (("configured", "configured stage %"), ("historical", "historical"),
+                             ("win_rate", "plain win rate"))]  # fmt: skip
+    return [
+        (f"Forecast against won, by {sc['period']} ({plain(cur)})",
+         ["Period", "Won", "Weighted", "Historical", "P10–P90", "Baseline"], periods,
+         ("Won", "Weighted", "Historical", "P10–P90", "Baseline")),
+        ("How far off each model was", ["Model", "WAPE", "Bias"], models, ("WAPE", "Bias")),
+        (f"Win probabilities: Brier score over {sc['deals']['scored']:,} deal-periods",
+         ["Model", "Brier"], deals, ("Brier",)),
+    ]  # fmt: skip
+
+
+def _score_note(sc: dict[str, Any]) -> str:
+    s = sc["summary"]
+    inside = sum(1 for p in sc["periods"] if p["in_range"].get(s["currency"]))
+    when = "at its start" if not sc["lead"] else f"{sc['lead']} days before it"
+    return (
+        f"Each {sc['period']}'s forecast frozen {when} from what was known then, against what"
+        f" was won. P10–P90 held the result in {inside} of {len(sc['periods'])} periods"
+        f" ({_pct(s['coverage'])}; 80% is calibrated). WAPE = Σ|forecast − won| ÷ Σ won; bias"
+        " above zero: more was promised than came in; Brier = mean (probability − outcome)²,"
+        " 0 is perfect, 0.25 a coin flip."
+    )
 
 
 # --- the report's parts -------------------------------------------------------------------------
@@ -336,6 +410,18 @@ def to_html(r: dict[str, Any], data: dict[str, Any]) -> str:
     for title, headers, rows, num in _sections(r, plain):
         parts.append(f"<h2>{e(title)}</h2>")
         parts.append(_table(headers, rows, num) if rows else "<p>Nothing this week.</p>")
+    parts.append('<h2 id="forecast-score">How good is the forecast?</h2>')
+    sc = data.get("score")
+    if not sc:
+        parts.append("<p>Scored on the whole pipeline only (pipectl forecast score).</p>")
+    elif not sc["periods"]:
+        parts.append("<p>No period to score yet: a forecast is scored once its period has"
+                     " ended.</p>")  # fmt: skip
+    else:
+        parts.append(f'<p class="sub">{e(_score_note(sc))}</p>')
+        parts.append(f'<figure id="chart-score">{svg["score"]}</figure>')
+        for title, headers, rows, num in score_sections(sc):
+            parts.append(f"<h3>{e(title)}</h3>{_table(headers, rows, num)}")
     parts.append("</body></html>\n")
     return "".join(parts)
 
@@ -427,4 +513,14 @@ def to_markdown(r: dict[str, Any], data: dict[str, Any]) -> str:
     for title, headers, rows, _num in _sections(r, md_text):
         lines += [f"## {title}", ""]
         lines += [*_md_table(headers, rows), ""] if rows else ["Nothing this week.", ""]
+    sc = data.get("score")
+    lines += ["## How good is the forecast?", ""]
+    if not sc:
+        lines += ["Scored on the whole pipeline only (pipectl forecast score).", ""]
+    elif not sc["periods"]:
+        lines += ["No period to score yet: a forecast is scored once its period has ended.", ""]
+    else:
+        lines += [_score_note(sc), ""]
+        for title, headers, rows, _num in score_sections(sc):
+            lines += [f"### {title}", "", *_md_table(headers, rows), ""]
     return "\n".join(lines)

@@ -334,11 +334,12 @@ def chart_data(conn: Database, now: datetime, owner: Owner | None = None) -> dic
     trend = metrics(
         conn, Window(today - timedelta(days=83), today, None), now, by="week", owner=owner
     )["trend"]["periods"]
-    fc = forecast(conn, now, kind="quarter", horizon=2, owner=owner)["periods"]
+    fc = forecast(conn, now, kind="quarter", horizon=2, owner=owner, judge=False)["periods"]
     seen = set(sizes) | {p["currency"] for p in fc} | {c for p in trend for c in p["won_value"]}
     currencies = sorted(seen, key=lambda c: (-sizes.get(c, 0), c)) or [setting(conn, "currency")]
     return {
         "currencies": currencies,
+        "score": _score(conn, now) if owner is None else None,
         "stages": {
             cur: [
                 (
@@ -363,3 +364,14 @@ def chart_data(conn: Database, now: datetime, owner: Owner | None = None) -> dic
             for p in trend
         ],
     }
+
+
+def _score(conn: Database, now: datetime) -> dict[str, Any]:
+    """The forecast's record for the report: by quarter over two years, by month while fewer
+    than four quarters can be scored."""
+    from pipectl.services.scoring import score
+
+    result = score(conn, now, kind="quarter")
+    if len(result["periods"]) < 4:
+        result = score(conn, now, kind="month")
+    return result
