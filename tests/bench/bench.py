@@ -49,6 +49,7 @@ COMMANDS: dict[str, list[str]] = {
     "metrics": ["metrics"],
     "metrics --all": ["metrics", "--all"],
     "forecast": ["forecast"],
+    "forecast score": ["forecast", "score", "--period", "month"],
     # interactive writes (capture all day): each round changes the benchmark pipeline a little
     "add": ["add", "Bench deal", "12k", "--account", "Bench Co", "--close", "eoq", "-q"],
     "move": ["move", "4242", "{stage}", "--yes"],  # alternates between two open stages
@@ -130,8 +131,10 @@ def build(
     followups: int,
     seed: int,
     stage_changes: int = 0,
+    days: int = 400,
 ) -> None:
-    """A pipeline of ``deals`` open deals (+ ``closed`` won/lost), written with raw SQL."""
+    """A pipeline of ``deals`` open deals (+ ``closed`` won/lost) created over the last
+    ``days`` days, written with raw SQL."""
     sys.path.insert(0, str(HERE.parents[1] / "src"))
     from pipectl.store.db import open_db
 
@@ -147,7 +150,7 @@ def build(
     rows = []
     total = deals + closed
     for i in range(total):
-        created = now - timedelta(days=rng.uniform(1, 400))
+        created = now - timedelta(days=rng.uniform(1, days))
         touch = min(now, created + timedelta(days=rng.uniform(0, 120)))
         if i < deals:
             stage, status, closed_at, reason = rng.choice(open_ids), "open", None, None
@@ -258,6 +261,9 @@ def main() -> None:
     ap.add_argument("--activities", type=int, default=50_000)
     ap.add_argument("--followups", type=int, default=30_000, help="about 7 in 30 stay open")
     ap.add_argument("--stage-changes", type=int, default=0, help="stage-move events")
+    ap.add_argument(
+        "--days", type=int, default=400, help="deals created over this many days (default 400)"
+    )
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--db", type=Path, help="build or reuse the pipeline here")
@@ -296,6 +302,7 @@ def main() -> None:
             args.followups,
             args.seed,
             args.stage_changes,
+            args.days,
         )
         return
 
@@ -320,7 +327,8 @@ def main() -> None:
             [sys.executable, __file__, "--build-only", "--db", str(db), "--deals",
              str(args.deals), "--closed", str(args.closed), "--activities",
              str(args.activities), "--followups", str(args.followups), "--seed",
-             str(args.seed), "--stage-changes", str(args.stage_changes)],
+             str(args.seed), "--stage-changes", str(args.stage_changes), "--days",
+             str(args.days)],
             check=True,
         )  # fmt: skip
         print(f"built {db} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
