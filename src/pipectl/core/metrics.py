@@ -210,22 +210,29 @@ def simulate(
     distribution with the group's exact mean p·Σv and variance p(1−p)·Σv², clipped to
     [0, Σv] — by the central limit theorem indistinguishable at that size, and it keeps a
     forecast over tens of thousands of deals fast."""
+    groups: dict[float, list[int]] = {}
+    for v, p in zip(values, probabilities, strict=True):
+        groups.setdefault(p, []).append(v)
+    return simulate_groups(groups, trials=trials, seed=seed)
+
+
+def simulate_groups(
+    groups: dict[float, Sequence[int]], *, trials: int = 2000, seed: int = 0
+) -> tuple[int, int, int]:
+    """``simulate`` of deals already grouped by probability (probability → values, as a
+    sequence or an int64 array): the same numbers for the same deals."""
     if not 0 <= seed < 2**63:  # what numpy's generator takes, and what a --seed can be
         raise InputError("--seed must be a whole number from 0 to 2^63 - 1")
-    if not values:
+    if not any(len(vs) for vs in groups.values()):
         return 0, 0, 0
     import numpy as np  # only the forecast pays for it (~0.1 s)
 
     rng = np.random.default_rng(seed)
-    groups: dict[float, list[int]] = {}
-    for v, p in zip(values, probabilities, strict=True):
-        groups.setdefault(p, []).append(v)
     totals = np.zeros(trials)
     for p, vs in sorted(groups.items()):
-        vs.sort()  # the same deals, the same draws
-        if p <= 0:
+        if p <= 0 or not len(vs):
             continue
-        v = np.asarray(vs, dtype=np.float64)
+        v = np.sort(np.asarray(vs, dtype=np.float64))  # the same deals, the same draws
         if p >= 1:
             totals += v.sum()
         elif len(vs) > GROUP_EXACT:

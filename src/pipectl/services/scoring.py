@@ -197,7 +197,7 @@ class Frozen:
     # stage index -> (closed deals that had been in it, of which won), at the freeze
     seen: dict[int, tuple[int, int]] = field(default_factory=dict)
     # the deals counted in the period: currency -> stage index -> [values]
-    values: dict[str, dict[int, list[int]]] = field(default_factory=dict)
+    values: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)
     deals: int = 0  # deals counted in the period (value known or not)
     estimated: int = 0  # of which with an estimated close
     deals_by: dict[str, int] = field(default_factory=dict)  # the same per currency
@@ -423,10 +423,18 @@ def freeze(
         for c, n in enumerate(np.bincount(cur[sel & est], minlength=len(h.currencies)).tolist()):
             if n:
                 f.estimated_by[h.currencies[c]] = n
-        with_value = sel & known
-        for c, s, v in zip(cur[with_value].tolist(), stage[with_value].tolist(),
-                           value[with_value].tolist(), strict=True):  # fmt: skip
-            f.values.setdefault(h.currencies[c], {}).setdefault(s, []).append(v)
+        with_value = np.flatnonzero(sel & known)
+        if not len(with_value):
+            continue
+        # the values grouped by (currency, stage), in one sort
+        key = cur[with_value] * n_stages + stage[with_value]
+        order_v = np.argsort(key, kind="stable")
+        key, vals = key[order_v], value[with_value][order_v]
+        cuts = np.flatnonzero(np.diff(key)) + 1
+        for part_key, part in zip(key[np.r_[0, cuts]].tolist(), np.split(vals, cuts),
+                                  strict=True):  # fmt: skip
+            c, s = divmod(part_key, n_stages)
+            f.values.setdefault(h.currencies[c], {})[s] = part
     return out
 
 
@@ -542,6 +550,8 @@ def score_periods(
 ) -> Scored:
     """Freeze the forecast for each of ``spans`` (``lead`` days before its start) and score it
     against what was won."""
+    import numpy as np
+
     kind = spans[0].kind if spans else "quarter"
     targets = [(p, p.start - timedelta(days=lead)) for p in spans]
     frozen = freeze(h, targets, estimate=estimate, kind=kind, window_days=window_days)
@@ -582,19 +592,19 @@ def score_periods(
         }  # fmt: skip
         for cur, by_stage in f.values.items():
             currencies.add(cur)
-            values: list[int] = []
-            probs: list[float] = []
+            by_p: dict[float, list[np.ndarray]] = {}
             w = Fraction(0)
             hist = Fraction(0)
             for s, vs in by_stage.items():
-                total = sum(vs)
+                total = int(vs.sum(dtype=object)) if len(vs) else 0  # exact, whatever the sum
                 w += Fraction(total * h.stage_prob[s], 100)
                 hist += total * f.historical(s, h.stage_prob[s])
-                values += vs
-                probs += [h.stage_prob[s] / 100] * len(vs)
+                by_p.setdefault(h.stage_prob[s] / 100, []).append(vs)
             row["weighted"][cur] = w
             row["historical"][cur] = hist
-            row["range"][cur] = m.simulate(values, probs, seed=seed)
+            row["range"][cur] = m.simulate_groups(
+                {p: np.concatenate(parts) for p, parts in by_p.items()}, seed=seed
+            )
         # the baseline: the three complete periods before the freeze day, once the pipeline
         # existed in all of them
         done = [i for i, p in enumerate(ext) if p.end <= f.day]
