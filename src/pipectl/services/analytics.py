@@ -295,14 +295,14 @@ def forecast(
     undated: dict[str, dict[str, Any]] = {}
     later: dict[str, dict[str, Any]] = {}
     judging = judge and not owner and not asof
-    history = scoring.load(conn) if estimate or judging else None
-    guesses = scoring.estimator(history, at, spans) if estimate and history else None
+    # the whole history is read only when there is something to judge or to estimate
+    old = judging and scoring.old_enough(q.first_created(conn), today, kind)
     deferred: list[tuple[int | None, str, int, str]] = []
     rows = q.open_deals_for_forecast(conn, snap)
     for value, cur, stage_id, close, entered in rows:
         p = by_id[stage_id].probability
         day = parse_day(close)
-        if day is None and guesses is not None:
+        if day is None and estimate:
             deferred.append((value, cur, stage_id, entered))
             continue
         if day is None:
@@ -317,7 +317,9 @@ def forecast(
             label = next(s.label for s in spans if day in s)
             b = _get(buckets, (label, cur))
         _add(b, value, p, learned[stage_id][0], commit, best)
-    if guesses is not None:
+    history = scoring.load(conn) if deferred or old else None
+    if deferred and history is not None:
+        guesses = scoring.estimator(history, at, spans)
         for (value, cur, stage_id, _entered), label in zip(
             deferred, guesses(deferred), strict=True
         ):
@@ -343,8 +345,19 @@ def forecast(
     rate = m.win_rate(won_all, lost_all)
     exact_rate = Fraction(won_all, won_all + lost_all) if won_all + lost_all else None
     verdict = None
-    if judging and history:
+    if old and history is not None:
         verdict = scoring.judge(history, today, kind, seed, estimate, history_days)
+    elif judging:
+        spans4 = scoring.judge_spans(today, kind)
+        verdict = scoring.young(
+            today,
+            kind,
+            q.closed_between(
+                conn,
+                ts(from_local_date(spans4[0].start)),
+                ts(from_local_date(spans4[-1].end)),
+            ),
+        )
     lead_model = verdict["model"] if verdict else None
     naive = scoring.recent_baseline(history, today, kind) if lead_model == "baseline" else {}
     out_periods = []

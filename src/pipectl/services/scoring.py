@@ -869,6 +869,39 @@ def estimator(h: History, at: datetime, spans: list[m.Period]):  # type: ignore[
     return labels
 
 
+def judge_spans(today: date, kind: str) -> list[m.Period]:
+    """The last ``BEST_OF_PERIODS`` complete periods before ``today``'s, oldest first."""
+    p = m.period_containing(today, kind)
+    spans: list[m.Period] = []
+    for _ in range(sc.BEST_OF_PERIODS):
+        p = m.period_containing(p.start - timedelta(days=1), kind)
+        spans.insert(0, p)
+    return spans
+
+
+def old_enough(first_created: str | None, today: date, kind: str) -> bool:
+    """Had the pipeline begun (``store.analytics.first_created``) by the start of the first
+    period ``judge`` scores? Before, there is nothing to judge, and no history to read."""
+    if first_created is None:
+        return False
+    start = micros(from_local_date(judge_spans(today, kind)[0].start))
+    return start >= int(_instants([first_created])[0])
+
+
+def young(today: date, kind: str, closed: int) -> dict[str, Any]:
+    """``judge``'s answer for a pipeline not ``old_enough`` (``closed``: the deals closed in
+    those periods)."""
+    return {
+        "model": None,
+        "periods": [s.label for s in judge_spans(today, kind)],
+        "closed_deals": closed,
+        "wape": dict.fromkeys(sc.MODELS),
+        "currency": None,
+        "reason": f"the pipeline is younger than {sc.BEST_OF_PERIODS} {kind}s",
+        "compared": [],
+    }
+
+
 def judge(
     h: History,
     today: date,
@@ -881,27 +914,14 @@ def judge(
     periods (lowest WAPE, in the currency with most won value, like for like: over
     ``best_periods``, named in ``compared``), when enough deals closed in them
     (``MIN_CLOSED_FOR_BEST``); each model's WAPE over those periods either way."""
-    current = m.period_containing(today, kind)
-    spans: list[m.Period] = []
-    p = current
-    for _ in range(sc.BEST_OF_PERIODS):
-        p = m.period_containing(p.start - timedelta(days=1), kind)
-        spans.insert(0, p)
+    spans = judge_spans(today, kind)
     born = h.first_created
-    start, end = micros(from_local_date(spans[0].start)), micros(from_local_date(current.start))
+    start, end = micros(from_local_date(spans[0].start)), micros(from_local_date(spans[-1].end))
     closed = int(((h.status != _OPEN) & (h.closed >= start) & (h.closed < end)).sum())
-    out: dict[str, Any] = {
-        "model": None,
-        "periods": [s.label for s in spans],
-        "closed_deals": closed,
-        "wape": dict.fromkeys(sc.MODELS),
-        "currency": None,
-        "reason": None,
-        "compared": [],
-    }
-    if born is None or micros(from_local_date(spans[0].start)) < born:
-        out["reason"] = f"the pipeline is younger than {sc.BEST_OF_PERIODS} {kind}s"
-        return out
+    if born is None or start < born:
+        return young(today, kind, closed)
+    out = young(today, kind, closed)
+    out["reason"] = None
     s = score_periods(h, spans, seed=seed, estimate=estimate, window_days=window_days)
     cur = main_currency(s, s.currencies[0] if s.currencies else "")
     if not s.currencies:

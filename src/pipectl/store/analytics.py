@@ -359,6 +359,20 @@ def history_moves(conn: Database) -> Iterator[list[tuple]]:
     )
 
 
+def first_created(conn: Database) -> str | None:
+    """When the pipeline began: its first deal's creation (stored text), None when empty."""
+    return conn.execute("SELECT min(created_at) FROM deals").fetchone()[0]
+
+
+def closed_between(conn: Database, since: str, until: str) -> int:
+    """How many deals are closed now with a close in [since, until) (ix_deals_closed_at)."""
+    return conn.execute(
+        "SELECT count(*) FROM deals WHERE closed_at >= ? AND closed_at < ?"
+        " AND status IN ('won', 'lost')",
+        (since, until),
+    ).fetchone()[0]
+
+
 #: The fields whose value at an instant the forecast reads (``_at_t``).
 FORECAST_FIELDS = ("value_minor", "currency", "expected_close")
 
