@@ -904,3 +904,48 @@ def test_several_currencies_and_odd_titles(cli: Cli) -> None:
     assert "(EUR: the currency with most won value)" in text
     for out in (text, json.dumps(r)):
         assert "\x1b" not in out and "\x07" not in out and "Evil" not in out
+
+
+def test_a_recency_window_learns_from_recent_closes_only(own_p: On) -> None:
+    """``--history 30d`` and ``config forecast_history 30d``: at January's freeze only Hist 08
+    and 09 (won 12-03) closed in the 30 days before, 2 < 20 deals, so Lead falls back to its
+    configured 10%: Alpha $10k × 10% + Bravo $20k × 60% = $13,000 — against $10k × 9/20 +
+    $12,000 = $16,500 learned from every close."""
+    every = own_p.json(*SINCE_JAN)
+    assert every["history"] == "all"
+    assert every["periods"][0]["historical"] == {"USD": 16500}
+    recent = own_p.json(*SINCE_JAN, "--history", "30d")
+    assert recent["history"] == "30d"
+    assert recent["periods"][0]["historical"] == {"USD": 13000}
+    assert recent["periods"][0]["weighted"] == every["periods"][0]["weighted"]
+    own_p.ok("config", "forecast_history", "30d")
+    assert own_p.json(*SINCE_JAN) == recent  # the setting is the default of --history
+    assert own_p.json(*SINCE_JAN, "--history", "all") == every
+    lead = {
+        s["stage"]: s["closed_deals_seen"]
+        for s in own_p.json("forecast", "--as-of", "2025-12-31")["stage_probabilities"]
+    }
+    assert lead["Lead"] == 2  # Hist 08 and 09; 20 without the window
+    own_p.ok("config", "forecast_history", "all")
+    lead = {
+        s["stage"]: s["closed_deals_seen"]
+        for s in own_p.json("forecast", "--as-of", "2025-12-31")["stage_probabilities"]
+    }
+    assert lead["Lead"] == 20
+
+
+@pytest.mark.parametrize(
+    ("model", "want"),
+    [("weighted", 1000 + 500), ("historical", 1000 + 700), ("p50", 1600), ("baseline", 2000)],
+)
+def test_the_lead_figure_of_each_model(model: str, want: int) -> None:
+    """The figure ``forecast`` leads with: won so far ($1,000) + the model's forecast of the
+    open deals (weighted $500, historical $700); P50 the range's, won so far included; the
+    baseline the mean of the last three periods ($2,000), or what is won when more."""
+    from pipectl.services.analytics import _lead
+
+    row = {"expected": 1500, "range": {"p50": 1600}}
+    b = {"historical": Fraction(70_000)}  # minor units
+    assert _lead(model, row, 100_000, b, Fraction(200_000), "USD") == want
+    assert _lead("baseline", row, 300_000, b, Fraction(200_000), "USD") == 3000
+    assert _lead(None, row, 100_000, b, Fraction(200_000), "USD") is None

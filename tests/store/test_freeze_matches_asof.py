@@ -29,9 +29,10 @@ from pipectl.core import metrics as m
 from pipectl.core.money import from_major_number, major_json
 from pipectl.services import scoring
 from pipectl.services.analytics import forecast
+from pipectl.store import analytics as q
 from pipectl.store import deals as store
 from pipectl.store.db import open_db
-from pipectl.store.queries import StageRow, stages
+from pipectl.store.queries import StageRow, stages, ts
 
 NOW = datetime(2026, 11, 24, 10, tzinfo=UTC)
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -170,6 +171,8 @@ def _sql(
         estimate=estimate,
         history_days=window,
     )
+    since = ts(asof - timedelta(days=window)) if window is not None else None
+    raw = q.stage_history_outcomes(conn, q.Snapshot(ts(asof)), ts(asof), since)
     rows = [r for r in out["periods"] if r["period"] == period.label]
     assert rows or not out["periods"], (period.label, [r["period"] for r in out["periods"]])
     everywhere = sum(r["deals"] for r in out["periods"])
@@ -194,6 +197,7 @@ def _sql(
             s["stage"]: (s["closed_deals_seen"], s["historical"])
             for s in out["stage_probabilities"]
         },
+        "seen": {sid: (closed, won) for sid, closed, won in raw},
     }
 
 
@@ -219,6 +223,8 @@ def _compare(conn: Any, kind: str, lead: int, estimate: bool, window: int | None
         assert row["estimated"] == f.estimated == sql["estimated"], where
         assert f.open_deals == sql["open"], where
         assert m.win_rate(f.won_before, f.lost_before) == sql["win_rate"], where
+        seen = {s.id: v for i, s in names.items() for v in [f.seen.get(i)] if v and v[0]}
+        assert seen == {k: v for k, v in sql["seen"].items() if names_kind(names, k)}, where
         for i, s in names.items():
             if s.kind == "open":
                 closed, _won = f.seen.get(i, (0, 0))
@@ -243,18 +249,39 @@ def _compare(conn: Any, kind: str, lead: int, estimate: bool, window: int | None
     return busy
 
 
-@pytest.mark.parametrize(("seed", "zone"), [(11, "UTC"), (12, "America/Los_Angeles")])
+def names_kind(names: dict[int, Any], stage_id: int) -> bool:
+    """Is ``stage_id`` an open stage (the only ones a probability is learned for)?"""
+    return any(s.id == stage_id and s.kind == "open" for s in names.values())
+
+
+@pytest.mark.parametrize(
+    ("seed", "zone", "learn_from"),
+    [(11, "UTC", m.MIN_HISTORY), (12, "America/Los_Angeles", m.MIN_HISTORY), (14, "UTC", 2)],
+)
 def test_the_one_pass_freeze_is_the_as_of_forecast(
-    new_pipeline: Any, set_tz: Any, seed: int, zone: str
+    new_pipeline: Any, set_tz: Any, monkeypatch: Any, seed: int, zone: str, learn_from: int
 ) -> None:
-    """In UTC, and where local midnight is not UTC's (and summer time moves it)."""
+    """In UTC, and where local midnight is not UTC's (and summer time moves it); and with a
+    probability learned from 2 closed deals instead of 20, so that the historical model and
+    the win rate leave their configured fallback on these small pipelines."""
     set_tz(zone)
+    monkeypatch.setattr(m, "MIN_HISTORY", learn_from)
     conn = open_db(new_pipeline())
     try:
         _build(conn, seed, deals=70)
         for kind, lead in (("month", 0), ("month", 20), ("quarter", 0), ("quarter", 20)):
             busy = _compare(conn, kind, lead, estimate=False)
             assert busy >= len(_spans(kind)) // 2, (kind, lead, busy)  # not a sea of zeros
+        # the comparison covered learned probabilities, not only the configured fallback
+        h = scoring.load(conn)
+        frozen = scoring.freeze(h, [(p, p.start) for p in _spans("month")], estimate=False)
+        learned = [
+            (f.period.label, i)
+            for f in frozen
+            for i, prob in enumerate(h.stage_prob)
+            if h.stage_kind[i] == 0 and f.historical(i, prob) != Fraction(prob, 100)
+        ]
+        assert bool(learned) == (learn_from == 2), learned[:3]
     finally:
         conn.close()
 

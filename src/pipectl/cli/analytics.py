@@ -152,19 +152,21 @@ def forecast(
     with common.reading() as conn:
         asof = _asof(conn, as_of, now)
         window = history_days(setting(conn, "forecast_history"), local_today(asof or now))
-        result = compute(
-            conn,
-            now,
-            kind=period,
-            horizon=horizon,
-            asof=asof,
-            seed=seed,
-            commit=int(setting(conn, "forecast_commit")),
-            best=int(setting(conn, "forecast_best")),
-            owner=owner_filter(conn, owner),
-            estimate=not no_estimate,
-            history_days=window,
-        )
+        # one consistent snapshot: the SQL forecast and the history it is judged on
+        with conn.transaction(write=False):
+            result = compute(
+                conn,
+                now,
+                kind=period,
+                horizon=horizon,
+                asof=asof,
+                seed=seed,
+                commit=int(setting(conn, "forecast_commit")),
+                best=int(setting(conn, "forecast_best")),
+                owner=owner_filter(conn, owner),
+                estimate=not no_estimate,
+                history_days=window,
+            )
     view.forecast(result, output.pick_mode(as_json))
 
 
@@ -203,7 +205,7 @@ def forecast_score(
     from pipectl.clock import local_today
     from pipectl.render import analytics as view
     from pipectl.render import output
-    from pipectl.services.pipeline import check_history, history_days
+    from pipectl.services.pipeline import check_history
     from pipectl.services.scoring import check_lead, score
     from pipectl.store.queries import setting
 
@@ -226,7 +228,6 @@ def forecast_score(
                 lead=lead,
                 seed=seed,
                 estimate=not no_estimate,
-                window_days=history_days(span, local_today(now)),
                 history=span,
             )
     view.forecast_score(result, output.pick_mode(as_json))

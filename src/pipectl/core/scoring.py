@@ -1,5 +1,6 @@
-"""How good the forecast has been: the scores of ``pipectl forecast score`` and the estimated
-close of an undated deal. Pure: no I/O, no database.
+"""How good the forecast has been: the scores of ``pipectl forecast score``, and the rules
+``forecast`` picks its best model and estimates undated closes by. Pure: no I/O, no
+database.
 
 Everything is exact (``Fraction``) until it is shown: a forecast and an actual are sums of
 integer minor units (a weighted one a ``Fraction``), a probability is a ``Fraction`` (a stage's

@@ -19,7 +19,7 @@ from pipectl.core import metrics as m
 from pipectl.core.money import major_json
 from pipectl.store import analytics as q
 from pipectl.store.engine import Database
-from pipectl.store.queries import parse_day, stages, ts
+from pipectl.store.queries import parse_day, setting, stages, ts
 from pipectl.store.rules import Owner
 
 
@@ -346,7 +346,8 @@ def forecast(
     exact_rate = Fraction(won_all, won_all + lost_all) if won_all + lost_all else None
     verdict = None
     if old and history is not None:
-        verdict = scoring.judge(history, today, kind, seed, estimate, history_days)
+        home = setting(conn, "currency") or "USD"
+        verdict = scoring.judge(history, today, kind, seed, estimate, history_days, home)
     elif judging:
         spans4 = scoring.judge_spans(today, kind)
         verdict = scoring.young(

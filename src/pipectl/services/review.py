@@ -368,10 +368,14 @@ def chart_data(conn: Database, now: datetime, owner: Owner | None = None) -> dic
 
 def _score(conn: Database, now: datetime) -> dict[str, Any]:
     """The forecast's record for the report: by quarter over two years, by month while fewer
-    than four quarters can be scored."""
-    from pipectl.services.scoring import score
+    than four quarters can be scored (the history read once), with ``forecast_history``."""
+    from pipectl.services.pipeline import check_history
+    from pipectl.services.scoring import load, score
+    from pipectl.store.queries import setting
 
-    result = score(conn, now, kind="quarter")
+    span = check_history(setting(conn, "forecast_history") or "all")
+    h = load(conn)
+    result = score(conn, now, kind="quarter", history=span, h=h)
     if len(result["periods"]) < 4:
-        result = score(conn, now, kind="month")
+        result = score(conn, now, kind="month", history=span, h=h)
     return result

@@ -95,6 +95,33 @@ def epoch_day(d: date) -> int:
 
 
 @dataclass
+class Changes:
+    """The changes to one deal field, sorted by deal, then time, then event id: the deal index,
+    the instant (µs), the old value (minor units, currency code or epoch day) and whether
+    there was one (a value or a close date may have been unset)."""
+
+    deal: np.ndarray
+    at: np.ndarray
+    old: np.ndarray
+    known: np.ndarray
+
+    def before(self, deal: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For (deal, instant) pairs: (has a change after the instant, the index of the first
+        such change — the field's value at the instant is its old value): the ``--as-of``
+        rule, ``ORDER BY at, id`` ties included, in one vectorised search."""
+        import numpy as np
+
+        times = np.unique(self.at)
+        width = len(times) + 1
+        keys = self.deal * width + np.searchsorted(times, self.at)  # sorted: deal, then time
+        wanted = deal * width + np.searchsorted(times, t, side="right")  # ranks after t
+        j = np.searchsorted(keys, wanted, side="left")
+        hit = j < len(keys)
+        j = np.minimum(j, len(keys) - 1)
+        return hit & (self.deal[j] == deal), j
+
+
+@dataclass
 class History:
     """The whole pipeline history as arrays (one row a deal, one row a move)."""
 
@@ -113,8 +140,8 @@ class History:
     m_deal: np.ndarray  # per move: deal index (sorted by deal, at, id)
     m_at: np.ndarray  # µs
     m_stage: np.ndarray  # stage index
-    # deal index -> field -> ([at µs], [old value text]) of its changes, in order
-    changes: dict[int, dict[str, tuple[list[int], list[str | None]]]] = field(default_factory=dict)
+    # field -> its changes (``Changes``), for the value, currency and expected close at T
+    changes: dict[str, Changes] = field(default_factory=dict)
 
     @property
     def first_created(self) -> int | None:
@@ -135,7 +162,6 @@ def load(conn: Database) -> History:
         for col, values in zip(cols, zip(*batch, strict=True), strict=True):
             col.extend(values)
     ids, created, status, closed, values, curs, close_days = cols
-    currencies: dict[str, int] = {}
     deal_ids = np.array(ids, dtype=np.int64)
     closed_at = np.full(len(ids), _NEVER, dtype=np.int64)
     shut = [i for i, c in enumerate(closed) if c is not None]
@@ -146,18 +172,13 @@ def load(conn: Database) -> History:
     m_stage: list[np.ndarray] = []
     for batch in q.history_moves(conn):
         d, a, st = zip(*batch, strict=True)
-        m_deal.append(np.searchsorted(deal_ids, np.array(d, dtype=np.int64)))
+        m_deal.append(_index_of(deal_ids, list(d)))
         m_at.append(_instants(list(a)))
         m_stage.append(lut[np.array(st, dtype=np.int64)])
-    changes: dict[int, dict[str, tuple[list[int], list[str | None]]]] = {}
-    rows = q.history_field_changes(conn)
-    if rows:
-        at_us = _instants([r[1] for r in rows])
-        pos = np.searchsorted(deal_ids, np.array([r[0] for r in rows], dtype=np.int64))
-        for (_d, _at, fname, old), t, p in zip(rows, at_us.tolist(), pos.tolist(), strict=True):
-            ats, olds = changes.setdefault(p, {}).setdefault(fname, ([], []))
-            ats.append(t)
-            olds.append(old)
+    currencies: dict[str, int] = {}
+    for c in curs:
+        currencies.setdefault(c, len(currencies))
+    changes = _changes(conn, deal_ids, currencies)
     empty = np.zeros(0, dtype=np.int64)
     return History(
         stage_ids=[s.id for s in all_stages],
@@ -169,9 +190,7 @@ def load(conn: Database) -> History:
         closed=closed_at,
         value=np.array([0 if v is None else v for v in values], dtype=np.int64),
         has_value=np.array([v is not None for v in values], dtype=bool),
-        currency=np.array(
-            [currencies.setdefault(c, len(currencies)) for c in curs], dtype=np.int64
-        ),
+        currency=np.array([currencies[c] for c in curs], dtype=np.int64),
         currencies=list(currencies),
         close_day=_days(close_days) if close_days else empty,
         m_deal=np.concatenate(m_deal) if m_deal else empty,
@@ -179,6 +198,58 @@ def load(conn: Database) -> History:
         m_stage=np.concatenate(m_stage) if m_stage else empty,
         changes=changes,
     )
+
+
+def _index_of(deal_ids: np.ndarray, ids: list[int]) -> np.ndarray:
+    """The positions of ``ids`` in the sorted ``deal_ids``; a row naming a deal not read is
+    a history out of step with its deals (never a neighbour's silently)."""
+    import numpy as np
+
+    wanted = np.array(ids, dtype=np.int64)
+    pos = np.searchsorted(deal_ids, wanted)
+    ok = pos < len(deal_ids)
+    if not ok.all() or not (deal_ids[pos] == wanted).all():
+        bad = wanted[~ok][0] if not ok.all() else wanted[deal_ids[pos] != wanted][0]
+        raise damaged(str(bad), "deal id in the history")
+    return pos
+
+
+def _changes(
+    conn: Database, deal_ids: np.ndarray, currencies: dict[str, int]
+) -> dict[str, Changes]:
+    """The changes to value, currency and expected close, read in batches as columns and
+    sorted per field (new currency codes added to ``currencies``)."""
+    import numpy as np
+
+    cols: list[list[Any]] = [[] for _ in range(5)]
+    for batch in q.history_field_changes(conn):
+        for col, values in zip(cols, zip(*batch, strict=True), strict=True):
+            col.extend(values)
+    deal_col, at_col, id_col, field_col, old_col = cols
+    if not deal_col:
+        return {}
+    deal = _index_of(deal_ids, deal_col)
+    at = _instants(at_col)
+    ids = np.array(id_col, dtype=np.int64)
+    fields = np.array(field_col, dtype=object)
+    out = {}
+    for name in q.FORECAST_FIELDS:
+        sel = np.flatnonzero(fields == name)
+        if not len(sel):
+            continue
+        sel = sel[np.lexsort((ids[sel], at[sel], deal[sel]))]
+        olds = [old_col[i] for i in sel.tolist()]
+        known = np.array([o is not None for o in olds], dtype=bool)
+        if name == "value_minor":
+            old = np.array([0 if o is None else int(o) for o in olds], dtype=np.int64)
+        elif name == "currency":
+            old = np.array(
+                [currencies.setdefault(o, len(currencies)) for o in olds], dtype=np.int64
+            )
+        else:
+            old = _days(olds)
+        out[name] = Changes(deal[sel], at[sel], old, known)
+    return out
 
 
 # --- freezing the pipeline at many instants at once -------------------------------------------
@@ -288,8 +359,9 @@ def estimated_close(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The estimated close instants (µs) of deals in one stage at ``at`` that entered it at
     ``entered``: entry + the median of the known remaining times at least as long as the deal
-    has already waited (``core.scoring.remaining_after``, vectorised, in whole µs). Returns
-    (instants, overdue): overdue where no won deal ever waited so long."""
+    has already waited (an even count: the mean of the middle two, floored to the µs), so
+    at age 0 the plain median. Returns (instants, overdue): overdue where no won deal ever
+    waited so long."""
     import numpy as np
 
     age = at - entered
@@ -313,8 +385,8 @@ def freeze(
     """The pipeline frozen at the start (local midnight) of each ``(period, freeze day)`` and
     the forecast then made for the period, all at once. ``targets`` in any order; the result
     in the same order. ``window_days``: learn the historical probabilities only from deals
-    closed within that many days before the freeze (tests/bench/history_window.py measures
-    whether a recency window would help; none is offered)."""
+    closed within that many days before the freeze (``forecast_history``; measured by
+    tests/bench/history_window.py)."""
     import numpy as np
 
     out = [
@@ -377,27 +449,19 @@ def freeze(
     known = h.has_value[deal].copy()
     cur = h.currency[deal].copy()
     close = h.close_day[deal].copy()
-    if h.changes:
-        t_of = t_sorted[kpos]
-        changed = np.flatnonzero(np.isin(deal, np.fromiter(h.changes, dtype=np.int64)))
-        codes = {c: i for i, c in enumerate(h.currencies)}
-        for i, d, t in zip(changed.tolist(), deal[changed].tolist(), t_of[changed].tolist(),
-                           strict=True):  # fmt: skip
-            for fname, (ats, olds) in h.changes[d].items():
-                j = _first_after(ats, t)
-                if j is None:
-                    continue
-                old = olds[j]
-                if fname == "value_minor":
-                    known[i] = old is not None
-                    value[i] = int(old) if old is not None else 0
-                elif fname == "currency":
-                    if old not in codes:
-                        codes[old] = len(h.currencies)
-                        h.currencies.append(old)
-                    cur[i] = codes[old]
-                else:
-                    close[i] = epoch_day(date.fromisoformat(old)) if old else _NO_DAY
+    for fname, ch in h.changes.items():
+        touched = np.zeros(len(h.deal_ids), dtype=bool)
+        touched[ch.deal] = True
+        idx = np.flatnonzero(touched[deal])  # the pairs whose deal ever changed the field
+        hit, j = ch.before(deal[idx], t_sorted[kpos[idx]])
+        idx, j = idx[hit], j[hit]
+        if fname == "value_minor":
+            value[idx] = ch.old[j]
+            known[idx] = ch.known[j]
+        elif fname == "currency":
+            cur[idx] = ch.old[j]
+        else:
+            close[idx] = ch.old[j]  # no date: _NO_DAY, as _days reads None
 
     # which period each deal was expected to close in, as seen at the freeze
     starts = np.array([epoch_day(out[o].period.start) for o in order], dtype=np.int64)
@@ -436,13 +500,6 @@ def freeze(
             c, s = divmod(part_key, n_stages)
             f.values.setdefault(h.currencies[c], {})[s] = part
     return out
-
-
-def _first_after(ats: list[int], t: int) -> int | None:
-    import bisect
-
-    j = bisect.bisect_right(ats, t)
-    return j if j < len(ats) else None
 
 
 def _stage_history(h, lo, hi, kinds, out, order, nk, n_stages) -> None:  # type: ignore[no-untyped-def]
@@ -646,12 +703,19 @@ def _model_pairs(rows: list[dict[str, Any]], model: str, cur: str) -> list[tuple
     return out
 
 
+#: Fewer periods with a baseline than this: the best model is chosen without it.
+MIN_BASELINE_PERIODS = 3
+
+
 def best_periods(s: Scored) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """The periods and models the best model is chosen among, like for like: the periods with
-    a baseline (it needs three earlier ones) and every model; with none, every period and the
-    models but the baseline."""
+    a baseline (it needs three earlier ones) and every model, once there are at least
+    ``MIN_BASELINE_PERIODS`` of them; before, every period and the models but the baseline
+    (one lucky period does not make a model best)."""
     common = [r for r in s.periods if r["baseline"] is not None]
-    return (common, sc.MODELS) if common else (s.periods, sc.MODELS[:-1])
+    if len(common) >= MIN_BASELINE_PERIODS:
+        return common, sc.MODELS
+    return s.periods, sc.MODELS[:-1]
 
 
 def choose_best(s: Scored, cur: str) -> str | None:
@@ -681,11 +745,27 @@ def main_currency(s: Scored, fallback: str) -> str:
     return min(s.currencies, key=lambda c: (-totals[c], c != fallback, c))
 
 
+#: Periods scored by default: two years.
+DEFAULT_PERIODS = {"month": 24, "quarter": 8}
+
+
+def periods_before(day: date, kind: str, n: int) -> list[m.Period]:
+    """The ``n`` complete periods before the one containing ``day``, oldest first."""
+    p = m.period_containing(day, kind)
+    out: list[m.Period] = []
+    for _ in range(n):
+        p = m.period_containing(p.start - timedelta(days=1), kind)
+        out.insert(0, p)
+    return out
+
+
 def default_spans(today: date, kind: str, since: date | None) -> list[m.Period]:
-    """The complete periods to score: from the one containing ``since`` (default: two years
-    back, so 24 months or 8 quarters) to the last that ended by ``today``."""
+    """The complete periods to score: from the one containing ``since`` (default: the last
+    two years, 24 months or 8 quarters) to the last that ended by ``today``."""
+    if since is None:
+        return periods_before(today, kind, DEFAULT_PERIODS[kind])
     current = m.period_containing(today, kind)
-    p = m.period_containing(since or today - timedelta(days=730), kind)
+    p = m.period_containing(since, kind)
     out = []
     while p.end <= current.start:
         out.append(p)
@@ -710,14 +790,17 @@ def score(
     lead: int = 0,
     seed: int = 0,
     estimate: bool = True,
-    window_days: int | None = None,
     history: str = "all",
+    h: History | None = None,
 ) -> dict[str, Any]:
-    """Every figure of ``pipectl forecast score``; ``window_days`` (named ``history``, e.g.
-    ``365d``): the historical probabilities learned from the deals closed in that span before
-    each freeze."""
+    """Every figure of ``pipectl forecast score``. ``history``: ``all``, or the span (``365d``)
+    the historical probabilities are learned over before each freeze (``forecast_history``);
+    ``h``: the history, when the caller has read it already."""
+    from pipectl.services.pipeline import history_days
+
     today = local_today(now)
-    h = load(conn)
+    window_days = history_days(history, today)
+    h = h if h is not None else load(conn)
     born = h.first_created
     # a period is scored once the pipeline had begun at its freeze (before, nothing was
     # open to forecast from: a zero that says nothing about the forecast)
@@ -871,12 +954,7 @@ def estimator(h: History, at: datetime, spans: list[m.Period]):  # type: ignore[
 
 def judge_spans(today: date, kind: str) -> list[m.Period]:
     """The last ``BEST_OF_PERIODS`` complete periods before ``today``'s, oldest first."""
-    p = m.period_containing(today, kind)
-    spans: list[m.Period] = []
-    for _ in range(sc.BEST_OF_PERIODS):
-        p = m.period_containing(p.start - timedelta(days=1), kind)
-        spans.insert(0, p)
-    return spans
+    return periods_before(today, kind, sc.BEST_OF_PERIODS)
 
 
 def old_enough(first_created: str | None, today: date, kind: str) -> bool:
@@ -909,6 +987,7 @@ def judge(
     seed: int = 0,
     estimate: bool = True,
     window_days: int | None = None,
+    home: str = "USD",
 ) -> dict[str, Any]:
     """Which model forecast this pipeline best over the last ``BEST_OF_PERIODS`` complete
     periods (lowest WAPE, in the currency with most won value, like for like: over
@@ -923,7 +1002,7 @@ def judge(
     out = young(today, kind, closed)
     out["reason"] = None
     s = score_periods(h, spans, seed=seed, estimate=estimate, window_days=window_days)
-    cur = main_currency(s, s.currencies[0] if s.currencies else "")
+    cur = main_currency(s, home)
     if not s.currencies:
         out["reason"] = "nothing was forecast or won in them"
         return out
@@ -948,9 +1027,5 @@ def judge(
 def recent_baseline(h: History, today: date, kind: str) -> dict[str, Fraction]:
     """The naive forecast of a coming period: the mean won value of the last three complete
     periods, per currency."""
-    p = m.period_containing(today, kind)
-    last: list[m.Period] = []
-    for _ in range(sc.BASELINE_PERIODS):
-        p = m.period_containing(p.start - timedelta(days=1), kind)
-        last.insert(0, p)
+    last = periods_before(today, kind, sc.BASELINE_PERIODS)
     return {c: sc.baseline(v) or Fraction(0) for c, v in _actuals(h, last).items()}

@@ -377,13 +377,13 @@ def closed_between(conn: Database, since: str, until: str) -> int:
 FORECAST_FIELDS = ("value_minor", "currency", "expected_close")
 
 
-def history_field_changes(conn: Database) -> list[tuple[int, str, str, str | None]]:
-    """(deal_id, at, field, old value) of every change to a field the forecast reads, in each
-    deal's order (at, id). Sorted here: few rows, and an ORDER BY would walk ix_events_deal
-    and look up every event of the table in turn."""
-    rows = conn.execute(
-        "SELECT deal_id, at, id, field, old_value FROM events WHERE kind = 'field'"
-        " AND field IN ('value_minor', 'currency', 'expected_close')"
-    ).fetchall()
-    rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    return [(d, at, f, old) for d, at, _id, f, old in rows]
+def history_field_changes(conn: Database) -> Iterator[list[tuple]]:
+    """Every change to a field the forecast reads, in batches of (deal_id, at, id, field, old
+    value), in no order: the caller sorts them (an ORDER BY would walk ix_events_deal and
+    look up every event of the table in turn)."""
+    return _batches(
+        conn.execute(
+            "SELECT deal_id, at, id, field, old_value FROM events WHERE kind = 'field'"
+            " AND field IN ('value_minor', 'currency', 'expected_close')"
+        )
+    )
