@@ -132,6 +132,8 @@ def build(
     seed: int,
     stage_changes: int = 0,
     days: int = 400,
+    edits: int = 0,
+    undated: float = 0.0,
 ) -> None:
     """A pipeline of ``deals`` open deals (+ ``closed`` won/lost) created over the last
     ``days`` days, written with raw SQL."""
@@ -168,7 +170,9 @@ def build(
                 "USD",
                 stage,
                 status,
-                (created.date() + timedelta(days=rng.randrange(20, 200))).isoformat(),
+                None
+                if rng.random() < undated
+                else (created.date() + timedelta(days=rng.randrange(20, 200))).isoformat(),
                 rng.choice(["referral", "website", "outbound", "event"]),
                 "bench",
                 reason,
@@ -209,6 +213,22 @@ def build(
             "INSERT INTO events (deal_id, at, kind, from_stage_id, to_stage_id)"
             f" SELECT id, closed_at, 'stage', {open_ids[-1]}, stage_id FROM deals"
             " WHERE status != 'open'"
+        )
+    if edits:
+        # expected-close changes (the date slips) at times within each deal's life
+        lives = conn.execute("SELECT id, created_at, last_touch_at FROM deals").fetchall()
+        rows = []
+        for _ in range(edits):
+            deal_id, born, touched = lives[rng.randrange(len(lives))]
+            a, b = datetime.fromisoformat(born), datetime.fromisoformat(touched)
+            at = a + (b - a) * rng.random()
+            old = (at.date() + timedelta(days=rng.randrange(-10, 60))).isoformat()
+            new = (at.date() + timedelta(days=rng.randrange(60, 120))).isoformat()
+            rows.append((deal_id, at.strftime(TS), old, new))
+        conn.executemany(
+            "INSERT INTO events (deal_id, at, kind, field, old_value, new_value)"
+            " VALUES (?, ?, 'field', 'expected_close', ?, ?)",
+            rows,
         )
     kinds = ["call", "email", "meeting", "demo", "note"]
     conn.executemany(
@@ -264,6 +284,10 @@ def main() -> None:
     ap.add_argument(
         "--days", type=int, default=400, help="deals created over this many days (default 400)"
     )
+    ap.add_argument("--edits", type=int, default=0, help="expected-close changes (field events)")
+    ap.add_argument(
+        "--undated", type=float, default=0.0, help="share of deals with no expected close"
+    )
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--db", type=Path, help="build or reuse the pipeline here")
@@ -303,6 +327,8 @@ def main() -> None:
             args.seed,
             args.stage_changes,
             args.days,
+            args.edits,
+            args.undated,
         )
         return
 
@@ -328,7 +354,7 @@ def main() -> None:
              str(args.deals), "--closed", str(args.closed), "--activities",
              str(args.activities), "--followups", str(args.followups), "--seed",
              str(args.seed), "--stage-changes", str(args.stage_changes), "--days",
-             str(args.days)],
+             str(args.days), "--edits", str(args.edits), "--undated", str(args.undated)],
             check=True,
         )  # fmt: skip
         print(f"built {db} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)

@@ -213,6 +213,15 @@ def _compare(conn: Any, kind: str, lead: int, estimate: bool, window: int | None
     )
     targets = [(p, p.start - timedelta(days=lead)) for p in spans]
     frozen = scoring.freeze(h, targets, estimate=estimate, kind=kind, window_days=window)
+    # the field changes made before the first freeze decide nothing: reading only the later
+    # ones (as forecast score does) gives the same periods
+    later = scoring.load(conn, from_local_date(min(day for _p, day in targets)))
+    assert (
+        scoring.score_periods(
+            later, spans, lead=lead, seed=0, estimate=estimate, window_days=window
+        ).periods
+        == scored.periods
+    )
     names = {i: s for i, s in enumerate(stages(conn))}
     busy = 0
     for p, row, f in zip(spans, scored.periods, frozen, strict=True):

@@ -317,7 +317,8 @@ def forecast(
             label = next(s.label for s in spans if day in s)
             b = _get(buckets, (label, cur))
         _add(b, value, p, learned[stage_id][0], commit, best)
-    history = scoring.load(conn) if deferred or old else None
+    first = from_local_date(scoring.judge_spans(today, kind)[0].start) if old else at
+    history = scoring.load(conn, first) if deferred or old else None
     if deferred and history is not None:
         guesses = scoring.estimator(history, at, spans)
         for (value, cur, stage_id, _entered), label in zip(

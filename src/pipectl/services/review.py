@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from pipectl.clock import local_today
+from pipectl.clock import from_local_date, local_today
 from pipectl.core.money import major_json
 from pipectl.core.priority import idle_days
 from pipectl.core.states import EventKind, Status
@@ -370,11 +370,13 @@ def _score(conn: Database, now: datetime) -> dict[str, Any]:
     """The forecast's record for the report: by quarter over two years, by month while fewer
     than four quarters can be scored (the history read once), with ``forecast_history``."""
     from pipectl.services.pipeline import check_history
-    from pipectl.services.scoring import load, score
+    from pipectl.services.scoring import default_spans, load, score
     from pipectl.store.queries import setting
 
     span = check_history(setting(conn, "forecast_history") or "all")
-    h = load(conn)
+    today = local_today(now)
+    first = min(p.start for kind in ("quarter", "month") for p in default_spans(today, kind, None))
+    h = load(conn, from_local_date(first))
     result = score(conn, now, kind="quarter", history=span, h=h)
     if len(result["periods"]) < 4:
         result = score(conn, now, kind="month", history=span, h=h)

@@ -30,7 +30,7 @@ from pipectl.core.money import major_json
 from pipectl.errors import InputError
 from pipectl.store import analytics as q
 from pipectl.store.engine import Database
-from pipectl.store.queries import damaged, setting, stages
+from pipectl.store.queries import damaged, setting, stages, ts
 
 if TYPE_CHECKING:
     import numpy as np
@@ -148,9 +148,11 @@ class History:
         return int(self.created.min()) if len(self.created) else None
 
 
-def load(conn: Database) -> History:
+def load(conn: Database, changes_after: datetime | None = None) -> History:
     """The history of the whole pipeline (what the connection may see: on a team, a rep's
-    own deals), read set-based."""
+    own deals), read set-based. ``changes_after``: the earliest instant it will be frozen
+    at; the field changes made before it are not read (a field's value at T comes from the
+    first change after T: an earlier one never decides it)."""
     import numpy as np
 
     all_stages = stages(conn)
@@ -178,7 +180,7 @@ def load(conn: Database) -> History:
     currencies: dict[str, int] = {}
     for c in curs:
         currencies.setdefault(c, len(currencies))
-    changes = _changes(conn, deal_ids, currencies)
+    changes = _changes(conn, deal_ids, currencies, ts(changes_after) if changes_after else None)
     empty = np.zeros(0, dtype=np.int64)
     return History(
         stage_ids=[s.id for s in all_stages],
@@ -215,14 +217,14 @@ def _index_of(deal_ids: np.ndarray, ids: list[int]) -> np.ndarray:
 
 
 def _changes(
-    conn: Database, deal_ids: np.ndarray, currencies: dict[str, int]
+    conn: Database, deal_ids: np.ndarray, currencies: dict[str, int], after: str | None
 ) -> dict[str, Changes]:
     """The changes to value, currency and expected close, read in batches as columns and
     sorted per field (new currency codes added to ``currencies``)."""
     import numpy as np
 
     cols: list[list[Any]] = [[] for _ in range(5)]
-    for batch in q.history_field_changes(conn):
+    for batch in q.history_field_changes(conn, after):
         for col, values in zip(cols, zip(*batch, strict=True), strict=True):
             col.extend(values)
     deal_col, at_col, id_col, field_col, old_col = cols
@@ -800,13 +802,15 @@ def score(
 
     today = local_today(now)
     window_days = history_days(history, today)
-    h = h if h is not None else load(conn)
+    spans = default_spans(today, kind, since)
+    first = from_local_date(spans[0].start - timedelta(days=lead)) if spans else None
+    h = h if h is not None else load(conn, first)
     born = h.first_created
     # a period is scored once the pipeline had begun at its freeze (before, nothing was
     # open to forecast from: a zero that says nothing about the forecast)
     spans = [
         p
-        for p in default_spans(today, kind, since)
+        for p in spans
         if born is not None and micros(from_local_date(p.start - timedelta(days=lead))) >= born
     ]
     s = score_periods(h, spans, lead=lead, seed=seed, estimate=estimate, window_days=window_days)
