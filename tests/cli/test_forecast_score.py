@@ -331,52 +331,47 @@ def test_every_figure_of_the_score_by_hand(p: On) -> None:
 
 def test_default_since_starts_where_the_pipeline_began(p: On) -> None:
     """Two years back by default, but only periods frozen once the first deal existed: the
-    imported deals were created at 2025-10-01 00:00, exactly October's freeze."""
+    imported deals were created at 2025-10-01 00:00, just after October's freeze (the end of
+    09-30): October is not scored."""
     r = p.json(*MONTHLY)
     assert r["since"] is None
     labels = [x["period"] for x in r["periods"]]
-    assert labels == ["2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
-    oct_, nov, dec = r["periods"][:3]
-    # open at 10-01 00:00: all 24 (created at that instant); at 11-01: 24 − 3 won in Oct;
-    # at 12-01 00:00: the 2 won on 12-03 (the Qualified four closed at 12-01 00:00 itself)
-    assert [x["open_deals"] for x in (oct_, nov, dec)] == [24, 21, 2]
-    # no expected close: in October and November fewer than 5 wins from Lead were known (0,
-    # then 3 on 10-20): no estimate, nothing forecast. At 12-01, 7 were (3 after 19 days, 4
-    # after 50): the 2 still open had been in Lead 61 days, longer than any win waited:
-    # overdue, so counted in December (estimated), at 10% (Lead had 18 closed deals: < 20)
-    assert [(x["deals"], x["estimated_deals"]) for x in (oct_, nov, dec)] == [
-        (0, 0), (0, 0), (2, 2)
-    ]  # fmt: skip
-    assert [x["weighted"] for x in (oct_, nov, dec)] == [{"USD": 0}, {"USD": 0}, {"USD": 200}]
+    assert labels == ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
+    nov, dec = r["periods"][:2]
+    # open at the end of 10-31: 24 − 3 won in Oct; at the end of 11-30: the 2 won on 12-03
+    # and the Qualified four, lost at 12-01 00:00 — after the freeze
+    assert [x["open_deals"] for x in (nov, dec)] == [21, 6]
+    # no expected close: in November fewer than 5 wins from Lead were known (3 on 10-20):
+    # no estimate, nothing forecast. At December's, 7 were (3 after 19 days, 4 after 50): the
+    # 2 Lead deals still open had been in it 61 days, longer than any win waited: overdue, so
+    # counted in December (estimated), at 10% (Lead had 18 closed deals: < 20). No win had
+    # come from Qualified: its four are not estimated
+    assert [(x["deals"], x["estimated_deals"]) for x in (nov, dec)] == [(0, 0), (2, 2)]
+    assert [x["weighted"] for x in (nov, dec)] == [{"USD": 0}, {"USD": 200}]
     assert dec["historical"] == {"USD": 200}
-    assert [x["actual"] for x in (oct_, nov, dec)] == [{"USD": 3000}, {"USD": 4000}, {"USD": 2000}]
+    assert [x["actual"] for x in (nov, dec)] == [{"USD": 4000}, {"USD": 2000}]
     # the baseline needs 3 earlier months that the pipeline existed in: January's first
-    assert [x["baseline"] for x in r["periods"]][:4] == [None, None, None, {"USD": 3000}]
-    assert r["summary"]["baseline"]["periods"] == 3 and r["summary"]["weighted"]["periods"] == 6
-    # 24 + 21 + 2 deal-periods before January, 8 from January on
-    assert r["deals"]["scored"] == 24 + 21 + 2 + 8
+    assert [x["baseline"] for x in r["periods"]][:3] == [None, None, {"USD": 3000}]
+    assert r["summary"]["baseline"]["periods"] == 3 and r["summary"]["weighted"]["periods"] == 5
+    # 21 + 6 deal-periods before January, 8 from January on
+    assert r["deals"]["scored"] == 21 + 6 + 8
     jan_on = p.json(*SINCE_JAN)
-    assert r["periods"][3:] == jan_on["periods"]
-    # weighted over the six months: |0 − 3,000| + |0 − 4,000| + |200 − 2,000| + 14,400 (Jan–Mar)
-    # = 23,200 over 9,000 + 55,000 won
-    assert r["summary"]["weighted"]["wape"] == ratio(Fraction(23_200, 64_000)) == 0.3625
+    assert r["periods"][2:] == jan_on["periods"]
+    # weighted over the five months: |0 − 4,000| + |200 − 2,000| + 14,400 (Jan–Mar) = 20,200
+    # over 4,000 + 2,000 + 55,000 won
+    assert r["summary"]["weighted"]["wape"] == ratio(Fraction(20_200, 61_000)) == 0.3311
     # the best model is chosen like for like, over the months every model forecast
     assert r["summary"]["best_over"] == ["2026-01", "2026-02", "2026-03"]
     assert r["summary"]["best"] == jan_on["summary"]["best"]
 
 
 def test_by_quarter_by_hand(p: On) -> None:
-    """The default: by quarter, two years back; the pipeline began at 2025-Q4's freeze."""
+    """The default: by quarter, two years back; the pipeline began just after 2025-Q4's
+    freeze (the end of 09-30), so 2026-Q1 is the only quarter scored."""
     r = p.json("forecast", "score")
     assert (r["period"], r["since"]) == ("quarter", None)
-    q4, q1 = r["periods"]
-    assert (q4["period"], q4["frozen_on"], q1["period"], q1["frozen_on"]) == (
-        "2025-Q4", "2025-10-01", "2026-Q1", "2026-01-01"
-    )  # fmt: skip
-    # Q4: the 24 imported deals open, undated, no win known: nothing forecast; 9 won
-    assert (q4["open_deals"], q4["deals"], q4["weighted"], q4["actual"]) == (
-        24, 0, {"USD": 0}, {"USD": 9000}
-    )  # fmt: skip
+    (q1,) = r["periods"]
+    assert (q1["period"], q1["frozen_on"]) == ("2026-Q1", "2026-01-01")
     # Q1 (frozen 01-01): Alpha, Bravo and Charlie all close in Q1:
     # weighted 1,000 + 12,000 + 8,000 × 25% = 15,000; historical 4,500 + 12,000 + 2,000;
     # won: 10,000 + 15,000 + 30,000
@@ -385,40 +380,39 @@ def test_by_quarter_by_hand(p: On) -> None:
         {"USD": 15000}, {"USD": 18500}, {"USD": 55000}
     )  # fmt: skip
     # no baseline: the pipeline did not exist in 2025-Q2, the first of Q1's three
-    assert q4["baseline"] is None and q1["baseline"] is None
+    assert q1["baseline"] is None
     s = r["summary"]
     assert s["baseline"] == {"wape": None, "bias": None, "periods": 0}
-    # weighted: (9,000 + 40,000) / 64,000 = 0.765625; historical (9,000 + 36,500) / 64,000
-    assert s["weighted"] == {"wape": 0.7656, "bias": -0.7656, "periods": 2}
-    assert s["historical"] == {"wape": 0.7109, "bias": -0.7109, "periods": 2}
-    # P50: Q4 0 (nothing forecast); Q1 the simulated P50 of Alpha, Bravo, Charlie
+    # weighted: 40,000 / 55,000 = 0.727272…; historical 36,500 / 55,000 = 0.663636…
+    assert s["weighted"] == {"wape": 0.7273, "bias": -0.7273, "periods": 1}
+    assert s["historical"] == {"wape": 0.6636, "bias": -0.6636, "periods": 1}
+    # P50: the simulated P50 of Alpha, Bravo, Charlie
     q1_p50 = simulate([1_000_000, 2_000_000, 800_000], [0.1, 0.6, 0.25], seed=0)[1]
     assert q1["p50"] == {"USD": q1_p50 / 100}
-    p50_wape = ratio((9_000 + abs(Fraction(q1_p50, 100) - 55_000)) / Fraction(64_000))
+    p50_wape = ratio(abs(Fraction(q1_p50, 100) - 55_000) / Fraction(55_000))
     assert s["p50"]["wape"] == p50_wape
-    # no period has a baseline: the best is chosen among the other three, over both quarters
-    assert s["best_over"] == ["2025-Q4", "2026-Q1"]
-    wapes = {"weighted": 0.7656, "historical": 0.7109, "p50": p50_wape}
+    # no period has a baseline: the best is chosen among the other three
+    assert s["best_over"] == ["2026-Q1"]
+    wapes = {"weighted": 0.7273, "historical": 0.6636, "p50": p50_wape}
     assert s["best"] == min(wapes, key=lambda k: (wapes[k], list(wapes).index(k)))
-    # deal-periods: the 24 open at 10-01 (9 won from Lead, 11 lost from Lead, 4 lost from
-    # Qualified; nothing had closed: every model gives the stage's %), then Alpha, Bravo,
-    # Charlie at 01-01
-    assert r["deals"]["scored"] == 27
-    q4_sq = 9 * Fraction(81, 100) + 11 * Fraction(1, 100) + 4 * Fraction(1, 16)  # 7.65
-    configured = (q4_sq + Fraction(81, 100) + Fraction(36, 100) + Fraction(9, 16)) / 27
-    historical = (q4_sq + Fraction(11, 20) ** 2 + Fraction(36, 100) + Fraction(9, 16)) / 27
-    win_rate = (q4_sq + Fraction(59, 64)) / 27  # (5/8)² + (3/8)² + (5/8)² at 01-01
+    # deal-periods: Alpha (Lead, won), Bravo (Proposal, lost), Charlie (Qualified, won) at
+    # 01-01, when the 24 imported deals had closed: 9 won, 15 lost
+    assert r["deals"]["scored"] == 3
+    configured = (Fraction(81, 100) + Fraction(36, 100) + Fraction(9, 16)) / 3
+    # Lead learned 9/20 (Alpha: (11/20)²); Proposal and Qualified too few closed: configured
+    historical = (Fraction(11, 20) ** 2 + Fraction(36, 100) + Fraction(9, 16)) / 3
+    win_rate = Fraction(59, 64) / 3  # 9/24 = 3/8: (5/8)² + (3/8)² + (5/8)²
     assert r["deals"]["brier"] == {
-        "configured": ratio(configured),  # 9.3825 / 27 = 0.3475
-        "historical": ratio(historical),  # 8.875 / 27 = 0.3287
-        "win_rate": ratio(win_rate),  # 8.571875 / 27 = 0.3175
+        "configured": ratio(configured),  # 1.7325 / 3 = 0.5775
+        "historical": ratio(historical),  # 1.225 / 3 = 0.408333…
+        "win_rate": ratio(win_rate),  # 0.921875 / 3 = 0.307291…
     }
-    assert r["deals"]["brier"] == {"configured": 0.3475, "historical": 0.3287, "win_rate": 0.3175}
+    assert r["deals"]["brier"] == {"configured": 0.5775, "historical": 0.4083, "win_rate": 0.3073}
 
 
 def test_a_frozen_forecast_is_what_as_of_showed_the_day_before(p: On) -> None:
-    """March's forecast, frozen at 03-01 00:00 — and with --lead 1 at 02-28 00:00 — is the
-    March row of `forecast --as-of` the day before (nothing had slipped into March)."""
+    """March's forecast, frozen at the end of 02-28 — and with --lead 1 at the end of 02-27 —
+    is the March row of `forecast --as-of` that day (nothing had slipped into March)."""
     score = p.json(*SINCE_JAN)["periods"][2]
     early = p.json(*SINCE_JAN, "--lead", "1")["periods"][2]
     for frozen, day in ((score, "2026-02-28"), (early, "2026-02-27")):
@@ -746,6 +740,8 @@ def test_insertion_order_does_not_matter(p: On, tmp_path: Path, db_path: Path) -
         (("forecast", "--period", "month", "score"), "--period goes after 'score'"),
         (("forecast", "--no-estimate", "score"), "--no-estimate goes after 'score'"),
         (("forecast", "score", "extra"), "extra"),
+        ((*MONTHLY, "--history", ""), "not a duration"),
+        ((*MONTHLY, "--history", "forever"), "not a duration"),
         (("forecast", "scores"), "scores"),
     ],
 )
@@ -949,3 +945,99 @@ def test_the_lead_figure_of_each_model(model: str, want: int) -> None:
     assert _lead(model, row, 100_000, b, Fraction(200_000), "USD") == want
     assert _lead("baseline", row, 300_000, b, Fraction(200_000), "USD") == 3000
     assert _lead(None, row, 100_000, b, Fraction(200_000), "USD") is None
+
+
+def test_what_happened_at_midnight_is_not_known_at_the_freeze(cli: Cli, tmp_path: Path) -> None:
+    """A date-only import stamps its times at local midnight. October's forecast is frozen at
+    the end of 09-30: A, won at 10-01 00:00, was still open in Proposal (its close 10-05 in
+    October: $1,000 × 60%); B, created at 10-01 00:00, did not exist yet — as `forecast
+    --as-of 2026-09-30` shows."""
+    csv = write_file(
+        tmp_path,
+        "d.csv",
+        "title,value,stage,status,created_at,closed_at,expected_close\n"
+        "A,1000,Proposal,won,2026-09-10,2026-10-01,2026-10-05\n"
+        "B,2000,Proposal,open,2026-10-01,,2026-10-20\n",
+    )
+    now = at("2026-11-24")
+    now.ok("import", str(csv))
+    (oct_,) = now.json("forecast", "score", "--period", "month")["periods"]
+    assert oct_["period"] == "2026-10"  # September's freeze came before A was created
+    assert (oct_["open_deals"], oct_["deals"], oct_["weighted"]) == (1, 1, {"USD": 600})
+    assert oct_["actual"] == {"USD": 1000}
+    back = now.json("forecast", "--period", "month", "--as-of", "2026-09-30")
+    row = next(x for x in back["periods"] if x["period"] == "2026-10")
+    assert (row["deals"], row["weighted"]) == (1, 600)
+
+
+def test_history_values_are_checked_on_import_and_on_read(cli: Cli, tmp_path: Path) -> None:
+    """A value, currency or close date in a field change is what the forecast reads back at a
+    past instant: an export edited into junk is refused on import, row named, nothing
+    written; and one already stored (an older pipectl, a hand edit) is one damaged-file line
+    (exit 5), never an internal error."""
+    now = at("2026-11-24")
+    now.ok(
+        "add", "Deal", "3000", "--stage", "proposal", "--close", "2026-12-20", "--at", "2026-06-01"
+    )
+    at("2026-07-01").ok("edit", "Deal", "--value", "3500")
+    out = tmp_path / "all"
+    now.ok("export", "--what", "all", "-o", str(out))
+    events = (out / "events.csv").read_text(encoding="utf-8")
+    assert ",value_minor,300000," in events
+    for junk in ("abc", "3000.5", "-5"):
+        (out / "events.csv").write_text(
+            events.replace(",value_minor,300000,", f",value_minor,{junk},"), encoding="utf-8"
+        )
+        fresh = tmp_path / f"fresh-{junk}.db"
+        r = On(now="2026-11-24T12:00:00+00:00", db=str(fresh)).fails("import", str(out), code=2)
+        assert "not a stored value_minor value" in r.stderr and "Traceback" not in r.stderr
+    (out / "events.csv").write_text(
+        events.replace(",value_minor,300000,", ",currency,<b>x</b>,"), encoding="utf-8"
+    )
+    r = On(now="2026-11-24T12:00:00+00:00", db=str(tmp_path / "c.db")).fails(
+        "import", str(out), code=2
+    )
+    assert "not a stored currency value" in r.stderr
+
+
+@pytest.mark.sqlite_only
+def test_a_damaged_history_value_is_one_line(sqlite_path: Path) -> None:
+    import sqlite3
+
+    now = On(now="2026-11-24T12:00:00+00:00", db=str(sqlite_path))
+    now.ok(
+        "add", "Deal", "3000", "--stage", "proposal", "--close", "2026-12-20", "--at", "2026-06-01"
+    )
+    On(now="2026-07-01T12:00:00+00:00", db=str(sqlite_path)).ok("edit", "Deal", "--value", "3500")
+    for column, junk in (("old_value", "abc"), ("field", "currency")):
+        with sqlite3.connect(sqlite_path) as c:
+            c.execute(
+                f"UPDATE events SET {column} = ? WHERE kind = 'field'",
+                (junk,),
+            )
+        # by month the pipeline is old enough for forecast to judge its models: it reads too
+        for args in (("forecast", "score", "--period", "month"), ("forecast", "--period", "month")):
+            r = now.fails(*args, code=5)  # a damaged pipeline (docs/exit-codes.md)
+            assert "damaged" in r.stderr and "internal error" not in r.stderr, r.stderr
+
+
+def test_the_report_escapes_a_currency_like_any_stored_text() -> None:
+    from pipectl.render.report import md_text, plain, score_sections
+
+    cur = "<b>|"
+    sc = {
+        "period": "month",
+        "summary": {
+            "currency": cur,
+            "best": None,
+            **{
+                k: {"wape": None, "bias": None}
+                for k in ("weighted", "historical", "p50", "baseline")
+            },
+        },
+        "periods": [],
+        "deals": {"scored": 0, "brier": dict.fromkeys(("configured", "historical", "win_rate"))},
+    }
+    title = score_sections(sc, md_text)[0][0]
+    assert title.endswith(f"({md_text(cur)})") and "<b>" not in title
+    assert score_sections(sc, plain)[0][0].endswith("(<b>|)")  # HTML escapes it once, later

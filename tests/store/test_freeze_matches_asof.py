@@ -160,7 +160,8 @@ def _sql(
     conn: Any, period: m.Period, lead: int, kind: str, estimate: bool, window: int | None = None
 ) -> dict[str, Any]:
     """The ``--as-of`` forecast at the period's freeze instant, boiled down to the period."""
-    asof = from_local_date(period.start - timedelta(days=lead))
+    made_on = period.start - timedelta(days=lead)
+    asof = from_local_date(made_on) - timedelta(microseconds=1)  # the end of the day before
     out = forecast(
         conn,
         NOW,
@@ -170,6 +171,7 @@ def _sql(
         judge=False,
         estimate=estimate,
         history_days=window,
+        made_on=made_on,
     )
     since = ts(asof - timedelta(days=window)) if window is not None else None
     raw = q.stage_history_outcomes(conn, q.Snapshot(ts(asof)), ts(asof), since)

@@ -218,7 +218,8 @@ def forecast_score(
         start = common.date_of(conn, since, now) if since else None
         if start is not None and start > local_today(now):
             raise InputError(f"--since {start} is in the future")
-        span = check_history(history or setting(conn, "forecast_history") or "all")
+        given = history if history is not None else setting(conn, "forecast_history")
+        span = check_history(given or "all") if history is None else check_history(history)
         with conn.transaction(write=False):
             result = score(
                 conn,

@@ -279,7 +279,9 @@ def _best_line(r: dict[str, Any], mode: str) -> None:
         mode,
     )
     figures = "; ".join(
-        f"{p['period']} {_money(p['best'], p['currency'])}" for p in r["periods"] if p["best"]
+        f"{p['period']} {_money(p['best'], p['currency'])}"
+        for p in r["periods"]
+        if p["best"] is not None
     )
     if figures:
         _line(f"forecast by {MODEL_NAMES[v['model']].split(' ')[0]}: {figures}", mode)
@@ -321,10 +323,16 @@ def forecast_score(r: dict[str, Any], mode: str) -> None:
         return
     when = "at its start" if not r["lead"] else f"{r['lead']} days before it began"
     if not r["periods"]:
-        emit(
-            f"no complete {r['period']} to score yet: a forecast is scored once its period"
-            " has ended, and the pipeline had begun when it was made"
-        )
+        if r["since"]:
+            emit(
+                f"no complete {r['period']} from {r['since']} to score: a forecast is scored"
+                " once its period has ended, and the pipeline had begun when it was made"
+            )
+        else:
+            emit(
+                f"no complete {r['period']} to score yet: a forecast is scored once its"
+                " period has ended, and the pipeline had begun when it was made"
+            )
         return
     n = len(r["periods"])
     title = (

@@ -258,9 +258,10 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.1%}"
 
 
-def score_sections(sc: dict[str, Any]) -> list[Section]:
+def score_sections(sc: dict[str, Any], esc: Escape) -> list[Section]:
     """The forecast's record: each period's forecasts against what was won (in the main
-    currency), each model's WAPE and bias, and the deals' Brier scores."""
+    currency), each model's WAPE and bias, and the deals' Brier scores; the currency code
+    passed through ``esc`` like any stored text."""
     cur = sc["summary"]["currency"]
     periods = [[p["period"], _money(p["actual"].get(cur, 0), cur),
                 _money(p["weighted"].get(cur, 0), cur), _money(p["historical"].get(cur, 0), cur),
@@ -276,7 +277,7 @@ def score_sections(sc: dict[str, Any]) -> list[Section]:
              for k, name in (("configured", "configured stage %"), ("historical", "historical"),
                              ("win_rate", "plain win rate"))]  # fmt: skip
     return [
-        (f"Forecast against won, by {sc['period']} ({plain(cur)})",
+        (f"Forecast against won, by {sc['period']} ({esc(cur)})",
          ["Period", "Won", "Weighted", "Historical", "P10–P90", "Baseline"], periods,
          ("Won", "Weighted", "Historical", "P10–P90", "Baseline")),
         ("How far off each model was", ["Model", "WAPE", "Bias"], models, ("WAPE", "Bias")),
@@ -420,7 +421,7 @@ def to_html(r: dict[str, Any], data: dict[str, Any]) -> str:
     else:
         parts.append(f'<p class="sub">{e(_score_note(sc))}</p>')
         parts.append(f'<figure id="chart-score">{svg["score"]}</figure>')
-        for title, headers, rows, num in score_sections(sc):
+        for title, headers, rows, num in score_sections(sc, plain):
             parts.append(f"<h3>{e(title)}</h3>{_table(headers, rows, num)}")
     parts.append("</body></html>\n")
     return "".join(parts)
@@ -521,6 +522,6 @@ def to_markdown(r: dict[str, Any], data: dict[str, Any]) -> str:
         lines += ["No period to score yet: a forecast is scored once its period has ended.", ""]
     else:
         lines += [_score_note(sc), ""]
-        for title, headers, rows, _num in score_sections(sc):
+        for title, headers, rows, _num in score_sections(sc, md_text):
             lines += [f"### {title}", "", *_md_table(headers, rows), ""]
     return "\n".join(lines)

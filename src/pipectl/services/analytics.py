@@ -265,6 +265,7 @@ def forecast(
     estimate: bool = True,
     judge: bool = True,
     history_days: int | None = None,
+    made_on: date | None = None,
 ) -> dict[str, Any]:
     """The forecast of ``pipectl forecast``; with ``owner``, of that owner's deals only. The
     targets are the whole pipeline's: an owner's forecast is not compared with them.
@@ -274,11 +275,13 @@ def forecast(
     ``judge``: score the models over the last complete periods (``forecast score``) and
     name the best (not per owner, nor with ``asof``: a score uses what happened since).
     ``history_days``: learn the historical probabilities from the deals closed in that many
-    days before only (``forecast_history``; None: all)."""
+    days before only (``forecast_history``; None: all). ``made_on``: the day the forecast is
+    made, when not ``asof``'s (``forecast score`` freezes a period's forecast at the end of
+    the day before it, made on its first day: the slipped deals count in it)."""
     from pipectl.services import scoring
 
     at = asof or now
-    today = local_today(at)
+    today = made_on or local_today(at)
     snap = _snapshot(asof, owner)
     all_stages = stages(conn)
     by_id = {s.id: s for s in all_stages}

@@ -227,11 +227,34 @@ def read_extra(
             at = _when(t, n, get("at"), "at", order, now)
             _after_creation(t, n, deal, at, born)
             cells = [get(c) or None for c in ("field", "old_value", "new_value")]
+            if kind == "field":
+                for value in cells[1:]:
+                    _field_value(t, n, cells[0], value)
             out.events.append((
                 deal, at, kind, *cells, get("from_stage") or None, get("to_stage") or None,
                 _text(t, n, get("note"), MAX_TEXT, "note") or None,
             ))  # fmt: skip
     return out
+
+
+def _field_value(t: _Table, n: int, name: str | None, value: str | None) -> None:
+    """A field change's old or new value as the store writes it, for the fields the forecast
+    reads back from the history (``--as-of``, ``forecast score``): whole minor units, an ISO
+    currency code, an ISO day. Anything else is refused with the row, never stored."""
+    if value is None or name not in ("value_minor", "currency", "expected_close"):
+        return
+    if name == "value_minor":
+        ok = value.isascii() and value.isdigit() and len(value) <= 18
+    elif name == "currency":
+        ok = len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()
+    else:
+        try:
+            date.fromisoformat(value)
+            ok = len(value) == 10
+        except ValueError:
+            ok = False
+    if not ok:
+        raise t.fail(n, f"not a stored {name} value: {shown(value)}")
 
 
 def _fold(name: str) -> str:

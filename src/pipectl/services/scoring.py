@@ -30,7 +30,7 @@ from pipectl.core.money import major_json
 from pipectl.errors import InputError
 from pipectl.store import analytics as q
 from pipectl.store.engine import Database
-from pipectl.store.queries import damaged, setting, stages, ts
+from pipectl.store.queries import damaged, setting, stages
 
 if TYPE_CHECKING:
     import numpy as np
@@ -84,6 +84,13 @@ def _is_date(text: str) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def freeze_instant(day: date) -> int:
+    """The instant a forecast for a period is frozen at, when made on ``day``: the last
+    microsecond before it begins — the end of the day before, as ``--as-of`` reads a day —,
+    so nothing stamped at midnight (a date-only import's times) is known yet."""
+    return micros(from_local_date(day)) - 1
 
 
 _NO_DAY = -(2**63)
@@ -180,7 +187,7 @@ def load(conn: Database, changes_after: datetime | None = None) -> History:
     currencies: dict[str, int] = {}
     for c in curs:
         currencies.setdefault(c, len(currencies))
-    changes = _changes(conn, deal_ids, currencies, ts(changes_after) if changes_after else None)
+    changes = _changes(conn, deal_ids, currencies, micros(changes_after) if changes_after else None)
     empty = np.zeros(0, dtype=np.int64)
     return History(
         stage_ids=[s.id for s in all_stages],
@@ -217,14 +224,14 @@ def _index_of(deal_ids: np.ndarray, ids: list[int]) -> np.ndarray:
 
 
 def _changes(
-    conn: Database, deal_ids: np.ndarray, currencies: dict[str, int], after: str | None
+    conn: Database, deal_ids: np.ndarray, currencies: dict[str, int], after: int | None
 ) -> dict[str, Changes]:
     """The changes to value, currency and expected close, read in batches as columns and
     sorted per field (new currency codes added to ``currencies``)."""
     import numpy as np
 
     cols: list[list[Any]] = [[] for _ in range(5)]
-    for batch in q.history_field_changes(conn, after):
+    for batch in q.history_field_changes(conn):
         for col, values in zip(cols, zip(*batch, strict=True), strict=True):
             col.extend(values)
     deal_col, at_col, id_col, field_col, old_col = cols
@@ -234,24 +241,41 @@ def _changes(
     at = _instants(at_col)
     ids = np.array(id_col, dtype=np.int64)
     fields = np.array(field_col, dtype=object)
+    later = at > after if after is not None else np.ones(len(at), dtype=bool)
     out = {}
     for name in q.FORECAST_FIELDS:
-        sel = np.flatnonzero(fields == name)
+        sel = np.flatnonzero((fields == name) & later)
         if not len(sel):
             continue
         sel = sel[np.lexsort((ids[sel], at[sel], deal[sel]))]
         olds = [old_col[i] for i in sel.tolist()]
         known = np.array([o is not None for o in olds], dtype=bool)
         if name == "value_minor":
-            old = np.array([0 if o is None else int(o) for o in olds], dtype=np.int64)
+            old = np.array([0 if o is None else _minor(o) for o in olds], dtype=np.int64)
         elif name == "currency":
             old = np.array(
-                [currencies.setdefault(o, len(currencies)) for o in olds], dtype=np.int64
+                [currencies.setdefault(_code(o), len(currencies)) for o in olds], dtype=np.int64
             )
         else:
             old = _days(olds)
         out[name] = Changes(deal[sel], at[sel], old, known)
     return out
+
+
+def _minor(text: str) -> int:
+    """A value's old amount in the history (whole minor units), or the damaged-file error."""
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise damaged(text, "amount in the history") from None
+
+
+def _code(text: str | None) -> str:
+    """A currency's old code in the history (three capital letters), or the damaged-file
+    error: it is shown and keys every report."""
+    if text is None or len(text) != 3 or not (text.isascii() and text.isalpha() and text.isupper()):
+        raise damaged(str(text), "currency in the history")
+    return text
 
 
 # --- freezing the pipeline at many instants at once -------------------------------------------
@@ -392,7 +416,7 @@ def freeze(
     import numpy as np
 
     out = [
-        Frozen(p, micros(from_local_date(day)), day) for p, day in targets
+        Frozen(p, freeze_instant(day), day) for p, day in targets
     ]  # fmt: skip
     if not out:
         return out
@@ -721,9 +745,13 @@ def best_periods(s: Scored) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
 
 
 def choose_best(s: Scored, cur: str) -> str | None:
-    """The model with the lowest WAPE over ``best_periods``."""
+    """The model with the lowest WAPE over ``best_periods``; when nothing was won in those,
+    over every period without the baseline."""
     rows, models = best_periods(s)
-    return sc.best_model({k: sc.wape(_model_pairs(rows, k, cur)) for k in models})
+    best = sc.best_model({k: sc.wape(_model_pairs(rows, k, cur)) for k in models})
+    if best is None and models == sc.MODELS:
+        best = sc.best_model({k: sc.wape(_model_pairs(s.periods, k, cur)) for k in sc.MODELS[:-1]})
+    return best
 
 
 def summary(s: Scored, cur: str) -> dict[str, Any]:
@@ -811,7 +839,7 @@ def score(
     spans = [
         p
         for p in spans
-        if born is not None and micros(from_local_date(p.start - timedelta(days=lead))) >= born
+        if born is not None and freeze_instant(p.start - timedelta(days=lead)) >= born
     ]
     s = score_periods(h, spans, lead=lead, seed=seed, estimate=estimate, window_days=window_days)
     home = setting(conn, "currency") or "USD"
@@ -966,8 +994,8 @@ def old_enough(first_created: str | None, today: date, kind: str) -> bool:
     period ``judge`` scores? Before, there is nothing to judge, and no history to read."""
     if first_created is None:
         return False
-    start = micros(from_local_date(judge_spans(today, kind)[0].start))
-    return start >= int(_instants([first_created])[0])
+    start = freeze_instant(judge_spans(today, kind)[0].start)
+    return start >= int(_instants([first_created])[0])  # start: a freeze instant
 
 
 def young(today: date, kind: str, closed: int) -> dict[str, Any]:
@@ -1001,7 +1029,7 @@ def judge(
     born = h.first_created
     start, end = micros(from_local_date(spans[0].start)), micros(from_local_date(spans[-1].end))
     closed = int(((h.status != _OPEN) & (h.closed >= start) & (h.closed < end)).sum())
-    if born is None or start < born:
+    if born is None or freeze_instant(spans[0].start) < born:
         return young(today, kind, closed)
     out = young(today, kind, closed)
     out["reason"] = None
