@@ -194,14 +194,19 @@ def build(
         " stage_id FROM deals WHERE id = ?",
         [(i,) for i in range(1, total + 1)],
     )
+    lives = conn.execute("SELECT id, created_at, last_touch_at FROM deals").fetchall()
+
+    def in_a_life() -> tuple[int, datetime]:
+        """A random deal, and a random instant between its creation and its last touch."""
+        deal_id, born, touched = lives[rng.randrange(len(lives))]
+        a, b = datetime.fromisoformat(born), datetime.fromisoformat(touched)
+        return deal_id, a + (b - a) * rng.random()
+
     if stage_changes:
         # moves between open stages at times within each deal's life (history for metrics)
-        lives = conn.execute("SELECT id, created_at, last_touch_at FROM deals").fetchall()
         moves = []
         for _ in range(stage_changes):
-            deal_id, born, touched = lives[rng.randrange(len(lives))]
-            a, b = datetime.fromisoformat(born), datetime.fromisoformat(touched)
-            at = a + (b - a) * rng.random()
+            deal_id, at = in_a_life()
             moves.append((deal_id, at.strftime(TS), *rng.sample(open_ids, 2)))
         conn.executemany(
             "INSERT INTO events (deal_id, at, kind, from_stage_id, to_stage_id)"
@@ -216,12 +221,9 @@ def build(
         )
     if edits:
         # expected-close changes (the date slips) at times within each deal's life
-        lives = conn.execute("SELECT id, created_at, last_touch_at FROM deals").fetchall()
         rows = []
         for _ in range(edits):
-            deal_id, born, touched = lives[rng.randrange(len(lives))]
-            a, b = datetime.fromisoformat(born), datetime.fromisoformat(touched)
-            at = a + (b - a) * rng.random()
+            deal_id, at = in_a_life()
             old = (at.date() + timedelta(days=rng.randrange(-10, 60))).isoformat()
             new = (at.date() + timedelta(days=rng.randrange(60, 120))).isoformat()
             rows.append((deal_id, at.strftime(TS), old, new))

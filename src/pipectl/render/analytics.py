@@ -426,8 +426,9 @@ def _signed(x: float | None) -> str:
 
 def _chart(r: dict[str, Any], cur: str, model: str) -> None:
     """Forecast against actual per period, one pair of bars each, on one scale."""
-    key = "p50" if model == "p50" else model
-    pairs = [(p["period"], (p[key] or {}).get(cur), p["actual"].get(cur, 0)) for p in r["periods"]]
+    pairs = [
+        (p["period"], (p[model] or {}).get(cur), p["actual"].get(cur, 0)) for p in r["periods"]
+    ]
     top = max([a for _l, _f, a in pairs] + [f for _l, f, _a in pairs if f is not None] + [0])
     emit()
     emit(f"  {MODEL_NAMES[model].split(' ')[0]} forecast (▒) against won (█), {cur}")

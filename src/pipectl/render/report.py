@@ -230,8 +230,7 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
             fig = Figure(figsize=(12, 3.2))
             ax = fig.subplots()
             xs = list(range(len(rows)))
-            fc = [(p[model] or {}).get(cur, 0) if model != "baseline" or p[model] else 0
-                  for p in rows]  # fmt: skip
+            fc = [(p[model] or {}).get(cur, 0) for p in rows]
             won = [p["actual"].get(cur, 0) for p in rows]
             ax.bar([x - 0.2 for x in xs], fc, 0.4, color="#8fb3e8",
                    label=f"forecast ({SCORE_MODELS[model]})")  # fmt: skip

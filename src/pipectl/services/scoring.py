@@ -55,16 +55,17 @@ def _instants(texts: list[str]) -> np.ndarray:
     try:
         return np.array(texts, dtype="datetime64[us]").astype(np.int64)
     except (TypeError, ValueError):
-        bad = next((t for t in texts if not _parses(t)), texts[0] if texts else "")
-        raise damaged(bad, "time") from None
+        raise damaged(_first_bad(texts, datetime.fromisoformat), "time") from None
 
 
-def _parses(text: str) -> bool:
-    try:
-        datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return False
-    return True
+def _first_bad(texts: list[Any], parse: Any) -> str:
+    """The first of ``texts`` that ``parse`` refuses (what a damaged-file error names)."""
+    for t in texts:
+        try:
+            parse(t)
+        except (TypeError, ValueError):
+            return str(t)
+    return str(texts[0]) if texts else ""
 
 
 def _days(texts: list[str | None]) -> np.ndarray:
@@ -74,16 +75,7 @@ def _days(texts: list[str | None]) -> np.ndarray:
     try:
         return np.array([t or "NaT" for t in texts], dtype="datetime64[D]").astype(np.int64)
     except (TypeError, ValueError):
-        bad = next((t for t in texts if t and not _is_date(t)), "")
-        raise damaged(bad, "date") from None
-
-
-def _is_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except (TypeError, ValueError):
-        return False
-    return True
+        raise damaged(_first_bad([t for t in texts if t], date.fromisoformat), "date") from None
 
 
 def freeze_instant(day: date) -> int:
@@ -851,9 +843,7 @@ def score(
 
 
 def _json(s, kind, lead, since, today, main, by_cur, estimate) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    def money(d: dict[str, Any]) -> dict[str, int | float]:
-        return _money(d)
-
+    money = _money
     periods = []
     for r in s.periods:
         p10 = {c: v[0] for c, v in r["range"].items()}
