@@ -42,12 +42,14 @@ CURRENCIES = ("USD", "USD", "USD", "EUR", "JPY")
 
 def _anchors() -> list[datetime]:
     """Instants where ties and edges happen: every month's first midnight and 20 days before
-    it (the freeze instants of lead 0 and lead 20), as the local clock has them."""
+    it (the days the forecasts of lead 0 and lead 20 are made on), as the local clock has
+    them, and the freeze instants themselves (the microsecond before)."""
     out = set()
     p = m.period_containing(START.date(), "month")
     while p.start <= END.date():
-        out.add(from_local_date(p.start))
-        out.add(from_local_date(p.start - timedelta(days=20)))
+        for day in (p.start, p.start - timedelta(days=20)):
+            out.add(from_local_date(day))
+            out.add(from_local_date(day) - timedelta(microseconds=1))
         p = p.next()
     return sorted(out)
 
@@ -409,5 +411,30 @@ def test_an_estimated_close_by_hand(new_pipeline: Any) -> None:
             2, 14400
         )  # fmt: skip
         assert out["undated"]["USD"]["deals"] == 1  # Q
+    finally:
+        conn.close()
+
+
+def test_a_change_at_the_midnight_a_forecast_is_made_is_not_yet_known(new_pipeline: Any) -> None:
+    """June's forecast is made on 06-01 from what was known at the end of 05-31: a value
+    edited at 06-01 00:00 (a date-only import's time) is not known yet, so the frozen value
+    is the old one — also when the history is read from that midnight on, as forecast score
+    reads it (only the changes at or after the first freeze day)."""
+    conn = open_db(new_pipeline())
+    try:
+        june = m.period_containing(T.date(), "month")
+        by_name = {s.name: s for s in stages(conn)}
+        with conn.transaction():
+            d = store.create(
+                conn,
+                {"title": "D", "value_minor": 1000_00, "currency": "USD",
+                 "expected_close": T.date() + 10 * DAY},
+                by_name["Proposal"].id, T - 30 * DAY, T - 30 * DAY,
+            )  # fmt: skip
+            store.set_fields(conn, d, {"value_minor": 5000_00}, T)  # 06-01 00:00 (UTC)
+        for h in (scoring.load(conn), scoring.load(conn, T)):
+            (f,) = scoring.freeze(h, [(june, june.start)], estimate=False, kind="month")
+            values = [int(v) for vs in f.values["USD"].values() for v in vs]
+            assert values == [1000_00]
     finally:
         conn.close()

@@ -149,9 +149,10 @@ class History:
 
 def load(conn: Database, changes_after: datetime | None = None) -> History:
     """The history of the whole pipeline (what the connection may see: on a team, a rep's
-    own deals), read set-based. ``changes_after``: the earliest instant it will be frozen
-    at; the field changes made before it are not read (a field's value at T comes from the
-    first change after T: an earlier one never decides it)."""
+    own deals), read set-based. ``changes_after``: local midnight of the first day a
+    forecast will be made on (its freeze instant is the microsecond before); the field
+    changes made before it are dropped (a field's value at T comes from the first change
+    after T: an earlier one never decides it)."""
     import numpy as np
 
     all_stages = stages(conn)
@@ -233,7 +234,7 @@ def _changes(
     at = _instants(at_col)
     ids = np.array(id_col, dtype=np.int64)
     fields = np.array(field_col, dtype=object)
-    later = at > after if after is not None else np.ones(len(at), dtype=bool)
+    later = at >= after if after is not None else np.ones(len(at), dtype=bool)
     out = {}
     for name in q.FORECAST_FIELDS:
         sel = np.flatnonzero((fields == name) & later)
