@@ -401,8 +401,9 @@ def freeze(
     kind: str = "quarter",
     window_days: int | None = None,
 ) -> list[Frozen]:
-    """The pipeline frozen at the start (local midnight) of each ``(period, freeze day)`` and
-    the forecast then made for the period, all at once. ``targets`` in any order; the result
+    """The pipeline frozen for each ``(period, day the forecast is made)`` at that day's
+    ``freeze_instant`` (the end of the day before), and the forecast then made for the
+    period, all at once. ``targets`` in any order; the result
     in the same order. ``window_days``: learn the historical probabilities only from deals
     closed within that many days before the freeze (``forecast_history``; measured by
     tests/bench/history_window.py)."""
