@@ -218,8 +218,10 @@ def forecast_score(
         start = common.date_of(conn, since, now) if since else None
         if start is not None and start > local_today(now):
             raise InputError(f"--since {start} is in the future")
-        given = history if history is not None else setting(conn, "forecast_history")
-        span = check_history(given or "all") if history is None else check_history(history)
+        # --history as typed ('' is refused); else the setting, else all
+        span = check_history(
+            history if history is not None else setting(conn, "forecast_history") or "all"
+        )
         with conn.transaction(write=False):
             result = score(
                 conn,

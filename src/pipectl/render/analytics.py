@@ -256,6 +256,8 @@ def forecast(r: dict[str, Any], mode: str) -> None:
 
 MODEL_NAMES = {"weighted": "weighted", "historical": "historical", "p50": "P50",
                "baseline": "baseline (mean of the last 3 periods)"}  # fmt: skip
+#: The same, a word each (a chart's legend, the report's tables).
+SHORT_NAMES = {k: v.split(" ")[0] for k, v in MODEL_NAMES.items()}
 
 
 def _best_line(r: dict[str, Any], mode: str) -> None:
@@ -266,7 +268,7 @@ def _best_line(r: dict[str, Any], mode: str) -> None:
     seen = v.get("compared") or v["periods"]
     span = f"{seen[0]}…{seen[-1]}" if len(seen) > 1 else seen[0]
     others = ", ".join(
-        f"{MODEL_NAMES[k].split(' ')[0]} {_pct(w)}"
+        f"{SHORT_NAMES[k]} {_pct(w)}"
         for k, w in v["wape"].items()
         if k != v["model"] and w is not None
     )
@@ -284,7 +286,7 @@ def _best_line(r: dict[str, Any], mode: str) -> None:
         if p["best"] is not None
     )
     if figures:
-        _line(f"forecast by {MODEL_NAMES[v['model']].split(' ')[0]}: {figures}", mode)
+        _line(f"forecast by {SHORT_NAMES[v['model']]}: {figures}", mode)
     emit()
 
 
@@ -431,7 +433,7 @@ def _chart(r: dict[str, Any], cur: str, model: str) -> None:
     ]
     top = max([a for _l, _f, a in pairs] + [f for _l, f, _a in pairs if f is not None] + [0])
     emit()
-    emit(f"  {MODEL_NAMES[model].split(' ')[0]} forecast (▒) against won (█), {cur}")
+    emit(f"  {SHORT_NAMES[model]} forecast (▒) against won (█), {cur}")
     for label, f, a in pairs:
         fbar = bar(f, top, 40).replace("█", "▒") if f is not None else ""
         emit(f"  {label:<8} {fbar:<41} {_money(f, cur)}")

@@ -20,7 +20,7 @@ from typing import Any
 from pipectl.core.metrics import bar
 from pipectl.core.money import Money, format_money
 from pipectl.core.text import clip
-from pipectl.render.analytics import _money
+from pipectl.render.analytics import SHORT_NAMES, _money, _pct
 from pipectl.render.output import safe_cell
 from pipectl.render.review import (
     CHANGE_TITLES,
@@ -233,7 +233,7 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
             fc = [(p[model] or {}).get(cur, 0) for p in rows]
             won = [p["actual"].get(cur, 0) for p in rows]
             ax.bar([x - 0.2 for x in xs], fc, 0.4, color="#8fb3e8",
-                   label=f"forecast ({SCORE_MODELS[model]})")  # fmt: skip
+                   label=f"forecast ({SHORT_NAMES[model]})")  # fmt: skip
             ax.bar([x + 0.2 for x in xs], won, 0.4, color="#2f6fd0", label="won")
             lo = [p["p10"].get(cur, 0) for p in rows]
             hi = [p["p90"].get(cur, 0) for p in rows]
@@ -249,14 +249,6 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-SCORE_MODELS = {"weighted": "weighted", "historical": "historical", "p50": "P50",
-                "baseline": "baseline"}  # fmt: skip
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.1%}"
-
-
 def score_sections(sc: dict[str, Any], esc: Escape) -> list[Section]:
     """The forecast's record: each period's forecasts against what was won (in the main
     currency), each model's WAPE and bias, and the deals' Brier scores; the currency code
@@ -268,9 +260,9 @@ def score_sections(sc: dict[str, Any], esc: Escape) -> list[Section]:
                 _money(p["baseline"].get(cur, 0), cur) if p["baseline"] else "n/a"]
                for p in sc["periods"]]  # fmt: skip
     s = sc["summary"]
-    models = [[SCORE_MODELS[k] + (" (best)" if k == s.get("best") else ""), _pct(s[k]["wape"]),
+    models = [[SHORT_NAMES[k] + (" (best)" if k == s.get("best") else ""), _pct(s[k]["wape"]),
                "n/a" if s[k]["bias"] is None else f"{s[k]['bias']:+.1%}"]
-              for k in SCORE_MODELS]  # fmt: skip
+              for k in SHORT_NAMES]  # fmt: skip
     b = sc["deals"]["brier"]
     deals = [[name, "n/a" if b[k] is None else f"{b[k]:.4f}"]
              for k, name in (("configured", "configured stage %"), ("historical", "historical"),

@@ -557,6 +557,23 @@ def _stage_history(h, lo, hi, kinds, out, order, nk, n_stages) -> None:  # type:
                 f.seen[s] = (int(cum[pos, s]), w) if idx == 0 else (c, int(cum[pos, s]))
 
 
+def _edges(spans: list[m.Period]) -> np.ndarray:
+    """The instants contiguous ``spans`` begin at, and the last one's end (local midnights)."""
+    import numpy as np
+
+    days = [p.start for p in spans] + [spans[-1].end]
+    return np.array([micros(from_local_date(d)) for d in days], dtype=np.int64)
+
+
+def span_of(when: np.ndarray, overdue: np.ndarray, edges: np.ndarray, current: int) -> np.ndarray:
+    """The index of the span (of ``_edges``) each estimated close falls in: -1 before the
+    first, ``len(edges) - 1`` after the last; an overdue deal in span ``current`` (-1: not one
+    of them). The one placement ``freeze`` and ``forecast`` share."""
+    import numpy as np
+
+    return np.where(overdue, current, np.searchsorted(edges, when, side="right") - 1)
+
+
 def _estimate(h, out, order, kpos, stage, entered, dated, is_current):  # type: ignore[no-untyped-def]
     """Which undated deals an estimated close puts in their freeze's period."""
     import numpy as np
@@ -577,9 +594,8 @@ def _estimate(h, out, order, kpos, stage, entered, dated, is_current):  # type: 
         if rem is None:
             continue
         when, overdue = estimated_close(entered[part], f.at, rem)
-        start = micros(from_local_date(f.period.start))
-        end = micros(from_local_date(f.period.end))
-        est[part] = ((when >= start) & (when < end) & ~overdue) | (overdue & is_current[pos])
+        current = 0 if is_current[pos] else -1
+        est[part] = span_of(when, overdue, _edges([f.period]), current) == 0
     return est
 
 
@@ -591,11 +607,7 @@ def _actuals(h: History, spans: list[m.Period]) -> dict[str, list[int]]:
     close instant)."""
     import numpy as np
 
-    edges = np.array(
-        [micros(from_local_date(p.start)) for p in spans]
-        + [micros(from_local_date(spans[-1].end))],
-        dtype=np.int64,
-    )
+    edges = _edges(spans)
     won = (h.status == _WON) & h.has_value
     idx = np.searchsorted(edges, h.closed, side="right") - 1
     sel = won & (idx >= 0) & (idx < len(spans))
@@ -845,7 +857,6 @@ def score(
 
 
 def _json(s, kind, lead, since, today, main, by_cur, estimate) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    money = _money
     periods = []
     for r in s.periods:
         p10 = {c: v[0] for c, v in r["range"].items()}
@@ -866,17 +877,17 @@ def _json(s, kind, lead, since, today, main, by_cur, estimate) -> dict[str, Any]
                 "estimated_by_currency": {
                     c: r["estimated_by"].get(c, 0) for c in sorted(r["actual"])
                 },
-                "actual": money(r["actual"]),
-                "weighted": money(r["weighted"]),
-                "historical": money(r["historical"]),
-                "p10": money(p10),
-                "p50": money(p50),
-                "p90": money(p90),
-                "baseline": None if r["baseline"] is None else money(r["baseline"]),
+                "actual": _money(r["actual"]),
+                "weighted": _money(r["weighted"]),
+                "historical": _money(r["historical"]),
+                "p10": _money(p10),
+                "p50": _money(p50),
+                "p90": _money(p90),
+                "baseline": None if r["baseline"] is None else _money(r["baseline"]),
                 "errors": {
                     model: None
                     if f is None
-                    else money({c: f[c] - r["actual"][c] for c in r["actual"]})
+                    else _money({c: f[c] - r["actual"][c] for c in r["actual"]})
                     for model, f in forecasts.items()
                 },
                 "in_range": {c: p10[c] <= r["actual"][c] <= p90[c] for c in sorted(r["actual"])},
@@ -943,14 +954,10 @@ def estimator(h: History, at: datetime, spans: list[m.Period]):  # type: ignore[
     ``(value, currency, stage id, entered at)`` to the label of the span of their estimated
     close (overdue ones: the current span, ``spans[0]``), ``"later"`` beyond the last, or None
     where the stage has too few wins to estimate from. The same rule ``freeze`` applies."""
-    import numpy as np
-
     table = remaining_by_stage(h)
     t = micros(at)
     index = {sid: i for i, sid in enumerate(h.stage_ids)}
-    edges = [micros(from_local_date(p.start)) for p in spans] + [
-        micros(from_local_date(spans[-1].end))
-    ]
+    edges = _edges(spans)
 
     def labels(deals: list[tuple[Any, str, int, str]]) -> list[str | None]:
         out: list[str | None] = [None] * len(deals)
@@ -963,14 +970,9 @@ def estimator(h: History, at: datetime, spans: list[m.Period]):  # type: ignore[
                 continue
             entered = _instants([deals[i][3] for i in idx])
             when, overdue = estimated_close(entered, t, rem)
-            pos = np.searchsorted(np.array(edges, dtype=np.int64), when, side="right") - 1
-            for i, w, o in zip(idx, pos.tolist(), overdue.tolist(), strict=True):
-                if o or w < 0:
-                    out[i] = spans[0].label
-                elif w >= len(spans):
-                    out[i] = "later"
-                else:
-                    out[i] = spans[w].label
+            for i, w in zip(idx, span_of(when, overdue, edges, 0).tolist(), strict=True):
+                # spans[0] is the current one: nothing estimated lies before it
+                out[i] = "later" if w >= len(spans) else spans[max(w, 0)].label
         return out
 
     return labels
