@@ -280,6 +280,21 @@ def _us_amount(value: Decimal, rng: random.Random) -> str:
     return f"USD {text}" if rng.random() < 0.5 else f"${text}"
 
 
+def _salesforce_stage(d: dict[str, Any], open_names: list[str], rng: random.Random) -> None:
+    """A Salesforce row's stage: an open one (a quarter without an amount), or Closed Won /
+    Closed Lost with its Close Date; then its Last Activity (both date fields)."""
+    if d["status"] == "open":
+        d["stage"] = open_names[d["stage_index"]]
+        d["ours"] = SALESFORCE_STAGES[d["stage"]]
+        if rng.random() < 0.25:
+            d["value"] = None
+    else:
+        d["stage"] = "Closed Won" if d["status"] == "won" else "Closed Lost"
+        d["ours"] = d["status"]
+        _close_day(d)
+    _last_activity_day(d)
+
+
 def salesforce_report(seed: int = 2, n: int = 340) -> tuple[str, list[dict[str, Any]]]:
     """A Salesforce Opportunities report, exported "Details Only" as CSV by an en_US user:
     US dates (``3/14/2026``; ``3/14/2026, 9:30 AM`` for the created date), amounts such as
@@ -293,16 +308,7 @@ def salesforce_report(seed: int = 2, n: int = 340) -> tuple[str, list[dict[str, 
         d["currency"] = "USD"
         d["contact"] = ""
         d["lost_reason"] = None  # no standard column (Loss_Reason__c is a custom field)
-        if d["status"] == "open":
-            d["stage"] = open_names[d["stage_index"]]
-            d["ours"] = SALESFORCE_STAGES[d["stage"]]
-            if rng.random() < 0.25:
-                d["value"] = None
-        else:
-            d["stage"] = "Closed Won" if d["status"] == "won" else "Closed Lost"
-            d["ours"] = d["status"]
-            _close_day(d)  # Close Date is a date field
-        _last_activity_day(d)  # Last Activity is a date field
+        _salesforce_stage(d, open_names, rng)
         truth.append(d)
         close_day = d["closed"].date() if d["closed"] else d["expected"]
         fq = (close_day.month - 1) // 3 + 1
@@ -342,16 +348,7 @@ def salesforce_dataloader(seed: int = 3, n: int = 150) -> tuple[str, list[dict[s
         d["lost_reason"] = None  # no standard column (Loss_Reason__c is a custom field)
         d["account"] = accounts[d["account"]]  # AccountId is what the file has
         d["owner"] = owners[d["owner"]]
-        if d["status"] == "open":
-            d["stage"] = open_names[d["stage_index"]]
-            d["ours"] = SALESFORCE_STAGES[d["stage"]]
-            if rng.random() < 0.25:
-                d["value"] = None
-        else:
-            d["stage"] = "Closed Won" if d["status"] == "won" else "Closed Lost"
-            d["ours"] = d["status"]
-            _close_day(d)
-        _last_activity_day(d)
+        _salesforce_stage(d, open_names, rng)
         truth.append(d)
         close_day = d["closed"].date() if d["closed"] else d["expected"]
         closed = d["status"] != "open"
