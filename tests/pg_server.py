@@ -128,7 +128,7 @@ class Server:
         self._serial += 1
         name = f"t{self._serial}_{secrets.token_hex(3)}"
         db = self._admin
-        with db.transaction():
+        with db.transaction(change=False):  # outside any pipeline: no change journal
             db.execute(f'CREATE SCHEMA "{name}"')
             if pipeline:
                 db.execute(f'SET LOCAL search_path TO "{name}"')
@@ -139,7 +139,7 @@ class Server:
         db = self._admin
         # cleanup never fails a test; a connection a test leaked mid-transaction would block
         # the drop, so give up after a while (the run's database goes at the end anyway)
-        with contextlib.suppress(Exception), db.transaction():
+        with contextlib.suppress(Exception), db.transaction(change=False):
             db.execute("SET LOCAL lock_timeout = '5s'")
             db.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 

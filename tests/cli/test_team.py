@@ -239,17 +239,20 @@ def test_init_is_idempotent(fresh_team: Team) -> None:
     t = fresh_team
     acl = _acl(t)
     out = t.cli.ok("team", "init", env=t.env()).stdout
-    assert out.strip() == f"{t.admin}: already set up (schema 3)"
+    assert out.strip() == f"{t.admin}: already set up (schema 4)"
     assert t.as_(None, "team", "init") == {
         "database": t.admin,
         "user": t.as_(None, "team", "init")["user"],
-        "schema_version": 3,
+        "schema_version": 4,
         "changed": False,
         "changes": [],
     }
     assert _acl(t) == acl
     secured = {r[0] for r in acl if r[2] and r[3]}
-    assert secured == {"deals", "activities", "followups", "events", "prune_runs", "reviews"}
+    assert secured == {
+        "deals", "activities", "followups", "events", "prune_runs", "reviews",
+        "changes", "change_rows",
+    }  # fmt: skip
 
 
 @pytest.mark.postgres
@@ -265,7 +268,7 @@ def test_first_init_says_what_it_did(tmp_path: Path) -> None:
         r = Cli(now=NOW).json("team", "init", env={"PIPECTL_DB": _url(base, dbname=name)})
         assert r["changed"] is True
         text = "\n".join(r["changes"])
-        assert "created the pipeline schema (version 3)" in text
+        assert "created the pipeline schema (version 4)" in text
         assert "row-level security" in text
     finally:
         with psycopg.connect(base, autocommit=True) as admin:
@@ -340,16 +343,22 @@ def test_a_rep_cannot_write_for_someone_else(team: Team) -> None:
             ("INSERT INTO activities (deal_id, kind, at, text, created_at)"
              " VALUES (%s, 'call', now(), 'x', now())", (bobs,)),
             ("INSERT INTO events (deal_id, at, kind) VALUES (%s, now(), 'created')", (bobs,)),
-            # what nobody does: delete, rewrite history, change the sales process
-            ("DELETE FROM deals WHERE id = %s", (anns,)),
-            ("UPDATE events SET note = 'x' WHERE deal_id = %s", (anns,)),
+            # what a rep does not do: change the sales process
             ("UPDATE stages SET probability = 99", ()),
         ]  # fmt: skip
         for statement, params in refused:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement, params)
-        # bob's deal is not there for her to change
-        assert conn.execute("UPDATE deals SET title = 'x' WHERE id = %s", (bobs,)).rowcount == 0
+        # bob's deal and its history are not there for her to change or delete (her own she
+        # may: `delete`, `merge` and `undo`, kept in the change journal)
+        for statement in (
+            "UPDATE deals SET title = 'x' WHERE id = %s",
+            "DELETE FROM deals WHERE id = %s",
+            "UPDATE events SET note = 'x' WHERE deal_id = %s",
+            "DELETE FROM events WHERE deal_id = %s",
+            "DELETE FROM activities WHERE deal_id = %s",
+        ):
+            assert conn.execute(statement, (bobs,)).rowcount == 0
         # an insert naming no owner (or NULL) makes the deal hers
         with conn.transaction(force_rollback=True):
             owner = conn.execute(
@@ -815,7 +824,7 @@ def test_team_init_upgrades_a_schema_2_pipeline(fresh_team: Team, tmp_path: Path
     r = t.cli.fails("list", code=5, env=t.env("ann"))
     assert "older pipectl schema (2)" in r.stderr
     changes = t.as_(None, "team", "init")["changes"]
-    assert changes[0] == "upgraded the schema from version 2 to 3"
+    assert changes[0] == "upgraded the schema from version 2 to 4"
     assert "dropped 4 policies of an older pipectl" in changes
     assert any(c.startswith("enabled row-level security on prune_runs, reviews") for c in changes)
     with t.sql(None) as conn:

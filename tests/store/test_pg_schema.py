@@ -255,9 +255,9 @@ def test_pg_schema_has_the_models_indexes_and_defaults(pg_url: str) -> None:
 
     db = connect_postgres(pg_url)
     try:
-        with db.transaction():
+        with db.transaction(change=False):
             assert pg.create_schema(db) is True
-        with db.transaction():
+        with db.transaction(change=False):
             assert pg.create_schema(db) is False  # nothing left to do
         assert _shape(pg_indexes(db)) == _shape(model_indexes("postgresql"))
         assert pg_checks(db) == _model_check_names()
@@ -326,13 +326,13 @@ def test_older_pg_schema_is_upgraded_in_place(pg_url: str, older: int) -> None:
 
     db = connect_postgres(pg_url)
     try:
-        with db.transaction():
+        with db.transaction(change=False):
             pg.create_schema(db)
         _make_older(db, older)
         assert "owner" not in _columns(db, "prune_runs")
         with pytest.raises(DatabaseError, match="older pipectl schema"):
             pg.open_pg(pg_url)
-        with db.transaction():
+        with db.transaction(change=False):
             assert pg.create_schema(db) is True
         assert pg.schema_version(db) == pg.PG_SCHEMA_VERSION
         indexes = set(pg_indexes(db))
@@ -348,7 +348,7 @@ def test_older_pg_schema_is_upgraded_in_place(pg_url: str, older: int) -> None:
         assert default == "0"
         assert db.execute("SELECT count(*) FROM stages").fetchone()[0] == 7  # not seeded twice
         pg.open_pg(pg_url).close()
-        with db.transaction():
+        with db.transaction(change=False):
             assert pg.create_schema(db) is False
     finally:
         db.close()
@@ -363,19 +363,22 @@ def test_an_upgrade_a_row_breaks_changes_nothing(pg_url: str) -> None:
 
     db = connect_postgres(pg_url)
     try:
-        with db.transaction():
+        with db.transaction(change=False):
             pg.create_schema(db)
         _make_older(db, 2)
         db.execute(
             "INSERT INTO targets (period, value_minor, currency, set_at)"
             " VALUES ('2026-Q4', -5, 'USD', now())"
         )
-        with pytest.raises(PipectlError, match="ck_targets_value_minor"), db.transaction():
+        with (
+            pytest.raises(PipectlError, match="ck_targets_value_minor"),
+            db.transaction(change=False),
+        ):
             pg.create_schema(db)
         assert pg.schema_version(db) == 2
         assert "owner" not in _columns(db, "prune_runs") and not pg_checks(db)
         db.execute("UPDATE targets SET value_minor = 5")
-        with db.transaction():
+        with db.transaction(change=False):
             assert pg.create_schema(db) is True
         assert pg_checks(db) == _model_check_names()
     finally:

@@ -49,11 +49,33 @@ MODULES: dict[str, tuple[str, ...]] = {
     "review": ("review", "block", "unblock"),
     "analytics": ("metrics", "forecast", "target"),
     "hygiene": ("prune", "revive", "backup"),
+    "corrections": ("undo", "delete", "merge", "activity"),
     "transfer": ("import", "export"),
     "pipeline": ("stages", "config", "demo"),
     "team": ("team",),
 }
 _MODULE_OF = {cmd: mod for mod, cmds in MODULES.items() for cmd in cmds}
+
+
+def command_line(argv: list[str]) -> str:
+    """The command line as the change journal records it (``undo --list`` shows it): the
+    arguments shell-quoted, without the global ``--db`` (a URL may hold a password)."""
+    import shlex
+
+    out: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if not out and arg == "--db":
+            skip = True
+            continue
+        if not out and arg.startswith("--db="):
+            continue
+        out.extend(argv[i:])
+        break
+    return shlex.join(out)
 
 
 def _command_word(argv: list[str]) -> str | None:
@@ -283,7 +305,7 @@ def run(argv: list[str] | None = None) -> int:
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
     from pipectl.store import db as store_db
-    from pipectl.store import engine
+    from pipectl.store import engine, journal
 
     args = sys.argv[1:] if argv is None else list(argv)
     commits = engine.commits
@@ -291,6 +313,7 @@ def run(argv: list[str] | None = None) -> int:
     sys.stdout = _Stdout(stdout)  # type: ignore[assignment]
     try:
         _check_text(args)
+        journal.command = command_line(args)
         rv = _invoke(typer.main.get_command(build(args)), args)
         sys.stdout.flush()
         return rv

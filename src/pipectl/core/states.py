@@ -23,6 +23,7 @@ class EventKind(StrEnum):
     FIELD = "field"  # a field changed (field, old_value, new_value)
     FOLLOWUP = "followup"  # a follow-up scheduled, done, rescheduled, cancelled, closed
     PRUNED = "pruned"  # closed as lost by `prune` (new_value: the run's id)
+    MERGED = "merged"  # another deal was merged into this one (old_value: its id)
 
 
 class Outcome(StrEnum):

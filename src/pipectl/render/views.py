@@ -214,8 +214,8 @@ def deal_show(d: DealRow, items: list[dict[str, Any]], now: datetime, mode: str)
 def describe(item: dict[str, Any], currency: str, *, old_currency: str | None = None) -> str:
     """One timeline item as a line; a value change's old amount is in ``old_currency`` (when
     the same change also changed the deal's currency), its new one in ``currency``."""
-    if item["type"] == "activity":
-        return f"{item['kind']}: {item['text']}"
+    if item["type"] == "activity":  # its id: what 'activity edit|remove' takes
+        return f"{item['kind']}: {item['text']}" + (f" (#{item['id']})" if "id" in item else "")
     if item["type"] == "followup":
         status = item.get("status") or ("done" if item["done_at"] else "open")
         if status == "open":
@@ -239,6 +239,8 @@ def describe(item: dict[str, Any], currency: str, *, old_currency: str | None = 
         if kind == EventKind.REOPENED:
             text = "reopened: " + text
         return text + (f" ({item['note']})" if item.get("note") else "")
+    if kind == EventKind.MERGED:
+        return str(item.get("note") or f"merged #{item.get('old')} into this deal")
     if kind == EventKind.PRUNED:
         return f"pruned: {item.get('from_stage')} → {item.get('to_stage')} ({item.get('note')})"
     if kind == EventKind.FIELD:

@@ -42,7 +42,7 @@ def init(url: str) -> InitResult:
 
     db = connect_postgres(url)
     try:
-        with db.transaction():
+        with db.transaction(change=False):  # creates the journal: not a change in it
             # two inits at once queue here: the second finds the work done
             pg.lock_schema(db)
             who = team.access(db)

@@ -98,7 +98,7 @@ class SqliteDatabase(sqlite3.Connection):
         SQLite may have rolled back already (a full disk does), and a failed ``ROLLBACK``
         ("no transaction is active") must not hide why. ``change=False``: a commit that is
         not the command's change (creating or upgrading the schema), left out of
-        ``commits``."""
+        ``commits`` and from the change journal (``store/journal.py``)."""
         if write and self.read_only:
             raise DatabaseError(
                 f"{self.label} is open read-only (the file or its directory is not writable):"
@@ -108,8 +108,13 @@ class SqliteDatabase(sqlite3.Connection):
             self.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.Error as e:
             raise user_error(e, self.label) or DatabaseError(f"the database is busy: {e}") from None
+        journaled = write and change
         try:
+            if journaled:
+                _journal().begin(self, _now())
             yield self
+            if journaled:
+                _journal().end(self)
         except BaseException:
             self._rollback()
             raise
@@ -126,6 +131,20 @@ class SqliteDatabase(sqlite3.Connection):
         if self.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 self.execute("ROLLBACK")
+
+
+def _journal() -> Any:
+    """``store.journal``: each write transaction a command opens is one change of the journal
+    behind ``pipectl undo`` (``change=False``: a schema's creation or upgrade is not)."""
+    from pipectl.store import journal
+
+    return journal
+
+
+def _now() -> datetime:
+    from pipectl import clock
+
+    return clock.now()
 
 
 #: Write transactions committed by this process: the CLI edge compares it before and after a
@@ -323,8 +342,13 @@ class PgDatabase:
         # work such as a prune's dry run fills a temporary table
         with self._errors():
             self.raw.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ")
+        journaled = write and change
         try:
+            if journaled:
+                _journal().begin(self, _now())
             yield self
+            if journaled:
+                _journal().end(self)
         except BaseException:
             with contextlib.suppress(psycopg.Error):
                 self.raw.execute("ROLLBACK")

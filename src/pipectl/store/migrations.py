@@ -190,6 +190,46 @@ def _v7_run_owners(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE reviews ADD COLUMN owner VARCHAR")
 
 
+def _v8_change_journal(conn: sqlite3.Connection) -> None:
+    # the change journal behind `pipectl undo`: each command's change, and the rows it
+    # inserted, updated or deleted with their images before it (written by triggers, so that
+    # every write path is journaled); see store/journal.py
+    conn.execute(
+        """CREATE TABLE changes (
+            id INTEGER NOT NULL PRIMARY KEY,
+            at DATETIME NOT NULL,
+            owner VARCHAR,
+            command VARCHAR NOT NULL DEFAULT '',
+            pending INTEGER NOT NULL DEFAULT 0,
+            undone_at DATETIME
+        )"""
+    )
+    conn.execute("CREATE INDEX ix_changes_pending ON changes (id) WHERE pending = 1")
+    conn.execute(
+        """CREATE TABLE change_rows (
+            id INTEGER NOT NULL PRIMARY KEY,
+            change_id INTEGER NOT NULL REFERENCES changes (id),
+            tbl VARCHAR NOT NULL,
+            row_id INTEGER NOT NULL,
+            deal_id INTEGER,
+            op VARCHAR NOT NULL,
+            before VARCHAR
+        )"""
+    )
+    conn.execute("CREATE INDEX ix_change_rows_change ON change_rows (change_id, id)")
+    conn.execute("CREATE INDEX ix_change_rows_deal ON change_rows (deal_id, change_id)")
+    from pipectl.store.journal import sqlite_triggers
+
+    journaled = {
+        "deals": "id",
+        "activities": "deal_id",
+        "followups": "deal_id",
+        "events": "deal_id",
+        "prune_runs": "",
+    }
+    sqlite_triggers(conn, journaled)
+
+
 #: Applied in order; the schema version is the number of steps applied.
 MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
@@ -199,6 +239,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("blockers and pipeline reviews", _v5_blockers_and_reviews),
     ("deal versions, for concurrent writers", _v6_deal_version),
     ("who ran each prune and held each review", _v7_run_owners),
+    ("the change journal, for undo", _v8_change_journal),
 ]
 
 

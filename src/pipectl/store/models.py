@@ -233,3 +233,37 @@ class Review(SQLModel, table=True):
     at: datetime = _ts()
     since: datetime = _ts()
     owner: str | None = None  # who held it (a team's database role; empty in a file)
+
+
+class Change(SQLModel, table=True):
+    """One command's change to the pipeline, for ``pipectl undo`` (``store/journal.py``)."""
+
+    __tablename__ = "changes"
+    __table_args__ = (_index("ix_changes_pending", "id", where="pending = 1"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts()
+    # who made it (a team's database role, filled in by the server; empty in a file)
+    owner: str | None = None
+    command: str = Field(default="", sa_column_kwargs=_default("''"))  # the command line
+    pending: int = Field(default=0, sa_column_kwargs=_default("0"))  # 1 while its transaction runs
+    undone_at: datetime | None = _ts(default=None)
+
+
+class ChangeRow(SQLModel, table=True):
+    """A row a change inserted (``op`` 'i'), updated ('u') or deleted ('d'), with its image
+    before the change as JSON (none for an insert); written by the journaled tables' triggers."""
+
+    __tablename__ = "change_rows"
+    __table_args__ = (
+        _index("ix_change_rows_change", "change_id", "id"),
+        _index("ix_change_rows_deal", "deal_id", "change_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id")
+    tbl: str
+    row_id: int = Field(sa_type=BigInteger)
+    deal_id: int | None = Field(default=None, sa_type=BigInteger)
+    op: str
+    before: str | None = None

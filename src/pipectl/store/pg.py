@@ -18,7 +18,9 @@ from pipectl.store.engine import PgDatabase, connect_postgres
 #: 2: the SQLite migrations' indexes (and one on ``deals.owner``), column defaults.
 #: 3: who ran each prune and held each review (``owner``, as SQLite's schema 7); the SQLite
 #: migrations' CHECK constraints; ``deals (owner, id)`` instead of ``deals (owner)``.
-PG_SCHEMA_VERSION = 3
+#: 4: the change journal behind ``undo`` (``changes``, ``change_rows`` and the triggers of
+#: ``store/journal.py``, as SQLite's schema 8).
+PG_SCHEMA_VERSION = 4
 
 #: Held (per transaction) while the schema is created or upgraded: two ``team init`` at once
 #: queue instead of racing. 'pipe' in ASCII, like the SQLite file's application id.
@@ -175,6 +177,9 @@ def create_schema(db: PgDatabase) -> bool:
             db.execute(statement)
     for statement in default_ddl():
         db.execute(statement)
+    from pipectl.store.journal import pg_setup
+
+    pg_setup(db)  # the journal's triggers (CREATE OR REPLACE: idempotent)
     if version is not None:
         have = {
             r[0]

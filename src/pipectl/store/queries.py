@@ -448,10 +448,12 @@ def timeline(conn: Database, deal_id: int) -> list[dict[str, Any]]:
         if note:
             item["note"] = note
         items.append(item)
-    for at, kind, text in conn.execute(
-        "SELECT at, kind, text FROM activities WHERE deal_id = ? ORDER BY at, id", (deal_id,)
+    for aid, at, kind, text in conn.execute(
+        "SELECT id, at, kind, text FROM activities WHERE deal_id = ? ORDER BY at, id", (deal_id,)
     ):
-        items.append({"type": "activity", "at": parse_ts(at), "kind": kind, "text": text})
+        items.append(
+            {"type": "activity", "id": aid, "at": parse_ts(at), "kind": kind, "text": text}
+        )
     for fid, due, what, created, done, outcome in conn.execute(
         "SELECT id, due, what, created_at, done_at, outcome FROM followups WHERE deal_id = ?"
         " ORDER BY due, id",

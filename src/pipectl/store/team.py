@@ -5,8 +5,9 @@ tool) gets the same rows.
 
 - Two NOLOGIN group roles, ``pipectl_rep`` and ``pipectl_manager`` (cluster-wide names,
   created if missing); each person is a LOGIN role in one of them (``team add``).
-- ``GRANTS``: what each group may do to each table. Nobody deletes deals or their history
-  through pipectl, so nobody may; events are append-only (no UPDATE); the sales process,
+- ``GRANTS``: what each group may do to each table. Deals and what hangs off them are
+  deleted only by ``delete``, ``merge`` and ``undo``, each kept in the change journal; the
+  sales process,
   settings and targets are the managers' to change; everyone prunes and holds reviews (their
   own: row-level security below).
 - Row-level security, enabled and FORCEd (the tables' owner is bound too) on deals and what
@@ -47,11 +48,16 @@ GRANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "settings": ((_S,), (_S, _I, _U, _D)),  # config --unset deletes a key
     "targets": ((_S,), (_S, _I, _U, _D)),  # target --remove deletes one
     "reviews": ((_S, _I), (_S, _I)),  # review --done: each holds their own
-    "deals": ((_S, _I, _U), (_S, _I, _U)),
-    "activities": ((_S, _I, _U), (_S, _I, _U)),
-    "followups": ((_S, _I, _U), (_S, _I, _U)),
-    "events": ((_S, _I), (_S, _I)),  # history is append-only
-    "prune_runs": ((_S, _I, _U), (_S, _I, _U)),  # a rep prunes (and un-prunes) their deals
+    # DELETE: `delete`, `merge` and `undo` (of an add, a log, an import) remove rows, each
+    # kept in the change journal so that `undo` brings them back
+    "deals": ((_S, _I, _U, _D), (_S, _I, _U, _D)),
+    "activities": ((_S, _I, _U, _D), (_S, _I, _U, _D)),
+    "followups": ((_S, _I, _U, _D), (_S, _I, _U, _D)),
+    # history: a change's events go when it is undone, and a merge moves them to its deal
+    "events": ((_S, _I, _U, _D), (_S, _I, _U, _D)),
+    "prune_runs": ((_S, _I, _U, _D), (_S, _I, _U, _D)),  # a rep prunes (and un-prunes) theirs
+    "changes": ((_S, _I, _U, _D), (_S, _I, _U, _D)),  # the undo journal: each their own
+    "change_rows": ((_S, _I, _D), (_S, _I, _D)),
 }
 
 #: Is the connected role a manager? (``team list`` and ``team remove`` ask; the policies
@@ -75,6 +81,11 @@ OWNED: dict[str, str] = {
     "events": VIA_DEAL,
     "prune_runs": OWN_ROW,
     "reviews": OWN_ROW,
+    "changes": OWN_ROW,
+    # a journal row is its change's (written by its triggers) and, so that an undo sees a
+    # later change to the same deal, also visible with its deal
+    "change_rows": f"EXISTS (SELECT 1 FROM changes c WHERE c.id = change_id AND c.owner = {ME})"
+    f" OR {VIA_DEAL}",
 }
 #: The policies on each table in ``OWNED``: name → (the roles it applies to, its rule).
 #: Permissive policies add up: everyone (a rep, the database's owner) has their own rows; a
@@ -90,7 +101,7 @@ POLICIES: dict[str, tuple[str, str | None]] = {
 }
 OWNER_TRIGGER = "pipectl_deal_owner"
 #: Tables whose ``owner`` column defaults to the connected role.
-OWNER_DEFAULTS = ("deals", "prune_runs", "reviews")
+OWNER_DEFAULTS = ("deals", "prune_runs", "reviews", "changes")
 
 #: A team member's name is a database role name: kept to characters that need no thought in a
 #: URL, a shell or ``psql`` (and always quoted as an identifier all the same).
