@@ -56,6 +56,9 @@ COMMANDS: dict[str, list[str]] = {
     "edit": ["edit", "4242", "--source", "bench {round}"],
     "log": ["log", "4242", "call", "bench call {round}", "--no-followup"],
     "followup": ["followup", "4242", "+3d", "bench follow-up {round}"],
+    # full-text search: two words ANDed over 10k deals, 50k notes and 30k follow-ups, as a
+    # terminal shows it (the best 20)
+    "search": ["search", "pricing discount"],
 }
 #: The commands that write (not run unless asked for by --commands or --writes).
 WRITES = ("add", "move", "edit", "log", "followup")
@@ -66,6 +69,16 @@ def _args(name: str, round_no: int) -> list[str]:
     fill = {"round": str(round_no), "stage": MOVE_STAGES[round_no % 2]}
     return [a.format(**fill) for a in COMMANDS[name]]
 
+
+#: What the benchmark's activity notes are made of (``search`` looks for two of them).
+NOTE_WORDS = (  # noqa: SIM905  (a paragraph reads better than 63 strings)
+    "pricing discount budget legal procurement security review contract renewal pilot demo"
+    " champion sponsor timeline quarter signature redlines integration onboarding trial seats"
+    " licence competitor objection roadmap references invoice payment terms approval board"
+    " migration rollout training support upgrade expansion usage forecast decision criteria"
+    " stakeholders meeting agenda proposal quote follow call email next steps asked about"
+    " the and with for our their team said wants needs"
+).split()
 
 #: Tables copied to PostgreSQL by --pg, parents first.
 PG_TABLES = ("stages", "settings", "deals", "activities", "followups", "events", "targets")
@@ -233,6 +246,11 @@ def build(
             rows,
         )
     kinds = ["call", "email", "meeting", "demo", "note"]
+
+    def note() -> str:
+        """An activity's text: a dozen words of a rep's vocabulary (for search)."""
+        return " ".join(rng.choices(NOTE_WORDS, k=rng.randrange(6, 20)))
+
     conn.executemany(
         "INSERT INTO activities (deal_id, kind, at, text, created_at) VALUES (?,?,?,?,?)",
         (
@@ -240,7 +258,7 @@ def build(
                 rng.randrange(1, total + 1),
                 rng.choice(kinds),
                 (t := (now - timedelta(days=rng.uniform(0, 300))).strftime(TS)),
-                "touch",
+                note(),
                 t,
             )
             for _ in range(activities)

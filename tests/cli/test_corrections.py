@@ -88,7 +88,8 @@ def test_undo_of_an_import_removes_every_deal_it_added(
     cli.ok("import", str(write_file(tmp_path, "deals.csv", rows)))
     assert len(cli.json("list")) == 32
     out = cli.ok("undo").stdout
-    assert "removed 30 deals" in out
+    assert out.startswith("undid 'pipectl import ")
+    assert "removed 30 accounts, 30 deals, 30 history entries" in out
     assert dump(db_path) == before
 
 
@@ -165,11 +166,15 @@ def test_undo_list_says_what_each_change_did(cli: Cli) -> None:
         "followup 1 +3d 'send the quote'",
         "log 1 call 'called Jane about pricing'",
     ]
-    assert changes[0]["counts"] == {"deals": {"inserted": 1}, "events": {"inserted": 1}}
+    assert changes[0]["counts"] == {
+        "accounts": {"inserted": 1},  # Globex: a new account record
+        "deals": {"inserted": 1},
+        "events": {"inserted": 1},
+    }
     assert changes[0]["deals"] == [2]
     assert changes[2]["counts"] == {"activities": {"inserted": 1}, "deals": {"updated": 1}}
     text = cli.ok("undo", "--list").stdout
-    assert "added 1 deal, 1 history entry" in text
+    assert "added 1 account, 1 deal, 1 history entry" in text
     assert "pipectl add 'Acme renewal' 5000 --account Acme -t renewal" in text
 
 

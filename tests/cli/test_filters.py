@@ -81,7 +81,19 @@ def odd(cli: Cli) -> Cli:
     _add(cli, "One", "1k", "--account", "a\\b", "--owner", "o\\p", "--source", "s\\t")
     _add(cli, "Two", "2k", "--account", "axb", "--owner", "oxp", "--source", "sxt", "--tag", "axb")
     _add(
-        cli, "Three", "3k", "--account", "a_b", "--owner", "o_p", "--source", "s_t", "--tag", "a_b"
+        # "xa_b", not "a_b": an account's name matches whatever its punctuation (core/names.py),
+        # so "a_b" would be the account "a\b"
+        cli,
+        "Three",
+        "3k",
+        "--account",
+        "xa_b",
+        "--owner",
+        "o_p",
+        "--source",
+        "s_t",
+        "--tag",
+        "a_b",
     )
     _add(cli, "Four", "4k", "--account", "100% fit", "--owner", "ann%", "--source", "50%")
     return cli

@@ -124,8 +124,8 @@ def _history(path: Path, seed: int) -> None:
 def _copy_to(src: Path, pg: Any) -> None:
     """Every row of a SQLite pipeline into an empty PostgreSQL pipeline (same ids)."""
     lite = sqlite3.connect(src)
-    order = ["stages", "settings", "deals", "activities", "events", "followups", "targets",
-             "reviews", "prune_runs"]  # fmt: skip
+    order = ["stages", "settings", "accounts", "contacts", "owners", "deals", "deal_contacts",
+             "activities", "events", "followups", "targets", "reviews", "prune_runs"]  # fmt: skip
     with pg.transaction():
         for table in reversed(order):
             pg.execute(f"DELETE FROM {table}")

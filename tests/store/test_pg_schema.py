@@ -157,13 +157,24 @@ def test_models_declare_the_checks_the_migrations_create(tmp_path: Path) -> None
         assert name.startswith(f"ck_{table}_"), name  # named, so an upgrade can find them
 
 
+#: PostgreSQL's full-text indexes (GIN over an expression; SQLite has its FTS5 table instead,
+#: checked in tests/store/test_search.py)
+SEARCH_INDEXES = {"ix_deals_search", "ix_activities_search", "ix_followups_search"}
+
+
 def test_postgresql_gets_every_index_plus_the_owner_index() -> None:
     from pipectl.store.pg import schema_ddl
+    from pipectl.store.search import SEARCHED, pg_vector
 
     pg = model_indexes("postgresql")
-    assert set(pg) - set(model_indexes("sqlite")) == {"ix_deals_owner_id"}
+    assert set(pg) - set(model_indexes("sqlite")) == {"ix_deals_owner_id", *SEARCH_INDEXES}
     ddl = "\n".join(schema_ddl())
     for name, (table, columns, _unique, where) in pg.items():
+        if name in SEARCH_INDEXES:
+            assert not columns
+            vector = pg_vector(SEARCHED[table])
+            assert f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({vector})" in ddl
+            continue
         statement = f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})"
         assert statement + (f" WHERE {where}" if where else "") in ddl, name
 
@@ -224,7 +235,8 @@ def pg_indexes(db: Any) -> Indexes:
         " WHERE t.relnamespace = CAST(current_schema() AS regnamespace)"
         " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
     ):
-        out[name] = (table, tuple(columns.split(",")), bool(unique), where)
+        # an expression index (full-text search) has no columns
+        out[name] = (table, tuple(columns.split(",")) if columns else (), bool(unique), where)
     return out
 
 

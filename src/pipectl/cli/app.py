@@ -45,6 +45,7 @@ def _root(
 #: registers (tests/cli/test_app.py checks this against what the modules really register).
 MODULES: dict[str, tuple[str, ...]] = {
     "deals": ("add", "list", "show", "edit", "move", "log", "board"),
+    "search": ("search",),
     "followups": ("due", "followup"),
     "review": ("review", "block", "unblock"),
     "analytics": ("metrics", "forecast", "target"),
@@ -53,6 +54,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "transfer": ("import", "export"),
     "pipeline": ("stages", "config", "demo"),
     "team": ("team",),
+    "views": ("view",),
+    "accounts": ("account", "contact"),
 }
 _MODULE_OF = {cmd: mod for mod, cmds in MODULES.items() for cmd in cmds}
 

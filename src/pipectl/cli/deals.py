@@ -118,9 +118,10 @@ def add(
             external_id=external_id,
             note=note,
         )
-        deal_id = add_deal(db, new, now, on=on)
+        suggestions: list[str] = []
+        deal_id = add_deal(db, new, now, on=on, notes=suggestions)
         deal = queries.get_deal(db, deal_id)
-    warnings = close_warnings(new.expected_close, now)
+    warnings = close_warnings(new.expected_close, now) + suggestions
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
         output.emit_json({**views.deal_json(deal, now), "warnings": warnings})
@@ -317,9 +318,12 @@ def edit(
             changes["external_id"] = external_id
         if not changes:
             raise InputError("nothing to change (see 'pipectl edit --help')")
-        changed = edit_deal(db, deal_id, changes, now, expected_version=current.version)
+        suggestions: list[str] = []
+        changed = edit_deal(
+            db, deal_id, changes, now, expected_version=current.version, notes=suggestions
+        )
         deal = queries.get_deal(db, deal_id)
-    warnings = close_warnings(deal.expected_close, now) if close is not None else []
+    warnings = (close_warnings(deal.expected_close, now) if close is not None else []) + suggestions
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
         output.emit_json({**views.deal_json(deal, now), "warnings": warnings})

@@ -187,6 +187,9 @@ def config(
         " forecast_history.",
     ),
     value: str | None = typer.Argument(None, metavar="VALUE", help="Its new value."),
+    name: str | None = typer.Argument(
+        None, metavar="NAME", help="config owner add|remove NAME: the owners list."
+    ),
     unset: bool = typer.Option(False, "--unset", help="Remove the setting (back to its default)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -204,10 +207,19 @@ def config(
         key = key.strip().lower()
         if key not in SETTINGS:
             raise NotFound(f"no setting {key!r} (settings: {', '.join(SETTINGS)})")
+    if key == "owner" and value in _OWNER_ACTIONS:
+        _owners(value, name, as_json)
+        return
+    if name is not None:
+        raise InputError(f"one value only (got {value!r} and {name!r})")
     with common.reading() as conn:
         if key is not None and (value is not None or unset):
             if unset and value is not None:
                 raise InputError("give a value or --unset, not both")
+            if key == "owner" and value is not None and value.strip():
+                from pipectl.store.accounts import resolve_owner
+
+                value = resolve_owner(conn, " ".join(value.split()))  # on the owners list
             set_setting(conn, key, None if unset else value)
         values = queries.settings(conn)
     report = settings_report(values, key)
@@ -225,6 +237,53 @@ def config(
         for k, r in report.items()
     ]  # fmt: skip
     output.table(["Setting", "Value", "Default", "Meaning"], rows, mode=mode, wrap=("Meaning",))
+
+
+_OWNER_ACTIONS = ("list", "add", "remove")
+
+
+def _owners(action: str, name: str | None, as_json: bool) -> None:
+    """``config owner list|add NAME|remove NAME``: the owners list (a team's: its members)."""
+    from pipectl.render import output
+    from pipectl.store import accounts
+
+    if action == "list":
+        if name is not None:
+            raise InputError("config owner list takes no name")
+    elif name is None or not name.strip():
+        raise InputError(f"config owner {action} needs a NAME")
+    now = common.now()
+    with common.reading() as conn:
+        team = conn.kind == "postgresql"
+        if team and action != "list":
+            raise InputError(
+                "on a team pipeline the owners are its members: pipectl team add|remove NAME"
+            )
+        note = ""
+        if action != "list":
+            with conn.transaction():
+                if action == "add":
+                    shown, added = accounts.add_owner(conn, name or "", now)
+                    note = f"added owner {shown}" if added else f"{shown} is already an owner"
+                else:
+                    note = f"removed owner {accounts.remove_owner(conn, name or '')}"
+        if team:
+            from pipectl.store.team import members
+
+            names = sorted(m[0] for m in members(conn))  # type: ignore[arg-type]
+        else:
+            names = [n for _, n in accounts.owners(conn)]
+    mode = output.pick_mode(as_json)
+    if mode == output.JSON:
+        output.emit_json({"owners": names, "team": team})
+        return
+    if note:
+        output.emit(note)
+        return
+    for n in names:
+        output.emit(n)
+    if not names:
+        output.emit("no owners list: any owner is accepted (pipectl config owner add NAME)")
 
 
 def demo(

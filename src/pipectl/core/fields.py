@@ -123,6 +123,8 @@ DEAL_FIELDS: tuple[DealField, ...] = (
     F("blocker", "text", "Blocker", cap=1000),
     F("blocker_owner", "text", "Blocker's action owner", cap=100),
     F("version", "int", "Version"),
+    # the account record whose name ``account`` is (``store/accounts.py`` keeps them in step)
+    F("account_id", "int", "Account id"),
 )  # fmt: skip
 
 BY_NAME = {f.name: f for f in DEAL_FIELDS}

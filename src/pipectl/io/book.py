@@ -15,7 +15,7 @@ from pipectl.errors import InputError, os_error
 from pipectl.io.tabular import Sheet
 
 #: The tables of a whole export, in the order they are written and read.
-TABLES = ("deals", "activities", "followups", "events")
+TABLES = ("deals", "activities", "followups", "events", "accounts", "contacts", "deal_contacts")
 
 
 def _xlsx_sheets(path: Path) -> list[str]:

@@ -16,8 +16,16 @@ _NOUNS = {
     "followups": "follow-up",
     "events": "history entry",
     "prune_runs": "prune run",
+    "accounts": "account",
+    "contacts": "contact",
+    "deal_contacts": "contact on a deal",
+    "owners": "owner",
 }
-_PLURALS = {"activity": "activities", "history entry": "history entries"}
+_PLURALS = {
+    "activity": "activities",
+    "history entry": "history entries",
+    "contact on a deal": "contacts on deals",
+}
 
 
 def _n(count: int, noun: str) -> str:

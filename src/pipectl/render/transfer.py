@@ -172,6 +172,9 @@ def report(
                 closed_now=len(applied.closed_now),
                 reopened=applied.reopened,
                 kept_ids=applied.kept_ids,
+                accounts_created=applied.accounts_created,
+                contacts_created=applied.contacts_created,
+                suggestions=applied.suggestions,
             )
             if stage_history is not None:
                 out["stage_history"] = {
@@ -271,6 +274,16 @@ def report(
                 emit(f"{what.format(n=f'{len(rows):,}')} ({_rows(rows)}): {why}")
         if applied.kept_ids:
             emit(f"{applied.kept_ids:,} deals kept their pipectl_id (a fresh pipeline)")
+        if applied.accounts_created or applied.contacts_created:
+            emit(
+                f"new records: {applied.accounts_created:,} accounts,"
+                f" {applied.contacts_created:,} contacts"
+            )
+        for line in applied.suggestions[:20]:
+            emit(f"suggested: {line}")
+        if len(applied.suggestions) > 20:
+            more = len(applied.suggestions) - 20
+            emit(f"… and {more:,} more suggested merges (--json lists all)")
     else:
         emit(
             f"checked {r.rows:,} rows: {len(r.ok):,} ok ({len(r.ok) - updates:,} new,"

@@ -42,8 +42,12 @@ NEEDS = {
 def export_all(conn: Database, fmt: str) -> dict[str, tuple[tuple[str, ...], Iterator[tuple]]]:
     """Every table of the pipeline, as ``export --what TABLE`` writes it."""
     from pipectl.io.book import TABLES
+    from pipectl.store.accounts import RECORD_TABLES, export_records
 
-    return {name: export_rows(conn, name, fmt) for name in TABLES}
+    return {
+        name: export_records(conn, name) if name in RECORD_TABLES else export_rows(conn, name, fmt)
+        for name in TABLES
+    }
 
 
 @dataclass
@@ -56,6 +60,9 @@ class Extra:
     events: list[tuple[int, datetime, str, str | None, str | None, str | None, str | None,
                        str | None, str | None]] = field(default_factory=list)  # fmt: skip
     skipped: int = 0  # rows of deals left out with their rejected row (--skip-invalid)
+    #: the accounts, contacts and deal_contacts tables, as ``store.accounts.read_records``
+    #: reads them
+    records: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
     def deal_ids(self) -> set[int]:
         return (
@@ -171,6 +178,9 @@ def read_extra(
     born = {d.pipectl_id: d.created_at for d in deals if d.pipectl_id}
     skip = skip or set()
     out = Extra()
+    from pipectl.store.accounts import read_records
+
+    out.records = read_records(book)
     if "activities" in book:
         t = _Table("activities", book["activities"])
         order = _order(t, "at")
@@ -363,4 +373,8 @@ def write_extra(
     q.add_activities(conn, acts)
     done.activities = len(acts)
     q.settle(conn, sorted(set(here.values())))
+    if extra.records:  # accounts, contacts and the contacts of the deals created here
+        from pipectl.store.accounts import import_records
+
+        import_records(conn, extra.records, here, now)
     return done

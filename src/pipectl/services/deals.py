@@ -77,6 +77,15 @@ def _check_external_id(db: Database, external_id: str | None, deal_id: int | Non
         raise InputError(f"external id {external_id!r} already belongs to deal #{owner}")
 
 
+def _owner(db: Database, name: str | None) -> str | None:
+    """An owner as typed, as the owners list spells it (``store.accounts.resolve_owner``)."""
+    if name is None:
+        return None
+    from pipectl.store.accounts import resolve_owner
+
+    return resolve_owner(db, name)
+
+
 @dataclass
 class NewDeal:
     title: str
@@ -95,9 +104,18 @@ class NewDeal:
     note: str | None = None
 
 
-def add_deal(db: Database, new: NewDeal, now: datetime, *, on: date | None = None) -> int:
+def add_deal(
+    db: Database,
+    new: NewDeal,
+    now: datetime,
+    *,
+    on: date | None = None,
+    notes: list[str] | None = None,
+) -> int:
     """Add a deal; ``on`` (``add --at``) is the local day it was created, if not today: its
-    creation, first stage, last touch and first note are dated then (``dated``)."""
+    creation, first stage, last touch and first note are dated then (``dated``). Its account
+    and contact are records (``store/accounts.py``: found by name or email, else created);
+    ``notes`` gets a suggested merge for each new record that is like another."""
     if on is not None and on > local_today(now):
         raise InputError(f"a deal cannot be added in the future ({on.isoformat()})")
     at = dated(on, now, "a deal")
@@ -120,10 +138,15 @@ def add_deal(db: Database, new: NewDeal, now: datetime, *, on: date | None = Non
         "source": clean_text(new.source, "source", field="source"),
         "tags": ",".join(normalize_tags(list(new.tags))),
         # on a team (PostgreSQL) a deal belongs to the rep who created it
-        "owner": clean_text(new.owner, "owner", field="owner") or db.user,
+        "owner": _owner(db, clean_text(new.owner, "owner", field="owner")) or db.user,
         "external_id": external_id,
     }
+    contact = link_records(db, values, now, notes)
     deal_id = store.create(db, values, new.stage.id, at, now)
+    if contact is not None:
+        from pipectl.store import accounts
+
+        accounts.attach_new(db, deal_id, contact)
     if new.note:
         log_activity(db, deal_id, "note", new.note, at, now)
     return deal_id
@@ -139,6 +162,8 @@ def clean_changes(db: Database, deal_id: int, changes: dict[str, Any]) -> dict[s
             value = clean_text(value, "title", required=True, field=field)
         elif field == "tags":
             value = ",".join(normalize_tags(list(value)))
+        elif field == "owner" and value is not None:
+            value = _owner(db, clean_text(value, "owner", field=field))
         elif field == "external_id":
             value = clean_text(value, "external id", field=field)
             _check_external_id(db, value, deal_id)
@@ -148,6 +173,33 @@ def clean_changes(db: Database, deal_id: int, changes: dict[str, Any]) -> dict[s
     return out
 
 
+def link_records(
+    db: Database, values: dict[str, Any], now: datetime, notes: list[str] | None
+) -> int | None:
+    """A new deal's account and contact text (``values``, as ``store.deals.create`` takes
+    them) as records: the account found by name or created, its spelling and id put in
+    ``values``; the contact likewise, its details put in ``values``. Returns the contact's
+    id (to attach once the deal exists), or None."""
+    from pipectl.store import accounts
+
+    account_id = None
+    if values.get("account"):
+        account_id, values["account"], made = accounts.ensure_account(db, values["account"], now)
+        values["account_id"] = account_id
+        if made and notes is not None:
+            notes += accounts.account_notes(db, [account_id])
+    typed = accounts.ContactInput(
+        values.get("contact_name"), values.get("contact_email"), values.get("contact_phone")
+    )
+    if typed.empty:
+        return None
+    contact_id, made, details, _ = accounts.ensure_contact_details(db, typed, account_id, now)
+    values.update(details)
+    if made and notes is not None:
+        notes += accounts.contact_notes(db, [contact_id])
+    return contact_id
+
+
 def edit_deal(
     db: Database,
     deal_id: int,
@@ -155,11 +207,17 @@ def edit_deal(
     now: datetime,
     *,
     expected_version: int | None = None,
+    notes: list[str] | None = None,
 ) -> list[str]:
-    """Apply field changes; returns the names of the fields that really changed."""
-    return store.set_fields(
-        db, deal_id, clean_changes(db, deal_id, changes), now, expected_version=expected_version
-    )
+    """Apply field changes; returns the names of the fields that really changed. A new
+    account or contact is a record, as in ``add`` (``store.accounts.edit_links``)."""
+    from pipectl.store import accounts
+
+    cleaned = clean_changes(db, deal_id, changes)
+    after = accounts.edit_links(db, deal_id, cleaned, now, notes)
+    changed = store.set_fields(db, deal_id, cleaned, now, expected_version=expected_version)
+    after()
+    return changed
 
 
 def exit_questions(

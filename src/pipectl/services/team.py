@@ -291,6 +291,12 @@ def upload(url: str, path: Path) -> UploadResult:
             result.held_by_others = len(todo) - len(inserted)
             ids = {d[0]: inserted[d[_KEY]] for d in todo if d[_KEY] in inserted}
             _children(db, local, ids, stage_map, result)
+            if ids:  # the team's account and contact records, from the deals' text
+                from datetime import UTC, datetime
+
+                from pipectl.store.accounts import relink
+
+                relink(db, sorted(ids.values()), datetime.now(UTC), note="uploaded")
             if local.targets:
                 if team.may(db, "targets", "INSERT"):
                     result.targets = team.insert_targets(db, local.targets)

@@ -61,6 +61,12 @@ class Applied:
     close_moved: list[int] = field(default_factory=list)
     reopened: list[int] = field(default_factory=list)  # rows that reopened a closed deal
     followups_on_closed: list[int] = field(default_factory=list)  # rows whose deal is closed
+    #: account and contact records the import created (``store/accounts.py``), and the
+    #: merges it suggests (a new record like one already there)
+    accounts_created: int = 0
+    contacts_created: int = 0
+    suggestions: list[str] = field(default_factory=list)
+    new_accounts: list[int] = field(default_factory=list)  # ids of the accounts created
 
     @property
     def created(self) -> int:
@@ -304,11 +310,26 @@ def write_import(
         for d in plan.report.ok:
             d.stage_id = real.get(d.stage_id, d.stage_id)
         applied = apply(conn, plan.report.ok, now, progress, touch_from_file=plan.touch_from_file)
+        _link_records(conn, applied, now)
         if then:
             then(applied)
         if before_commit:
             before_commit()
     return applied
+
+
+def _link_records(conn: Database, applied: Applied, now: datetime) -> None:
+    """The imported deals linked to account and contact records, by the matching rules
+    (created when missing; a similar one is a suggested merge, never made)."""
+    from pipectl.store import accounts
+
+    linked = accounts.relink(conn, sorted(set(applied.by_row.values())), now, note="imported")
+    applied.new_accounts += linked.accounts
+    applied.accounts_created = len(applied.new_accounts)
+    applied.contacts_created = len(linked.contacts)
+    applied.suggestions = accounts.account_notes(
+        conn, applied.new_accounts
+    ) + accounts.contact_notes(conn, linked.contacts)
 
 
 #: The text-like deal fields an import sets (the registry's settable fields but the amount
@@ -365,6 +386,10 @@ def apply(
     for batch, keeping in ((kept, True), (others, False)):
         made = [_new_deal(d, now, first_open, by_id, result, touch_from_file, keeping)
                 for d in batch]  # fmt: skip
+        from pipectl.store.accounts import prelink_accounts
+
+        # account records, by name
+        result.new_accounts += prelink_accounts(conn, [m.values for m in made], now)
         ids = store.create_many(conn, made, now, "imported")
         if keeping and ids:
             q.ids_taken(conn)  # the deals numbered afresh, and later ones, come after these

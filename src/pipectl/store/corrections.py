@@ -11,6 +11,7 @@ from typing import Any
 
 from pipectl.core.states import EventKind, Status
 from pipectl.errors import NotFound
+from pipectl.store.accounts import move_deal_contacts
 from pipectl.store.deals import _bump, _current, close_followups, event, set_fields
 from pipectl.store.engine import Database
 
@@ -37,7 +38,7 @@ def delete_deal(db: Database, deal_id: int, expected_version: int | None = None)
     version, _ = _current(db, deal_id, "id")
     _check_version(deal_id, version, expected_version)
     counts = Removed(*(_count(db, t, deal_id) for t in ("activities", "followups", "events")))
-    for table in ("events", "activities", "followups"):
+    for table in ("events", "activities", "followups", "deal_contacts"):
         db.execute(f"DELETE FROM {table} WHERE deal_id = ?", (deal_id,))
     db.execute("DELETE FROM deals WHERE id = ?", (deal_id,))
     return counts
@@ -46,6 +47,7 @@ def delete_deal(db: Database, deal_id: int, expected_version: int | None = None)
 #: Fields a merge fills in on the surviving deal when it has none and the duplicate has one.
 FILLED = (
     "account",
+    "account_id",  # the account record whose name ``account`` is
     "contact_name",
     "contact_email",
     "contact_phone",
@@ -67,8 +69,8 @@ def merge_deals(
     *,
     expected: tuple[int, int] | None = None,
 ) -> tuple[Removed, list[str]]:
-    """Join deal ``dup`` into deal ``into``: its activities, follow-ups and history (all but
-    its own stage moves, which would interleave with the survivor's and garble stage
+    """Join deal ``dup`` into deal ``into``: its activities, follow-ups, contacts and history
+    (all but its own stage moves, which would interleave with the survivor's and garble stage
     conversion) move to ``into``; fields ``into`` lacks are filled from ``dup`` (tags are
     joined), each a field event; ``dup`` is removed; a 'merged' event on ``into`` records it.
     Returns what moved and the fields filled."""
@@ -104,6 +106,7 @@ def merge_deals(
     db.execute(
         "UPDATE events SET deal_id = ? WHERE deal_id = ? AND to_stage_id IS NULL", (into, dup)
     )
+    move_deal_contacts(db, dup, into)
     db.execute("DELETE FROM events WHERE deal_id = ?", (dup,))
     db.execute("DELETE FROM deals WHERE id = ?", (dup,))
     note = f"merged #{dup} {d_title!r} into this deal"

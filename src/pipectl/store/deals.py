@@ -37,8 +37,9 @@ from pipectl.errors import Conflict, NotFound
 from pipectl.store.engine import Database
 from pipectl.store.queries import StageRow
 
-#: The deal columns a ``create`` may set besides stage and times (the field registry's).
-CREATE_COLUMNS = SETTABLE
+#: The deal columns a ``create`` may set besides stage and times (the field registry's, and
+#: the account record its ``account`` names: ``store/accounts.py``).
+CREATE_COLUMNS = (*SETTABLE, "account_id")
 
 #: Columns a field change may touch (``set_fields``).
 FIELD_COLUMNS = frozenset(SETTABLE) | {"blocker", "blocker_owner", "lost_reason"}

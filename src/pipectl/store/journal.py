@@ -35,11 +35,15 @@ from pipectl.store.engine import POSTGRESQL, Database
 #: Journaled tables → the column naming a row's deal ('' for none), parents before the tables
 #: that refer to them: an undo deletes inserted rows in the reverse order (children first).
 JOURNALED: dict[str, str] = {
+    "accounts": "",
+    "contacts": "",
     "deals": "id",
     "activities": "deal_id",
     "followups": "deal_id",
     "events": "deal_id",
     "prune_runs": "",
+    "deal_contacts": "deal_id",
+    "owners": "",
 }
 #: How many changes the journal keeps (any owner's): ``undo`` goes back this far.
 KEEP = 200

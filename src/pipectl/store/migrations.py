@@ -230,6 +230,82 @@ def _v8_change_journal(conn: sqlite3.Connection) -> None:
     sqlite_triggers(conn, journaled)
 
 
+def _v9_views(conn: sqlite3.Connection) -> None:
+    # saved views: a named list/board/due command line, its arguments a JSON list as typed
+    conn.execute(
+        """CREATE TABLE views (
+            name VARCHAR NOT NULL PRIMARY KEY,
+            command VARCHAR NOT NULL,
+            args VARCHAR NOT NULL DEFAULT '[]',
+            owner VARCHAR,
+            saved_at DATETIME NOT NULL
+        )"""
+    )
+
+
+def _v10_search(conn: sqlite3.Connection) -> None:
+    # full-text search: an FTS5 table over deals, activities and follow-ups, kept in step by
+    # triggers, and filled from the rows already there (see store/search.py)
+    from pipectl.store.search import create_sqlite_index
+
+    create_sqlite_index(conn)
+
+
+def _v11_accounts(conn: sqlite3.Connection) -> None:
+    # accounts and contacts as records: a deal names one account (deals.account_id) and any
+    # number of contacts (deal_contacts, one primary); deals.account and contact_* stay, kept
+    # in step as the account's name and the primary contact's details (store/accounts.py).
+    # owners: the list of deal owners (config owner). The free text already there becomes
+    # records, by the matching rules of core/names.py; nothing is lost (a deal whose text
+    # differs from its record's spelling keeps the old text in a field event).
+    for sql in (
+        """CREATE TABLE accounts (
+            id INTEGER NOT NULL PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            key VARCHAR NOT NULL UNIQUE,
+            created_at DATETIME NOT NULL
+        )""",
+        """CREATE TABLE contacts (
+            id INTEGER NOT NULL PRIMARY KEY,
+            account_id INTEGER REFERENCES accounts (id),
+            name VARCHAR,
+            email VARCHAR,
+            phone VARCHAR,
+            key VARCHAR NOT NULL DEFAULT '',
+            created_at DATETIME NOT NULL
+        )""",
+        "CREATE INDEX ix_contacts_account_id ON contacts (account_id)",
+        "CREATE INDEX ix_contacts_key ON contacts (key)",
+        "CREATE INDEX ix_contacts_email ON contacts (email)",
+        """CREATE TABLE deal_contacts (
+            id INTEGER NOT NULL PRIMARY KEY,
+            deal_id INTEGER NOT NULL REFERENCES deals (id),
+            contact_id INTEGER NOT NULL REFERENCES contacts (id),
+            is_primary INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (deal_id, contact_id)
+        )""",
+        "CREATE INDEX ix_deal_contacts_contact ON deal_contacts (contact_id)",
+        """CREATE TABLE owners (
+            id INTEGER NOT NULL PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            key VARCHAR NOT NULL UNIQUE,
+            created_at DATETIME NOT NULL
+        )""",
+        "ALTER TABLE deals ADD COLUMN account_id INTEGER REFERENCES accounts (id)",
+        "CREATE INDEX ix_deals_account_id ON deals (account_id)",
+    ):
+        conn.execute(sql)
+    from pipectl.store.journal import sqlite_triggers
+
+    sqlite_triggers(
+        conn,
+        {"deals": "id", "accounts": "", "contacts": "", "deal_contacts": "deal_id", "owners": ""},
+    )
+    from pipectl.store.accounts import migrate_free_text
+
+    migrate_free_text(conn)
+
+
 #: Applied in order; the schema version is the number of steps applied.
 MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
@@ -240,6 +316,9 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("deal versions, for concurrent writers", _v6_deal_version),
     ("who ran each prune and held each review", _v7_run_owners),
     ("the change journal, for undo", _v8_change_journal),
+    ("saved views", _v9_views),
+    ("full-text search", _v10_search),
+    ("accounts, contacts and owners as records", _v11_accounts),
 ]
 
 

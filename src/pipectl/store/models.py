@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, text, types
+from sqlalchemy import BigInteger, CheckConstraint, Index, UniqueConstraint, text, types
 from sqlmodel import Field, SQLModel
 
 from pipectl.core.states import Status
@@ -65,6 +65,19 @@ def _index(name: str, *columns: str, where: str | None = None, pg_only: bool = F
     return Index(name, *columns, info=info, **kw)
 
 
+def _search_index(table: str) -> Index:
+    """PostgreSQL's full-text index of a table: GIN over the very ``tsvector`` expression the
+    search query computes (``store/search.py``; SQLite has its FTS5 table instead)."""
+    from pipectl.store.search import SEARCHED, pg_vector
+
+    return Index(
+        f"ix_{table}_search",
+        text(pg_vector(SEARCHED[table])),
+        postgresql_using="gin",
+        info={ENGINES: ("postgresql",)},
+    )
+
+
 def _check(name: str, sql: str) -> CheckConstraint:
     """A CHECK constraint, written as the SQLite migrations write it (there inline on the
     column, unnamed; ``tests/store/test_pg_schema.py`` compares the expressions)."""
@@ -102,6 +115,7 @@ class Deal(SQLModel, table=True):
         # rep's deal ids (what the policies of activities, follow-ups and events look up)
         # come from the index alone
         _index("ix_deals_owner_id", "owner", "id", pg_only=True),
+        _search_index("deals"),
         _check("ck_deals_value_minor", "value_minor IS NULL OR value_minor >= 0"),
         _check("ck_deals_status", f"status IN ({_KINDS})"),
     )
@@ -133,11 +147,16 @@ class Deal(SQLModel, table=True):
     blocker_owner: str | None = None  # who owns removing it: rep | manager | leadership
     # grows with every change: a write from a stale read is refused
     version: int = Field(default=0, sa_column_kwargs=_default("0"))
+    # the account record (``accounts``); ``account`` above is its name, kept in step
+    account_id: int | None = Field(default=None, foreign_key="accounts.id", index=True)
 
 
 class Activity(SQLModel, table=True):
     __tablename__ = "activities"
-    __table_args__ = (_index("ix_activities_deal", "deal_id", "at"),)
+    __table_args__ = (
+        _index("ix_activities_deal", "deal_id", "at"),
+        _search_index("activities"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deals.id")
@@ -153,6 +172,7 @@ class FollowUp(SQLModel, table=True):
         _index("ix_followups_deal", "deal_id"),
         _index("ix_followups_open_due", "due", where="done_at IS NULL"),
         _index("ix_followups_open_deal", "deal_id", "due", where="done_at IS NULL"),
+        _search_index("followups"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -267,3 +287,72 @@ class ChangeRow(SQLModel, table=True):
     deal_id: int | None = Field(default=None, sa_type=BigInteger)
     op: str
     before: str | None = None
+
+
+class SavedView(SQLModel, table=True):
+    """A saved view (``pipectl view``): a named ``list``, ``board`` or ``due`` command line,
+    shared by everyone on a team pipeline (``store/views.py``)."""
+
+    __tablename__ = "views"
+
+    name: str = Field(primary_key=True)  # lower case: [a-z0-9][a-z0-9_-]{0,39}
+    command: str  # list | board | due
+    args: str = Field(default="[]", sa_column_kwargs=_default("'[]'"))  # JSON list, as typed
+    # who saved it: a team's database role (the server's default), else the config owner
+    owner: str | None = None
+    saved_at: datetime = _ts()
+
+
+class Account(SQLModel, table=True):
+    """A company: deals name one (``deals.account_id``), contacts work at one
+    (``store/accounts.py``; matching rules in ``core/names.py``)."""
+
+    __tablename__ = "accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    key: str = Field(unique=True)  # core.names.name_key(name): one account per key
+    created_at: datetime = _ts()
+
+
+class Contact(SQLModel, table=True):
+    """A person, at an account or none; a deal has any number (``deal_contacts``)."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (_index("ix_contacts_key", "key"), _index("ix_contacts_email", "email"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int | None = Field(default=None, foreign_key="accounts.id", index=True)
+    name: str | None = None
+    email: str | None = None  # as typed; compared case-insensitively
+    phone: str | None = None
+    key: str = Field(default="", sa_column_kwargs=_default("''"))  # name_key(name)
+    created_at: datetime = _ts()
+
+
+class DealContact(SQLModel, table=True):
+    """A contact on a deal; at most one per deal is its primary (``deals.contact_*`` mirror
+    it)."""
+
+    __tablename__ = "deal_contacts"
+    __table_args__ = (
+        UniqueConstraint("deal_id", "contact_id", name="uq_deal_contacts_pair"),
+        _index("ix_deal_contacts_contact", "contact_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deals.id")
+    contact_id: int = Field(foreign_key="contacts.id")
+    is_primary: int = Field(default=0, sa_column_kwargs=_default("0"))
+
+
+class Owner(SQLModel, table=True):
+    """The list of deal owners of a file pipeline (``config owner``); a team's owners are its
+    database roles."""
+
+    __tablename__ = "owners"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    key: str = Field(unique=True)  # core.names.name_key(name)
+    created_at: datetime = _ts()

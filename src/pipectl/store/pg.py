@@ -20,6 +20,12 @@ from pipectl.store.engine import PgDatabase, connect_postgres
 #: migrations' CHECK constraints; ``deals (owner, id)`` instead of ``deals (owner)``.
 #: 4: the change journal behind ``undo`` (``changes``, ``change_rows`` and the triggers of
 #: ``store/journal.py``, as SQLite's schema 8).
+#: 4 also: saved views (``views``, as SQLite's schema 9).
+#: 4 also: full-text search, GIN indexes ``ix_{deals,activities,followups}_search`` (declared
+#: in the models; SQLite's schema 10 has an FTS5 table instead).
+#: 4 also: accounts, contacts and deal_contacts as records, ``deals.account_id``, the free
+#: text of existing deals linked to records (``store/accounts.py``, as SQLite's schema 11;
+#: the ``owners`` table exists but a team's owners are its roles).
 PG_SCHEMA_VERSION = 4
 
 #: Held (per transaction) while the schema is created or upgraded: two ``team init`` at once
@@ -34,6 +40,15 @@ _STEPS: dict[int, list[str]] = {
         "ALTER TABLE reviews ADD COLUMN IF NOT EXISTS owner VARCHAR",
         "DROP INDEX IF EXISTS ix_deals_owner",  # ix_deals_owner_id serves what it did
     ],
+    4: [
+        # accounts as records (the accounts table is created before the steps run)
+        "ALTER TABLE deals ADD COLUMN IF NOT EXISTS account_id INTEGER REFERENCES accounts (id)",
+    ],
+}
+#: Data steps by the version they lead to, run once the schema is up to date (in the same
+#: transaction): module path, function taking the database.
+_DATA_STEPS: dict[int, list[str]] = {
+    4: ["pipectl.store.accounts:migrate_free_text"],
 }
 
 
@@ -180,6 +195,13 @@ def create_schema(db: PgDatabase) -> bool:
     from pipectl.store.journal import pg_setup
 
     pg_setup(db)  # the journal's triggers (CREATE OR REPLACE: idempotent)
+    for number in sorted(_DATA_STEPS):
+        if version is not None and version < number <= PG_SCHEMA_VERSION:
+            import importlib
+
+            for target in _DATA_STEPS[number]:
+                module, _, name = target.partition(":")
+                getattr(importlib.import_module(module), name)(db)
     if version is not None:
         have = {
             r[0]

@@ -20,7 +20,7 @@ APPLICATION_ID = 0x70697065
 BUSY_TIMEOUT_MS = 30_000
 #: The schema version this pipectl writes: the number of steps in ``store/migrations.py``
 #: (a test checks); read here so that opening an up-to-date file needs no migration code.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 11
 #: The tables of that schema (a test checks them against a new file's): one missing from a
 #: file of this version means the file is damaged.
 TABLES = (
@@ -35,6 +35,12 @@ TABLES = (
     "reviews",
     "changes",
     "change_rows",
+    "views",
+    "search_index",  # FTS5 (its shadow tables search_index_* are SQLite's own)
+    "accounts",
+    "contacts",
+    "deal_contacts",
+    "owners",
 )
 _SQLITE_HEADER = b"SQLite format 3\x00"
 

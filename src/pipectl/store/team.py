@@ -58,6 +58,14 @@ GRANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "prune_runs": ((_S, _I, _U, _D), (_S, _I, _U, _D)),  # a rep prunes (and un-prunes) theirs
     "changes": ((_S, _I, _U, _D), (_S, _I, _U, _D)),  # the undo journal: each their own
     "change_rows": ((_S, _I, _D), (_S, _I, _D)),
+    # saved views: everyone reads them all; a rep changes their own, a manager any (policies)
+    "views": ((_S, _I, _U, _D), (_S, _I, _U, _D)),
+    # accounts and contacts are the team's: everyone adds and edits them; merging (which
+    # removes one, and reaches other reps' deals) is a manager's
+    "accounts": ((_S, _I, _U), (_S, _I, _U, _D)),
+    "contacts": ((_S, _I, _U), (_S, _I, _U, _D)),
+    "deal_contacts": ((_S, _I, _U, _D), (_S, _I, _U, _D)),  # a rep's own deals: policies
+    "owners": ((_S,), (_S,)),  # a team's owners are its roles: the table stays empty
 }
 
 #: Is the connected role a manager? (``team list`` and ``team remove`` ask; the policies
@@ -86,6 +94,8 @@ OWNED: dict[str, str] = {
     # later change to the same deal, also visible with its deal
     "change_rows": f"EXISTS (SELECT 1 FROM changes c WHERE c.id = change_id AND c.owner = {ME})"
     f" OR {VIA_DEAL}",
+    "views": OWN_ROW,  # and every member reads every view: SHARED below
+    "deal_contacts": VIA_DEAL,
 }
 #: The policies on each table in ``OWNED``: name → (the roles it applies to, its rule).
 #: Permissive policies add up: everyone (a rep, the database's owner) has their own rows; a
@@ -99,9 +109,24 @@ POLICIES: dict[str, tuple[str, str | None]] = {
     "pipectl_own": ("PUBLIC", None),  # None: the table's rule in OWNED
     "pipectl_team": (MANAGER, "true"),
 }
+#: Tables in ``OWNED`` that every member reads whole (a saved view is the team's): one more
+#: permissive policy, for SELECT only; ``POLICIES`` still decide who inserts, updates and
+#: deletes a row (its owner, or a manager).
+SHARED: tuple[str, ...] = ("views",)
+READ_POLICY = "pipectl_read"
+
+
+def table_policies(table: str) -> dict[str, tuple[str, str, str]]:
+    """The policies of a table in ``OWNED``: name → (command, the roles, its rule)."""
+    out = {name: ("ALL", to, rule or OWNED[table]) for name, (to, rule) in POLICIES.items()}
+    if table in SHARED:
+        out[READ_POLICY] = ("SELECT", "PUBLIC", "true")
+    return out
+
+
 OWNER_TRIGGER = "pipectl_deal_owner"
 #: Tables whose ``owner`` column defaults to the connected role.
-OWNER_DEFAULTS = ("deals", "prune_runs", "reviews", "changes")
+OWNER_DEFAULTS = ("deals", "prune_runs", "reviews", "changes", "views")
 
 #: A team member's name is a database role name: kept to characters that need no thought in a
 #: URL, a shell or ``psql`` (and always quoted as an identifier all the same).
@@ -303,18 +328,18 @@ def _row_security(db: PgDatabase) -> list[str]:
         )
     }
     created = dropped = 0
-    for table, own in OWNED.items():
+    for table in OWNED:
+        wanted = table_policies(table)
         for t, name in sorted(policies):
-            if t == table and name not in POLICIES:
+            if t == table and name not in wanted:
                 db.execute(f"DROP POLICY {name} ON {table}")
                 dropped += 1
         made = False
-        for name, (to, rule) in POLICIES.items():
+        for name, (command, to, rule) in wanted.items():
             if (table, name) not in policies:
-                rule = rule or own
+                check = "" if command == "SELECT" else f" WITH CHECK ({rule})"
                 db.execute(
-                    f"CREATE POLICY {name} ON {table} FOR ALL TO {to}"
-                    f" USING ({rule}) WITH CHECK ({rule})"
+                    f"CREATE POLICY {name} ON {table} FOR {command} TO {to} USING ({rule}){check}"
                 )
                 made = True
         created += made
@@ -338,7 +363,9 @@ def _owner_default(db: PgDatabase) -> list[str]:
         db.execute(f"ALTER TABLE {table} ALTER COLUMN owner SET DEFAULT current_user")
     if "deals" in missing:
         done.append("new deals belong to whoever creates them (deals.owner default)")
-    if set(missing) - {"deals"}:
+    if "views" in missing:
+        done.append("saved views belong to whoever saves them (views.owner default)")
+    if set(missing) - {"deals", "views"}:
         done.append(
             "prune runs and reviews belong to whoever runs or holds them"
             " (prune_runs.owner and reviews.owner default)"

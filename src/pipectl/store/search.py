@@ -1,0 +1,238 @@
+"""Full-text search over deals, activities and follow-ups, on either engine.
+
+What is searched, per document (docs/search.md):
+
+- a deal: title, account, contact name and email, tags, blocker, lost reason;
+- an activity: its text; a follow-up: what it is.
+
+**SQLite**: one FTS5 table, ``search_index`` (tokenizer ``unicode61 remove_diacritics 2``,
+no stemming), whose rowid is ``id * 4 + kind`` (0 deal, 1 activity, 2 follow-up), so that
+keeping it in step deletes by rowid. It is kept in step by TRIGGERS on the three tables:
+every write path (one deal, an import's batch, set-based updates, merges and deletes added
+later) updates it inside its own transaction, with no code of its own. Schema step 8 creates
+it and fills it from the rows already there (``create_sqlite_index``); that step is frozen:
+change the index with a new step.
+
+**PostgreSQL**: GIN expression indexes (declared in ``store/models.py``) on
+``to_tsvector('simple', …)`` of the same text, ASCII punctuation turned into spaces first so
+that words split where SQLite's tokenizer splits them (PostgreSQL's parser would keep
+``jane@acme.com`` or ``co-op`` whole). The queries use the very same expressions, so the
+indexes serve them; row-level security filters them like every read.
+
+Ranking: ``bm25`` on SQLite, ``ts_rank`` on PostgreSQL, best first; ties by id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from pipectl.store.engine import SQLITE, Database
+from pipectl.store.queries import _where, parse_day, parse_ts
+
+if TYPE_CHECKING:
+    from pipectl.store.queries import DealFilter
+
+FTS_TABLE = "search_index"
+KIND_CODES = {"deal": 0, "activity": 1, "followup": 2}
+KINDS = {code: kind for kind, code in KIND_CODES.items()}
+
+#: The searched columns of each table.
+DEAL_TEXT = ("title", "account", "contact_name", "contact_email", "tags", "blocker", "lost_reason")
+ACTIVITY_TEXT = ("text",)
+FOLLOWUP_TEXT = ("what",)
+SEARCHED = {"deals": DEAL_TEXT, "activities": ACTIVITY_TEXT, "followups": FOLLOWUP_TEXT}
+
+#: ASCII punctuation PostgreSQL's parser would read as part of a token (an email, a host, a
+#: URL, a path, a hyphenated word, a signed or decimal number): spaces instead. Not ``%``,
+#: ``'`` or ``\\`` (quoting in SQL and in the DDL compiler), which that parser splits at anyway.
+_PUNCT = '!"#$&()*+,-./:;<=>?@[]^_`{|}~'
+
+
+def _joined(columns: tuple[str, ...], alias: str = "") -> str:
+    """The columns' text as one string, ``' '`` between (NULLs as empty): ``||`` and
+    ``coalesce`` only, which both engines have and PostgreSQL counts immutable (its
+    ``concat_ws`` is not, so no index could use it)."""
+    prefix = f"{alias}." if alias else ""
+    return " || ' ' || ".join(f"coalesce({prefix}{c}, '')" for c in columns)
+
+
+def pg_vector(columns: tuple[str, ...], alias: str = "") -> str:
+    """The ``tsvector`` a PostgreSQL GIN index holds for a table (no ``alias``: in the index's
+    definition) and a query computes (``alias``): one expression, so the index serves it."""
+    spaces = " " * len(_PUNCT)
+    return f"to_tsvector('simple', translate({_joined(columns, alias)}, '{_PUNCT}', '{spaces}'))"
+
+
+#: (table, alias, searched columns, the deal id column) for each kind, in kind code order.
+_SOURCES = (
+    ("deals", "d", DEAL_TEXT, "id"),
+    ("activities", "a", ACTIVITY_TEXT, "deal_id"),
+    ("followups", "f", FOLLOWUP_TEXT, "deal_id"),
+)
+
+
+# --- SQLite: the FTS5 table and its triggers (schema step 8) ----------------------------------
+
+
+def _sqlite_triggers() -> list[str]:
+    out = []
+    for code, (table, _alias, columns, deal_col) in enumerate(_SOURCES):
+        insert = (
+            f"INSERT INTO {FTS_TABLE} (rowid, deal_id, body) VALUES (new.id * 4 + {code},"
+            f" new.{deal_col}, {_joined(columns, 'new')});"
+        )
+        remove = f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id * 4 + {code};"
+        watched = ("id", *((deal_col,) if deal_col != "id" else ()), *columns)
+        changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in watched)
+        out += [
+            f"CREATE TRIGGER {FTS_TABLE}_{table}_insert AFTER INSERT ON {table} BEGIN {insert} END",
+            f"CREATE TRIGGER {FTS_TABLE}_{table}_update AFTER UPDATE OF {', '.join(watched)}"
+            f" ON {table} WHEN {changed} BEGIN {remove} {insert} END",
+            f"CREATE TRIGGER {FTS_TABLE}_{table}_delete AFTER DELETE ON {table} BEGIN {remove} END",
+        ]
+    return out
+
+
+#: The triggers that keep the index in step (a test checks a new file has exactly these).
+SQLITE_TRIGGERS = tuple(
+    f"{FTS_TABLE}_{table}_{op}" for table, *_ in _SOURCES for op in ("insert", "update", "delete")
+)
+
+
+def create_sqlite_index(conn: Any) -> None:
+    """Schema step 8: the FTS5 table, its triggers, and the rows already there indexed."""
+    import sqlite3
+
+    from pipectl.errors import DatabaseError
+
+    try:
+        conn.execute(
+            f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(deal_id UNINDEXED, body,"
+            " tokenize = 'unicode61 remove_diacritics 2')"
+        )
+    except sqlite3.OperationalError as e:
+        if "fts5" in str(e).lower():
+            raise DatabaseError(
+                f"this Python's SQLite ({sqlite3.sqlite_version}) has no full-text search"
+                " (FTS5), which pipectl needs: use a Python built with it (python.org's and"
+                " most distributions' are)"
+            ) from None
+        raise
+    for statement in _sqlite_triggers():
+        conn.execute(statement)
+    for code, (table, alias, columns, deal_col) in enumerate(_SOURCES):
+        conn.execute(
+            f"INSERT INTO {FTS_TABLE} (rowid, deal_id, body)"
+            f" SELECT {alias}.id * 4 + {code}, {alias}.{deal_col}, {_joined(columns, alias)}"
+            f" FROM {table} {alias}"
+        )
+
+
+# --- the search ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: str
+    item_id: int  # the deal's, activity's or follow-up's id
+    deal_id: int
+    score: float  # higher is better
+
+
+def matches(
+    conn: Database, fts5: str, tsquery: str, f: DealFilter, now: datetime, limit: int | None
+) -> tuple[list[Match], int]:
+    """The best ``limit`` documents matching the query (given in each engine's form: an FTS5
+    MATCH string, a ``tsquery`` text; both bound as parameters) among the deals ``f``
+    selects; and how many match in all."""
+    where, params = _where(conn, f, now)
+    extra = where.replace(" WHERE ", " AND ", 1)
+    if conn.kind == SQLITE:
+        # the FTS5 match first (materialised: bm25 needs the MATCH scan as its context)
+        sql = (
+            f"WITH m AS MATERIALIZED (SELECT x.rowid / 4 AS item, x.rowid % 4 AS kind,"
+            f" x.deal_id AS deal_id, -bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} x"
+            f" WHERE {FTS_TABLE} MATCH ?)"
+            " SELECT m.kind, m.item, m.deal_id, m.score, count(*) OVER () FROM m"
+            " JOIN deals d ON d.id = m.deal_id JOIN stages s ON s.id = d.stage_id"
+            f" WHERE TRUE{extra} ORDER BY m.score DESC, m.item, m.kind"
+        )
+        args: list[Any] = [fts5, *params]
+    else:
+        parts = [
+            f"SELECT {code} AS kind, {alias}.id AS item, {alias}.{deal_col} AS deal_id,"
+            f" ts_rank({pg_vector(columns, alias)}, q.q) AS score FROM {table} {alias}, q"
+            f" WHERE {pg_vector(columns, alias)} @@ q.q"
+            for code, (table, alias, columns, deal_col) in enumerate(_SOURCES)
+        ]
+        sql = (
+            "WITH q AS (SELECT to_tsquery('simple', ?) AS q),"
+            " m AS (" + " UNION ALL ".join(parts) + ")"
+            " SELECT m.kind, m.item, m.deal_id, m.score, count(*) OVER () FROM m"
+            " JOIN deals d ON d.id = m.deal_id JOIN stages s ON s.id = d.stage_id"
+            f" WHERE TRUE{extra} ORDER BY m.score DESC, m.item, m.kind"
+        )
+        args = [tsquery, *params]
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    rows = conn.execute(sql, args).fetchall()
+    total = int(rows[0][4]) if rows else 0
+    return [Match(KINDS[int(r[0])], int(r[1]), int(r[2]), float(r[3])) for r in rows], total
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    stage: str
+    status: str
+    when: datetime | date | None
+    text: str  # what a snippet is cut from
+
+
+def _deal_text(row: tuple[Any, ...]) -> str:
+    """A deal's searched fields as shown: non-empty ones, `` · `` between."""
+    labels = ("", "", "", "", "tags: ", "blocker: ", "lost: ")
+    return " · ".join(f"{label}{value}" for label, value in zip(labels, row, strict=True) if value)
+
+
+def documents(
+    conn: Database, wanted: list[tuple[str, int, int]]
+) -> dict[tuple[str, int], Document]:
+    """The deal and text of each (kind, item id, deal id), for showing the results."""
+    deal_ids = sorted({deal for _kind, _item, deal in wanted})
+    if not deal_ids:
+        return {}
+    marks = ",".join("?" * len(deal_ids))
+    deals: dict[int, tuple[Any, ...]] = {}
+    texts = ", ".join("d." + c for c in DEAL_TEXT)
+    for row in conn.execute(
+        f"SELECT d.id, d.title, s.name, d.status, d.last_touch_at, {texts}"
+        f" FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.id IN ({marks})",
+        deal_ids,
+    ):
+        deals[int(row[0])] = tuple(row)
+    out: dict[tuple[str, int], Document] = {}
+    for kind, item, deal in wanted:
+        row = deals.get(deal)
+        if row is not None and kind == "deal":
+            out[(kind, item)] = Document(
+                row[1], row[2], row[3], parse_ts(row[4]), _deal_text(row[5:])
+            )
+    for kind, sql, when in (
+        ("activity", "SELECT a.id, a.deal_id, a.at, a.text FROM activities a", parse_ts),
+        ("followup", "SELECT f.id, f.deal_id, f.due, f.what FROM followups f", parse_day),
+    ):
+        ids = sorted({item for k, item, _deal in wanted if k == kind})
+        if not ids:
+            continue
+        alias = sql.split()[-1]
+        for item, deal, at, text in conn.execute(
+            f"{sql} WHERE {alias}.id IN ({','.join('?' * len(ids))})", ids
+        ):
+            row = deals.get(int(deal))
+            if row is not None:
+                out[(kind, int(item))] = Document(row[1], row[2], row[3], when(at), text or "")
+    return out
