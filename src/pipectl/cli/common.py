@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -36,6 +36,65 @@ LimitOpt = typer.Option(
     metavar="N",
     help="At most N rows (default 50 on a terminal, all otherwise; 0 for all).",
 )
+
+
+TagFilterOpt = typer.Option(
+    [], "--tag", "-t", metavar="TAG", help="Only deals with this tag (repeatable: all of them)."
+)
+AccountFilterOpt = typer.Option(
+    None, "--account", "-a", metavar="TEXT", help="Only accounts containing TEXT (any case)."
+)
+SourceFilterOpt = typer.Option(
+    None, "--source", metavar="TEXT", help="Only sources containing TEXT (any case)."
+)
+
+#: Deal statuses ``--status`` takes (besides ``all``).
+STATUSES = ("open", "won", "lost")
+
+
+def statuses(status: list[str], all_: bool, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``--status`` (repeatable: open, won, lost, all) and ``--all``, as the deal filters
+    of ``list`` and ``search`` read them; none given: ``default``."""
+    from pipectl.errors import InputError
+
+    chosen: set[str] = set()
+    for s in status:
+        s = s.strip().lower()
+        if s == "all":
+            chosen |= set(STATUSES)
+        elif s in STATUSES:
+            chosen.add(s)
+        else:
+            raise InputError(f"not a status: {s!r} (open, won, lost or all)")
+    if all_:
+        chosen |= set(STATUSES)
+    return tuple(sorted(chosen or default))
+
+
+def deal_filter(
+    conn: Database,
+    *,
+    statuses: tuple[str, ...],
+    stages: list[str],
+    tags: list[str],
+    account: str | None,
+    owner: str | None,
+    source: str | None,
+    stale: bool,
+) -> Any:
+    """The ``DealFilter`` of ``list``'s options (``search`` takes the same)."""
+    from pipectl.core.contacts import normalize_tags
+    from pipectl.store import queries, rules
+
+    return queries.DealFilter(
+        statuses=statuses,
+        stage_ids=tuple(queries.find_stage(conn, n).id for n in stages),
+        tags=tuple(normalize_tags(tags)),
+        account=account,
+        owner=rules.owner_filter(conn, owner),
+        source=source,
+        stale_only=stale,
+    )
 
 
 def row_limit(limit: int | None, mode: str) -> int | None:

@@ -7,7 +7,16 @@ from datetime import datetime
 import typer
 
 from pipectl.cli import common
-from pipectl.cli.common import JsonOpt, LimitOpt, OwnerOpt, complete_deal, complete_stage
+from pipectl.cli.common import (
+    AccountFilterOpt,
+    JsonOpt,
+    LimitOpt,
+    OwnerOpt,
+    SourceFilterOpt,
+    TagFilterOpt,
+    complete_deal,
+    complete_stage,
+)
 from pipectl.core.states import Status
 from pipectl.errors import InputError
 
@@ -17,12 +26,6 @@ DealArg = typer.Argument(
     help="Deal id, or a fragment of its title or account.",
     autocompletion=complete_deal,
 )
-
-
-def _stage_ids(conn, names: list[str]) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
-    from pipectl.store.queries import find_stage
-
-    return tuple(find_stage(conn, n).id for n in names)
 
 
 def add(
@@ -152,16 +155,10 @@ def list_(
         help="Only these stages (repeatable).",
         autocompletion=complete_stage,
     ),
-    tag: list[str] = typer.Option(
-        [], "--tag", "-t", metavar="TAG", help="Only deals with this tag (repeatable: all of them)."
-    ),
-    account: str | None = typer.Option(
-        None, "--account", "-a", metavar="TEXT", help="Only accounts containing TEXT (any case)."
-    ),
+    tag: list[str] = TagFilterOpt,
+    account: str | None = AccountFilterOpt,
     owner: str | None = OwnerOpt,
-    source: str | None = typer.Option(
-        None, "--source", metavar="TEXT", help="Only sources containing TEXT (any case)."
-    ),
+    source: str | None = SourceFilterOpt,
     stale: bool = typer.Option(False, "--stale", help="Only deals idle past their stage limit."),
     sort: str = typer.Option(
         "value",
@@ -174,36 +171,20 @@ def list_(
     as_json: bool = JsonOpt,
 ) -> None:
     """List deals: open ones by default, most valuable first."""
-    from pipectl.core.contacts import normalize_tags
     from pipectl.render import output, views
-    from pipectl.store import queries, rules
+    from pipectl.store import queries
 
-    statuses: set[str] = set()
-    for s in status:
-        s = s.strip().lower()
-        if s == "all":
-            statuses |= {"open", "won", "lost"}
-        elif s in ("open", "won", "lost"):
-            statuses.add(s)
-        else:
-            raise InputError(f"not a status: {s!r} (open, won, lost or all)")
-    if all_:
-        statuses |= {"open", "won", "lost"}
+    chosen = common.statuses(status, all_, ("open",))
     if sort not in queries.SORT_KEYS:
         raise InputError(f"cannot sort by {sort!r} (one of {', '.join(queries.SORT_KEYS)})")
     mode = output.pick_mode(as_json)
     rows_max = common.row_limit(limit, mode)
     now = common.now()
     with common.reading() as conn:
-        f = queries.DealFilter(
-            statuses=tuple(sorted(statuses or {"open"})),
-            stage_ids=_stage_ids(conn, stage),
-            tags=tuple(normalize_tags(tag)),
-            account=account,
-            owner=rules.owner_filter(conn, owner),
-            source=source,
-            stale_only=stale,
-        )
+        f = common.deal_filter(
+            conn, statuses=chosen, stages=stage, tags=tag, account=account, owner=owner,
+            source=source, stale=stale,
+        )  # fmt: skip
         deals, total = queries.list_deals(conn, f, now, sort=sort, reverse=reverse, limit=rows_max)
         empty = total == 0 and queries.count_deals(conn) == 0
     views.deal_list(deals, total, now, mode, pipeline_empty=empty)

@@ -6,26 +6,15 @@ from __future__ import annotations
 import typer
 
 from pipectl.cli import common
-from pipectl.cli.common import JsonOpt, OwnerOpt, complete_stage
+from pipectl.cli.common import (
+    AccountFilterOpt,
+    JsonOpt,
+    OwnerOpt,
+    SourceFilterOpt,
+    TagFilterOpt,
+    complete_stage,
+)
 from pipectl.errors import InputError
-
-_STATUSES = ("open", "won", "lost")
-
-
-def _statuses(status: list[str], all_: bool) -> tuple[str, ...]:
-    """``--status`` (repeatable) as ``list`` reads it; none given: every status."""
-    chosen: set[str] = set()
-    for s in status:
-        s = s.strip().lower()
-        if s == "all":
-            chosen |= set(_STATUSES)
-        elif s in _STATUSES:
-            chosen.add(s)
-        else:
-            raise InputError(f"not a status: {s!r} (open, won, lost or all)")
-    if all_ or not chosen:
-        chosen |= set(_STATUSES)
-    return tuple(sorted(chosen))
 
 
 def search(
@@ -50,16 +39,10 @@ def search(
         help="Only deals in these stages (repeatable).",
         autocompletion=complete_stage,
     ),
-    tag: list[str] = typer.Option(
-        [], "--tag", "-t", metavar="TAG", help="Only deals with this tag (repeatable: all of them)."
-    ),
-    account: str | None = typer.Option(
-        None, "--account", "-a", metavar="TEXT", help="Only accounts containing TEXT (any case)."
-    ),
+    tag: list[str] = TagFilterOpt,
+    account: str | None = AccountFilterOpt,
     owner: str | None = OwnerOpt,
-    source: str | None = typer.Option(
-        None, "--source", metavar="TEXT", help="Only sources containing TEXT (any case)."
-    ),
+    source: str | None = SourceFilterOpt,
     stale: bool = typer.Option(
         False, "--stale", help="Only open deals idle past their stage limit."
     ),
@@ -74,14 +57,12 @@ def search(
     follow-ups, in deals of every status unless --status says otherwise; the filters are
     list's.
     """
-    from pipectl.core.contacts import normalize_tags
     from pipectl.render import output
     from pipectl.render import search as render
     from pipectl.services import search as service
-    from pipectl.store import queries, rules
     from pipectl.store.engine import MAX_INTEGER
 
-    statuses = _statuses(status, all_)
+    statuses = common.statuses(status, all_, common.STATUSES)
     if limit < 0:
         raise InputError("--limit cannot be negative")
     if limit > MAX_INTEGER:
@@ -90,15 +71,10 @@ def search(
     mode = output.pick_mode(as_json)
     now = common.now()
     with common.reading() as conn, conn.transaction(write=False):
-        f = queries.DealFilter(
-            statuses=statuses,
-            stage_ids=tuple(queries.find_stage(conn, n).id for n in stage),
-            tags=tuple(normalize_tags(tag)),
-            account=account,
-            owner=rules.owner_filter(conn, owner),
-            source=source,
-            stale_only=stale,
-        )
+        f = common.deal_filter(
+            conn, statuses=statuses, stages=stage, tags=tag, account=account, owner=owner,
+            source=source, stale=stale,
+        )  # fmt: skip
         res = service.search(conn, text, f, now, limit or None)
     render.results(res, mode)
 
