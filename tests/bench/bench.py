@@ -94,7 +94,7 @@ def to_postgres(src: Path, url: str, schema: str = "pipectl_bench") -> str:
     db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     db.execute(f"CREATE SCHEMA {schema}")
     db.execute(f"SET search_path = {schema}")
-    with db.transaction():
+    with db.transaction(change=False):  # the schema (and its journal) comes first
         pg.create_schema(db)
         db.execute("DELETE FROM stages")
         db.execute("DELETE FROM settings")

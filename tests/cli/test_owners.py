@@ -301,3 +301,18 @@ def test_a_manager_narrows_and_breaks_down_a_team() -> None:
         # a rep's views are their own: no breakdown, and someone else's deals are not there
         assert t.as_("ann", "review")["by_owner"] == []
         assert t.as_("ann", "due", "--owner", bob)["counts"]["no_next_step"] == 0
+
+
+@pytest.mark.sqlite_only  # a team's owners are its roles (tests/cli/test_team.py)
+def test_an_import_takes_owners_from_the_list_as_add_does(cli: Cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import write_file
+
+    cli.ok("config", "owner", "add", "Sam Rep")
+    bad = write_file(tmp_path, "bad.csv", "title,owner\nOne,sam rep\nTwo,sam\n")
+    r = cli.fails("import", str(bad), code=2)
+    assert r.stderr.startswith("pipectl: error: row 3: no owner 'sam' on the owners list")
+    assert "did you mean 'Sam Rep'?" in r.stderr
+    assert cli.json("list") == []  # nothing written
+    good = write_file(tmp_path, "good.csv", "title,owner\nOne,sam rep\nTwo,SAM REP\n")
+    cli.ok("import", str(good))
+    assert {d["owner"] for d in cli.json("list")} == {"Sam Rep"}

@@ -27,6 +27,11 @@ from pipectl.core.names import (
         ("Straße GmbH", "strasse gmbh"),
         ("ＡＣＭＥ", "acme"),  # full-width letters (NFKC)
         ("a_b", "a b"),
+        # found by an attack run: a dotted capital I, an invisible space, accents
+        ("İstanbul", "istanbul"),
+        ("ISTANBUL", "istanbul"),
+        ("Ac\u200bme", "acme"),
+        ("Café Société", "cafe societe"),
         ("---", ""),
         ("", ""),
         (None, ""),

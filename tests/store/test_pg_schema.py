@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -157,23 +158,25 @@ def test_models_declare_the_checks_the_migrations_create(tmp_path: Path) -> None
         assert name.startswith(f"ck_{table}_"), name  # named, so an upgrade can find them
 
 
-#: PostgreSQL's full-text indexes (GIN over an expression; SQLite has its FTS5 table instead,
-#: checked in tests/store/test_search.py)
+#: PostgreSQL's full-text indexes (GIN over the stored ``search_vector`` column, which the
+#: models do not declare; SQLite has its FTS5 table instead, checked in
+#: tests/store/test_search.py)
 SEARCH_INDEXES = {"ix_deals_search", "ix_activities_search", "ix_followups_search"}
 
 
 def test_postgresql_gets_every_index_plus_the_owner_index() -> None:
     from pipectl.store.pg import schema_ddl
-    from pipectl.store.search import SEARCHED, pg_vector
+    from pipectl.store.search import VECTOR
 
     pg = model_indexes("postgresql")
     assert set(pg) - set(model_indexes("sqlite")) == {"ix_deals_owner_id", *SEARCH_INDEXES}
     ddl = "\n".join(schema_ddl())
+    for statement in schema_ddl():  # PostgreSQL's alone: added by store.search.pg_setup
+        assert not statement.startswith("CREATE TABLE") or VECTOR not in statement
     for name, (table, columns, _unique, where) in pg.items():
         if name in SEARCH_INDEXES:
-            assert not columns
-            vector = pg_vector(SEARCHED[table])
-            assert f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({vector})" in ddl
+            assert not columns  # a column the models do not have: named as SQL text
+            assert f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({VECTOR})" in ddl
             continue
         statement = f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})"
         assert statement + (f" WHERE {where}" if where else "") in ddl, name
@@ -260,6 +263,34 @@ def _shape(indexes: Indexes) -> dict[str, tuple[str, tuple[str, ...], bool, bool
     return {n: (t, c, u, w is not None) for n, (t, c, u, w) in indexes.items()}
 
 
+def _model_shape() -> dict[str, tuple[str, tuple[str, ...], bool, bool]]:
+    """The models' PostgreSQL indexes as a server has them: the full-text ones on the stored
+    column the models do not declare (``store.search.VECTOR``)."""
+    from pipectl.store.search import VECTOR
+
+    shape = _shape(model_indexes("postgresql"))
+    for name in SEARCH_INDEXES:
+        table, _columns, unique, where = shape[name]
+        shape[name] = (table, (VECTOR,), unique, where)
+    return shape
+
+
+def _vector_columns(db: Any) -> dict[str, str]:
+    """table → the generation expression of its ``search_vector`` column (stored: the only
+    kind of generated column the server has)."""
+    from pipectl.store.search import VECTOR
+
+    return {
+        table: expr
+        for table, expr in db.execute(
+            "SELECT table_name, generation_expression FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND column_name = ?"
+            " AND is_generated = 'ALWAYS' AND data_type = 'tsvector'",
+            (VECTOR,),
+        )
+    }
+
+
 @pytest.mark.postgres
 def test_pg_schema_has_the_models_indexes_and_defaults(pg_url: str) -> None:
     from pipectl.store import pg
@@ -271,8 +302,9 @@ def test_pg_schema_has_the_models_indexes_and_defaults(pg_url: str) -> None:
             assert pg.create_schema(db) is True
         with db.transaction(change=False):
             assert pg.create_schema(db) is False  # nothing left to do
-        assert _shape(pg_indexes(db)) == _shape(model_indexes("postgresql"))
+        assert _shape(pg_indexes(db)) == _model_shape()
         assert pg_checks(db) == _model_check_names()
+        assert set(_vector_columns(db)) == {"deals", "activities", "followups"}
         # a row inserted without the defaulted columns gets what SQLite gives it
         stage = db.execute("SELECT id FROM stages ORDER BY position LIMIT 1").fetchone()[0]
         row = db.execute(
@@ -315,7 +347,16 @@ def _make_older(db: Any, version: int) -> None:
         db.execute("DROP INDEX ix_events_moves")
         db.execute("DROP INDEX ix_deals_owner")
         db.execute("ALTER TABLE deals ALTER COLUMN version DROP DEFAULT")
+    # before 4 there was no full-text search (its GIN indexes go with the columns)
+    _drop_vectors(db)
     db.execute("UPDATE pipectl_schema SET version = ?", (version,))
+
+
+def _drop_vectors(db: Any) -> None:
+    from pipectl.store.search import SEARCHED, VECTOR
+
+    for table in SEARCHED:
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {VECTOR}")
 
 
 def _columns(db: Any, table: str) -> set[str]:
@@ -342,6 +383,7 @@ def test_older_pg_schema_is_upgraded_in_place(pg_url: str, older: int) -> None:
             pg.create_schema(db)
         _make_older(db, older)
         assert "owner" not in _columns(db, "prune_runs")
+        assert not _vector_columns(db)
         with pytest.raises(DatabaseError, match="older pipectl schema"):
             pg.open_pg(pg_url)
         with db.transaction(change=False):
@@ -350,8 +392,9 @@ def test_older_pg_schema_is_upgraded_in_place(pg_url: str, older: int) -> None:
         indexes = set(pg_indexes(db))
         assert {"ix_events_moves", "ix_deals_owner_id"} <= indexes
         assert "ix_deals_owner" not in indexes  # the one with the id replaces it
-        assert _shape(pg_indexes(db)) == _shape(model_indexes("postgresql"))
+        assert _shape(pg_indexes(db)) == _model_shape()
         assert pg_checks(db) == _model_check_names()
+        assert set(_vector_columns(db)) == {"deals", "activities", "followups"}
         assert "owner" in _columns(db, "prune_runs") and "owner" in _columns(db, "reviews")
         default = db.execute(
             "SELECT column_default FROM information_schema.columns"
@@ -393,5 +436,69 @@ def test_an_upgrade_a_row_breaks_changes_nothing(pg_url: str) -> None:
         with db.transaction(change=False):
             assert pg.create_schema(db) is True
         assert pg_checks(db) == _model_check_names()
+    finally:
+        db.close()
+
+
+@pytest.mark.postgres
+def test_a_schema_4_with_expression_indexes_gets_the_stored_vectors(pg_url: str) -> None:
+    """Schema 4 as first made (unreleased): GIN indexes on the ``tsvector`` expression, no
+    stored column. ``create_schema`` (``team init``) finds the columns missing though the
+    version is current, adds them (computed for the rows already there), replaces the
+    indexes, and the journal's function leaves the column out."""
+    from pipectl.services.search import parse
+    from pipectl.store import pg
+    from pipectl.store import search as store
+    from pipectl.store.engine import connect_postgres
+    from pipectl.store.journal import PG_FUNCTION
+    from pipectl.store.queries import DealFilter
+
+    now = datetime.now(UTC)
+    db = connect_postgres(pg_url)
+    try:
+        with db.transaction(change=False):
+            pg.create_schema(db)
+        _drop_vectors(db)
+        for table, columns in store.SEARCHED.items():
+            db.execute(
+                f"CREATE INDEX ix_{table}_search ON {table} USING gin ({store.pg_vector(columns)})"
+            )
+        db.execute(PG_FUNCTION.replace("(to_jsonb(o) - 'search_vector')", "to_jsonb(o)"))
+        stage = db.execute("SELECT id FROM stages ORDER BY position LIMIT 1").fetchone()[0]
+        deal = db.execute(
+            "INSERT INTO deals (title, account, currency, stage_id, created_at, updated_at,"
+            " stage_entered_at, last_touch_at) VALUES ('Walrus pilot', 'jane@acme.com', 'USD',"
+            " ?, now(), now(), now(), now()) RETURNING id",
+            (stage,),
+        ).fetchone()[0]
+        db.execute(
+            "INSERT INTO activities (deal_id, kind, at, text, created_at)"
+            " VALUES (?, 'call', now(), 'talked co-op pricing', now())",
+            (deal,),
+        )
+        assert pg.schema_version(db) == pg.PG_SCHEMA_VERSION
+        assert store.pg_missing(db) == ["deals", "activities", "followups"]
+        with db.transaction(change=False):
+            assert pg.create_schema(db) is True
+        assert store.pg_missing(db) == []
+        assert _shape(pg_indexes(db)) == _model_shape()  # the indexes are on the column now
+        vectors = _vector_columns(db)
+        assert set(vectors) == {"deals", "activities", "followups"}
+        assert all("to_tsvector" in e and "translate" in e for e in vectors.values())
+        with db.transaction(change=False):
+            assert pg.create_schema(db) is False
+        # the rows already there were indexed
+        for text, kind in (("acme", "deal"), ("co op", "activity"), ("walrus", "deal")):
+            q = parse(text)
+            with db.transaction(write=False):
+                found, total = store.matches(
+                    db, q.fts5(), q.tsquery(), DealFilter(statuses=("open",)), now, None
+                )
+            assert total == 1 and found[0].kind == kind, text
+        # and the journal's function was replaced: a change's images have no vector
+        with db.transaction():
+            db.execute("UPDATE deals SET title = 'Walrus rollout' WHERE id = ?", (deal,))
+        before = db.execute("SELECT before FROM change_rows WHERE tbl = 'deals'").fetchone()[0]
+        assert '"title": "Walrus pilot"' in before and "search_vector" not in before
     finally:
         db.close()

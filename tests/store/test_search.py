@@ -235,6 +235,52 @@ def test_the_gin_indexes_serve_the_query(pipeline_db: Any) -> None:
         assert name in plan, plan
 
 
+class _Spy:
+    """A database that remembers the statements run through it."""
+
+    def __init__(self, db: Any) -> None:
+        self.db, self.kind, self.statements = db, db.kind, []
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        self.statements.append((sql, params))
+        return self.db.execute(sql, params)
+
+    def local_date(self, x: str) -> str:
+        return self.db.local_date(x)
+
+
+@pytest.mark.postgres
+def test_a_reps_search_matches_the_stored_vectors() -> None:
+    """Row-level security filters a rep's rows before ``@@`` may run, so no index serves a
+    rep: the query must match the stored ``search_vector`` columns, never tokenise the text
+    again (``to_tsvector`` per visible row took seconds on 50,000 activities); and JIT
+    compilation, which the policies' costs would trigger on a large pipeline, is off."""
+    from pipectl.store.engine import connect_postgres
+    from tests.cli.test_team import team_database
+
+    with team_database() as t:
+        t.add("ann")
+        deal = t.as_("ann", "add", "Walrus pilot")["id"]
+        t.cli.ok("log", str(deal), "call", "talked walrus pricing", "--no-followup",
+                 env=t.env("ann"))  # fmt: skip
+        db = connect_postgres(t.url("ann"))
+        try:
+            query = parse("walrus pricing")
+            spy = _Spy(db)
+            jit = db.execute("SHOW jit").fetchone()[0]  # the server's setting
+            with db.transaction(write=False):
+                found, total = store.matches(spy, query.fts5(), query.tsquery(), EVERY, NOW, 20)  # type: ignore[arg-type]
+                assert db.execute("SHOW jit").fetchone()[0] == "off"
+                sql, params = spy.statements[-1]
+                plan = "\n".join(r[0] for r in db.execute("EXPLAIN " + sql, params))
+            assert db.execute("SHOW jit").fetchone()[0] == jit  # for that transaction only
+        finally:
+            db.close()
+    assert total == 1 and found[0].kind == "activity"
+    assert "search_vector @@" in plan, plan
+    assert "to_tsvector" not in plan, plan
+
+
 @pytest.mark.postgres
 def test_a_rep_finds_only_their_own_deals(tmp_path: Path) -> None:
     from tests.cli.test_team import team_database

@@ -77,7 +77,10 @@ def account_edit(
     from pipectl.store.db import writing
 
     now = common.now()
+    from pipectl.services.accounts import managers_only
+
     with writing(common.DB_PATH) as db:
+        managers_only(db, "renaming an account")
         account_id = store.resolve_account(db, ref)
         deals = store.rename_account(db, account_id, name, now)
         a = store.get_account(db, account_id)
@@ -102,7 +105,10 @@ def account_merge(
     from pipectl.store.db import writing
 
     now = common.now()
+    from pipectl.services.accounts import managers_only
+
     with writing(common.DB_PATH) as db:
+        managers_only(db, "merging accounts")
         a = store.get_account(db, store.resolve_account(db, dup))
         b = store.get_account(db, store.resolve_account(db, into))
         merged = store.merge_accounts(db, a.id, b.id, now)
@@ -220,7 +226,7 @@ def contact_edit(
     their history)."""
     from pipectl.render import accounts as render
     from pipectl.render import output
-    from pipectl.services.accounts import edit_contact
+    from pipectl.services.accounts import edit_contact, managers_only
     from pipectl.store.accounts import resolve_contact
     from pipectl.store.db import writing
 
@@ -233,6 +239,7 @@ def contact_edit(
         raise InputError("nothing to change (see 'pipectl contact edit --help')")
     now = common.now()
     with writing(common.DB_PATH) as db:
+        managers_only(db, "changing a contact")
         out = edit_contact(db, resolve_contact(db, ref), changes, now)
     mode = output.pick_mode(as_json)
     if mode != output.JSON:
@@ -251,12 +258,13 @@ def contact_merge(
     other lacks, it goes. 'pipectl undo' reverses it."""
     from pipectl.render import accounts as render
     from pipectl.render import output
-    from pipectl.services.accounts import contact_json
+    from pipectl.services.accounts import contact_json, managers_only
     from pipectl.store import accounts as store
     from pipectl.store.db import writing
 
     now = common.now()
     with writing(common.DB_PATH) as db:
+        managers_only(db, "merging contacts")
         a = store.get_contact(db, store.resolve_contact(db, dup))
         b_id = store.resolve_contact(db, into)
         merged = store.merge_contacts(db, a.id, b_id, now)

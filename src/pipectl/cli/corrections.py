@@ -44,7 +44,7 @@ def undo(
 
     A change is undone only as a whole, and only while nothing made since (by you on another
     change, a teammate or cron) touched the same deals: then it says so and stops. On a
-    terminal it asks first. The journal keeps the last 200 changes.
+    terminal it asks first. The journal keeps your last 200 changes.
     """
     from pipectl.render import corrections as view
     from pipectl.render import output

@@ -2,9 +2,10 @@
 and when they are only alike (a merge to suggest, never to make silently).
 
 - ``name_key``: the key a name is stored and found under: case folded (``casefold``, so
-  ``Straße`` and ``STRASSE`` agree), compatibility forms unified (NFKC), every run of
-  punctuation and whitespace one space, trimmed. ``"ACME, Inc."`` → ``"acme inc"``. Two names
-  with the same key are the same record: ``Acme`` and ``acme`` are one account.
+  ``Straße`` and ``STRASSE`` agree), compatibility forms unified (NFKC), accents and
+  invisible characters dropped, every run of punctuation and whitespace one space, trimmed.
+  ``"ACME, Inc."`` → ``"acme inc"``. Two names with the same key are the same record:
+  ``Acme`` and ``acme`` are one account.
 - ``base_key``: the key without trailing legal forms (``inc``, ``ltd``, ``llc``, ``gmbh``…):
   ``"acme inc"`` → ``"acme"``. Two accounts whose keys differ but whose base keys agree
   (``ACME Inc.`` and ``Acme``) are *similar*: pipectl suggests ``account merge``.
@@ -40,8 +41,12 @@ def name_key(text: str | None) -> str:
     a name with no letter or digit)."""
     if not text:
         return ""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return _SEPARATORS.sub(" ", folded).strip()
+    # compatibility forms unified and case folded, then accents, other combining marks and
+    # invisible format characters (a zero-width space) dropped: "İstanbul" (whose folded
+    # "i" carries a combining dot) is "ISTANBUL", "Ac\u200bme" is "Acme", "Café" is "Cafe"
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    kept = "".join(c for c in folded if unicodedata.category(c) not in ("Mn", "Me", "Cf"))
+    return _SEPARATORS.sub(" ", unicodedata.normalize("NFC", kept)).strip()
 
 
 def base_key(key: str) -> str:

@@ -54,7 +54,10 @@ def account_show(a: dict[str, Any], mode: str) -> None:
                     d["title"],
                     d["stage"],
                     _money(d["value_minor"], d["currency"]),
-                    d["expected_close"] or (local(d["closed_at"])[:10] if d["closed_at"] else ""),
+                    # as list shows it: expected while open, the day it closed once closed
+                    local(d["closed_at"])[:10]
+                    if d["closed_at"] and d["status"] != "open"
+                    else (d["expected_close"] or ""),
                 ]
                 for d in a["deals"]
             ],

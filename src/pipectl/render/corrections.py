@@ -97,11 +97,11 @@ def undone(c: Change, mode: str) -> None:
     if mode == JSON:
         emit_json({"undone": change_json(c)})
         return
-    emit(f"undid 'pipectl {c.command}' ({local(c.at)}): {effect(c, undone=True)}")
+    emit(f"undid change #{c.id} (pipectl {c.command}; {local(c.at)}): {effect(c, undone=True)}")
 
 
 def question(c: Change) -> str:
-    return f"Undo 'pipectl {c.command}' ({local(c.at)}), which {effect(c)}?"
+    return f"Undo change #{c.id} (pipectl {c.command}; {local(c.at)}), which {effect(c)}?"
 
 
 def deleted(d: Deleted, mode: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pipectl.errors import InputError
+from pipectl.errors import InputError, PipectlError
 from pipectl.store import accounts as store
 from pipectl.store.engine import Database
 
@@ -120,8 +120,7 @@ def add_contact(
         if made:
             notes += store.account_notes(db, [account_id])
     elif deal_id is not None:
-        row = db.execute("SELECT account_id FROM deals WHERE id = ?", (deal_id,)).fetchone()
-        account_id = row[0] if row else None
+        account_id = store.deal_account(db, deal_id)
     contact_id, created = store.ensure_contact(db, typed, account_id, now)
     if created:
         notes += store.contact_notes(db, [contact_id])
@@ -143,6 +142,22 @@ def add_contact(
         "primary": made_primary,
         "notes": notes,
     }
+
+
+def managers_only(db: Database, what: str) -> None:
+    """On a team, renaming or merging an account or contact is a manager's: the deals that
+    name it (and carry its name) may be other reps', which a rep cannot change."""
+    from pipectl.store.engine import POSTGRESQL
+
+    if db.kind != POSTGRESQL:
+        return
+    from pipectl.store.team import sees_all
+
+    if not sees_all(db):  # type: ignore[arg-type]
+        raise PipectlError(
+            f"on a team pipeline {what} is a manager's job: other reps' deals may name it"
+            " (ask a manager, or 'pipectl edit DEAL --account/--contact' for your own deal)"
+        )
 
 
 def edit_contact(
@@ -176,14 +191,11 @@ def edit_contact(
     if not changes:
         raise InputError("nothing to change (see 'pipectl contact edit --help')")
     if out.get("email"):
-        other = db.execute(
-            "SELECT id FROM contacts WHERE lower(email) = lower(?) AND id != ?",
-            (out["email"], contact_id),
-        ).fetchone()
+        other = store.contact_with_email(db, out["email"], contact_id)
         if other is not None:
             raise InputError(
-                f"contact #{other[0]} has that email address: merge them instead"
-                f" (pipectl contact merge {contact_id} {other[0]})"
+                f"contact #{other} has that email address: merge them instead"
+                f" (pipectl contact merge {contact_id} {other})"
             )
     deals = store.update_contact(db, contact_id, dict(out), now, note="contact edited")
     changed = ["account" if k == "account_id" else k for k in out]

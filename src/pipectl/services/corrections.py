@@ -36,7 +36,7 @@ def _who(later: journal.Later) -> str:
         return "someone else"
     by = f" by {later.owner}" if later.owner else ""
     when = f" at {later.at:%Y-%m-%d %H:%M} UTC" if later.at else ""
-    return f"'{later.command or 'a change'}'{by}{when}"
+    return f"change #{later.id} (pipectl {later.command}){by}{when}"
 
 
 def undo(conn: Database, now: datetime, expected: int | None = None) -> journal.Change:
@@ -51,16 +51,40 @@ def undo(conn: Database, now: datetime, expected: int | None = None) -> journal.
         change = found[0]
         if expected is not None and change.id != expected:
             raise Conflict("the pipeline changed while you were asked; run undo again")
+        what = f"change #{change.id} (pipectl {change.command})"
+        if not change.rows:  # its journal rows are gone (trimmed): it cannot be restored
+            raise Conflict(f"cannot undo {what}: the journal no longer holds what it changed")
         journal.lock(conn, change.id)
         later = journal.later_change(conn, change.id)
         if later is not None:
             deal = f"deal #{later.deal_id}" if later.deal_id is not None else "what it changed"
             raise Conflict(
-                f"cannot undo '{change.command}': {deal} was changed since by {_who(later)};"
-                " nothing was undone"
+                f"cannot undo {what}: {deal} was changed since by {_who(later)}; nothing was undone"
             )
-        journal.undo(conn, change.id, now)
+        try:
+            journal.undo(conn, change.id, now)
+        except Exception as e:
+            if not _refers(e):
+                raise
+            # a later change uses what this one made (an account, a contact a teammate's deal
+            # now names): the database refuses to remove it, and nothing is undone
+            raise Conflict(
+                f"cannot undo {what}: something it made is in use by a later change"
+                " (a deal names an account or contact it created); nothing was undone"
+            ) from None
     return change
+
+
+def _refers(e: BaseException) -> bool:
+    """A foreign-key refusal, from either engine."""
+    import sqlite3
+
+    from pipectl.errors import DatabaseError
+
+    text = str(e).lower()
+    if isinstance(e, sqlite3.IntegrityError):
+        return "foreign key" in text
+    return isinstance(e, DatabaseError) and "foreign key constraint" in text
 
 
 @dataclass(frozen=True)
@@ -156,7 +180,10 @@ def edit_activity(
                     f"deal #{before.deal_id} was created on {local_today(created).isoformat()}:"
                     " an activity cannot be dated before that"
                 )
-        store.edit_activity(conn, activity_id, changes)
+        # only what really changes is written: an edit to the same text is no change to undo
+        store.edit_activity(
+            conn, activity_id, {k: v for k, v in changes.items() if getattr(before, k) != v}
+        )
         after = _activity(conn, activity_id)
     return before, after
 

@@ -64,6 +64,8 @@ def init(url: str) -> InitResult:
                     f"created the pipeline schema (version {pg.PG_SCHEMA_VERSION})"
                     if before is None
                     else f"upgraded the schema from version {before} to {pg.PG_SCHEMA_VERSION}"
+                    if before != pg.PG_SCHEMA_VERSION
+                    else f"completed schema {before} (what an earlier pipectl of it lacked)"
                 )
             changes += team.setup(db, who["database"], who["schema"])
         return InitResult(db.label, who["user"], pg.PG_SCHEMA_VERSION, changes)

@@ -364,6 +364,7 @@ def apply(
     of ``create`` and the close that follows it): the ones keeping their ids first, so that
     a deal numbered afresh cannot take one of theirs."""
     result = Applied()
+    _listed_owners(conn, deals)
     by_id = {s.id: s for s in stages(conn)}
     first_open = next(s.id for s in by_id.values() if s.kind == Status.OPEN)
     # one row per external id and pipectl id: ``read_rows`` refuses a second
@@ -426,6 +427,25 @@ def apply(
     if progress:
         progress(len(deals) % 1000)
     return result
+
+
+def _listed_owners(conn: Database, deals: list[ImportedDeal]) -> None:
+    """Each row's owner as the owners list spells it (``config owner``), as ``add --owner``
+    takes one: one not on a non-empty list refuses the import (nothing is written), naming the
+    row and the names it probably meant."""
+    from pipectl.errors import InputError
+    from pipectl.store.accounts import resolve_owner
+
+    spelled: dict[str, str] = {}
+    for d in deals:
+        if not d.owner:
+            continue
+        if d.owner not in spelled:
+            try:
+                spelled[d.owner] = resolve_owner(conn, d.owner)
+            except InputError as e:
+                raise InputError(f"row {d.row}: {e}") from None
+        d.owner = spelled[d.owner]
 
 
 def _closed_now(conn: Database, deal_id: int, d: ImportedDeal, result: Applied) -> bool:

@@ -290,7 +290,9 @@ def primary_of(db: Database, deal_id: int) -> int | None:
 
 def suggest_accounts(db: Database, account_ids: Iterable[int]) -> list[tuple[str, str]]:
     """(this account's name, a similar account's name) for each of ``account_ids`` that has a
-    similar account (``core.names.similar_accounts``): merges to suggest, never to make."""
+    similar account (``core.names.similar_accounts``): merges to suggest, never to make. One
+    suggestion per account, into the oldest similar one, and each pair once (an import of
+    many look-alikes gets a list as long as the accounts, not their square)."""
     out: list[tuple[str, str]] = []
     ids = sorted(set(account_ids))
     if not ids:
@@ -300,20 +302,25 @@ def suggest_accounts(db: Database, account_ids: Iterable[int]) -> list[tuple[str
     for row in everyone:
         by_base.setdefault(base_key(row[1]), []).append(row)
     names = {i: (k, n) for i, k, n in everyone}
+    seen: set[frozenset[int]] = set()
     for i in ids:
         if i not in names:
             continue
         key, name = names[i]
         pool = [(j, k) for j, k, _ in by_base.get(base_key(key), [])]
-        for j in similar_accounts(key, pool):
-            out.append((name, names[j][1]))
+        similar = sorted(similar_accounts(key, pool))
+        if similar and frozenset((i, similar[0])) not in seen:
+            seen.add(frozenset((i, similar[0])))
+            out.append((name, names[similar[0]][1]))
     return out
 
 
 def suggest_contacts(db: Database, contact_ids: Iterable[int]) -> list[tuple[str, str]]:
     """(this contact, a similar contact) for each of ``contact_ids`` that has one: the same
-    name with another email address or at another account."""
+    name with another email address or at another account. One suggestion per contact, the
+    oldest such one, each pair once."""
     out: list[tuple[str, str]] = []
+    seen: set[frozenset[int]] = set()
     for cid in sorted(set(contact_ids)):
         try:
             me = get_contact(db, cid)
@@ -325,7 +332,10 @@ def suggest_contacts(db: Database, contact_ids: Iterable[int]) -> list[tuple[str
         for r in db.execute(f"{_CONTACT} WHERE c.key = ? AND c.id != ? ORDER BY c.id", (key, cid)):
             other = ContactRow(*r)
             if similar_contact(me.match(), other.match()):
-                out.append((_ref(me), _ref(other)))
+                if frozenset((cid, other.id)) not in seen:
+                    seen.add(frozenset((cid, other.id)))
+                    out.append((_ref(me), _ref(other)))
+                break
     return out
 
 
@@ -416,6 +426,21 @@ def merge_accounts(db: Database, dup: int, into: int, at: datetime) -> Merged:
     )
     db.execute("DELETE FROM accounts WHERE id = ?", (dup,))
     return out
+
+
+def deal_account(db: Database, deal_id: int) -> int | None:
+    """The account record a deal names, if any."""
+    row = db.execute("SELECT account_id FROM deals WHERE id = ?", (deal_id,)).fetchone()
+    return row[0] if row else None
+
+
+def contact_with_email(db: Database, email: str, besides: int) -> int | None:
+    """Another contact (not ``besides``) with this email address, in any case."""
+    row = db.execute(
+        "SELECT id FROM contacts WHERE lower(email) = lower(?) AND id != ? ORDER BY id",
+        (email, besides),
+    ).fetchone()
+    return int(row[0]) if row else None
 
 
 def set_deal_account(db: Database, deal_id: int, account_id: int | None) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pipectl.core.states import EventKind, Status
 from pipectl.errors import NotFound
-from pipectl.store.accounts import move_deal_contacts
+from pipectl.store.accounts import move_deal_contacts, set_deal_account
 from pipectl.store.deals import _bump, _current, close_followups, event, set_fields
 from pipectl.store.engine import Database
 
@@ -47,7 +47,6 @@ def delete_deal(db: Database, deal_id: int, expected_version: int | None = None)
 #: Fields a merge fills in on the surviving deal when it has none and the duplicate has one.
 FILLED = (
     "account",
-    "account_id",  # the account record whose name ``account`` is
     "contact_name",
     "contact_email",
     "contact_phone",
@@ -59,6 +58,8 @@ FILLED = (
     "blocker",
     "blocker_owner",
 )
+#: What a closed deal does not take from its duplicate: a plan for a deal that is over.
+OPEN_ONLY = frozenset({"expected_close", "blocker", "blocker_owner"})
 
 
 def merge_deals(
@@ -76,9 +77,10 @@ def merge_deals(
     Returns what moved and the fields filled."""
     from pipectl.store.deals import _check_version
 
-    cols = ", ".join(("title", "currency", "tags", "last_touch_at", "status", *FILLED))
-    dv, d_title, d_currency, d_tags, d_touch, _, *d_vals = _current(db, dup, cols)
-    iv, _, i_currency, i_tags, _, i_status, *i_vals = _current(db, into, cols)
+    head = ("title", "currency", "tags", "last_touch_at", "status", "account_id")
+    cols = ", ".join((*head, *FILLED))
+    dv, d_title, d_currency, d_tags, d_touch, _, d_account, *d_vals = _current(db, dup, cols)
+    iv, _, i_currency, i_tags, _, i_status, i_account, *i_vals = _current(db, into, cols)
     if expected is not None:
         _check_version(dup, dv, expected[0])
         _check_version(into, iv, expected[1])
@@ -96,6 +98,8 @@ def merge_deals(
         if mine in (None, "") and theirs not in (None, ""):
             if name == "value_minor" and d_currency != i_currency:
                 continue  # an amount in another currency is not this deal's value
+            if name in OPEN_ONLY and i_status != Status.OPEN:
+                continue
             fill[name] = theirs
     tags = [t for t in (i_tags or "").split(",") if t]
     tags += [t for t in (d_tags or "").split(",") if t and t not in tags]
@@ -111,6 +115,8 @@ def merge_deals(
     db.execute("DELETE FROM deals WHERE id = ?", (dup,))
     note = f"merged #{dup} {d_title!r} into this deal"
     changed = set_fields(db, into, fill, at, touch=False, note=note) if fill else []
+    if "account" in changed and i_account is None:  # the record whose name it is, with it
+        set_deal_account(db, into, d_account)
     version = _current(db, into, "id")[0]
     _bump(
         db,

@@ -18,7 +18,8 @@ events go with it, so an undone mistake leaves no trace in the metrics.
 The journal keeps the last ``KEEP`` changes; older ones are trimmed as new ones are made.
 SQLite: the triggers are written by the migration from the tables' columns (a later step
 that adds a column to a journaled table calls ``sqlite_triggers`` again). PostgreSQL: one
-PL/pgSQL function records ``to_jsonb(OLD)``, whatever the columns (``pg_setup``).
+PL/pgSQL function records ``to_jsonb(OLD)``, whatever the columns (``pg_setup``), less the
+generated ``search_vector`` (``store/search.py``): derived, and no statement may write it.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def suspend(db: Database) -> None:
 
 def end(db: Database) -> None:
     """Close this transaction's change: kept when it journaled a row, else dropped; and trim
-    the journal to the last ``KEEP`` changes."""
+    the journal to this user's last ``KEEP`` changes (on a team each person's own: a trim
+    never reaches someone else's changes, whatever rows it may see of them)."""
     row = db.execute("SELECT id FROM changes WHERE pending = 1").fetchone()
     if row is None:
         return
@@ -81,10 +83,22 @@ def end(db: Database) -> None:
     else:
         db.execute("DELETE FROM changes WHERE id = ?", (change,))
         return
-    old = db.execute("SELECT id FROM changes ORDER BY id DESC LIMIT 1 OFFSET ?", (KEEP,)).fetchone()
+    # a file's changes have no owner; a team's each their role's
+    mine, who = ("owner IS NULL", ()) if db.user is None else ("owner = ?", (db.user,))
+    old = db.execute(
+        f"SELECT id FROM changes WHERE {mine} ORDER BY id DESC LIMIT 1 OFFSET ?", (*who, KEEP)
+    ).fetchone()
     if old is not None:
-        db.execute("DELETE FROM change_rows WHERE change_id <= ?", (old[0],))
-        db.execute("DELETE FROM changes WHERE id <= ?", (old[0],))
+        gone = f"SELECT id FROM changes WHERE id <= ? AND {mine}"
+        db.execute(f"DELETE FROM change_rows WHERE change_id IN ({gone})", (old[0], *who))
+        db.execute(f"DELETE FROM changes WHERE id IN ({gone})", (old[0], *who))
+
+
+def forget(db: Database) -> None:
+    """Empty the journal: after a schema upgrade whose steps changed journaled rows without
+    journaling them, undoing an older change could no longer restore what it says."""
+    db.execute("DELETE FROM change_rows")
+    db.execute("DELETE FROM changes")
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -192,7 +206,7 @@ def later_change(db: Database, change: int) -> Later | None:
         " JOIN change_rows r ON (r.deal_id = o.deal_id OR (o.deal_id IS NULL"
         " AND r.tbl = o.tbl AND r.row_id = o.row_id)) AND r.change_id > o.change_id"
         " LEFT JOIN changes c ON c.id = r.change_id"
-        " WHERE o.change_id = ? AND (c.id IS NULL OR (c.undone_at IS NULL AND c.pending = 0))"
+        " WHERE o.change_id = ? AND (c.id IS NULL OR c.pending = 0)"
         " ORDER BY r.change_id LIMIT 1",
         (change,),
     ).fetchone()
@@ -235,6 +249,9 @@ def undo(db: Database, change: int, at: datetime) -> None:
         _delete(db, inserted)
         _restore(db, tbl, row_id, _image(before or "", tbl))
     _delete(db, inserted)
+    # its rows have done their work (there is no redo): gone, so that they block no later
+    # undo, which another person's row-level security may not let see this change as undone
+    db.execute("DELETE FROM change_rows WHERE change_id = ?", (change,))
     db.execute("UPDATE changes SET undone_at = ? WHERE id = ?", (at, change))
 
 
@@ -305,7 +322,7 @@ BEGIN
     INSERT INTO change_rows (change_id, tbl, row_id, deal_id, op, before)
     SELECT change, TG_TABLE_NAME, (to_jsonb(o) ->> 'id')::bigint,
            (to_jsonb(o) ->> TG_ARGV[0])::bigint, CASE TG_OP WHEN 'UPDATE' THEN 'u' ELSE 'd' END,
-           to_jsonb(o)::text FROM old_rows o;
+           (to_jsonb(o) - 'search_vector')::text FROM old_rows o;
   END IF;
   RETURN NULL;
 END $$"""

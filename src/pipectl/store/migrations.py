@@ -322,6 +322,10 @@ MIGRATIONS: list[tuple[str, Step]] = [
 ]
 
 
+#: The step that created the change journal: an upgrade from it or later starts a new journal.
+JOURNAL_STEP = 8
+
+
 def latest() -> int:
     return len(MIGRATIONS)
 
@@ -388,6 +392,12 @@ def ensure_schema(conn: Database, path: Path) -> tuple[int, Path | None]:
             for number, (_desc, step) in enumerate(MIGRATIONS, start=1):
                 if number > version:
                     step(conn)
+            if JOURNAL_STEP <= version < target:
+                # the steps changed rows without journaling them: an undo of an older change
+                # could no longer restore what it says (store/journal.py)
+                from pipectl.store.journal import forget
+
+                forget(conn)
             conn.execute(f"PRAGMA user_version = {target}")
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     except sqlite3.DatabaseError as e:

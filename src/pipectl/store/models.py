@@ -66,15 +66,14 @@ def _index(name: str, *columns: str, where: str | None = None, pg_only: bool = F
 
 
 def _search_index(table: str) -> Index:
-    """PostgreSQL's full-text index of a table: GIN over the very ``tsvector`` expression the
-    search query computes (``store/search.py``; SQLite has its FTS5 table instead)."""
-    from pipectl.store.search import SEARCHED, pg_vector
+    """PostgreSQL's full-text index of a table: GIN over its stored ``tsvector`` column, which
+    the search query matches (``store/search.py``; SQLite has its FTS5 table instead). That
+    column is PostgreSQL's alone, so it is not declared here: ``store.search.pg_setup`` adds
+    it before the indexes are created."""
+    from pipectl.store.search import VECTOR
 
     return Index(
-        f"ix_{table}_search",
-        text(pg_vector(SEARCHED[table])),
-        postgresql_using="gin",
-        info={ENGINES: ("postgresql",)},
+        f"ix_{table}_search", text(VECTOR), postgresql_using="gin", info={ENGINES: ("postgresql",)}
     )
 
 

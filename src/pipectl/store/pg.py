@@ -21,8 +21,11 @@ from pipectl.store.engine import PgDatabase, connect_postgres
 #: 4: the change journal behind ``undo`` (``changes``, ``change_rows`` and the triggers of
 #: ``store/journal.py``, as SQLite's schema 8).
 #: 4 also: saved views (``views``, as SQLite's schema 9).
-#: 4 also: full-text search, GIN indexes ``ix_{deals,activities,followups}_search`` (declared
-#: in the models; SQLite's schema 10 has an FTS5 table instead).
+#: 4 also: full-text search, a stored generated ``tsvector`` column ``search_vector`` on
+#: deals, activities and follow-ups (added by ``store.search.pg_setup``, not in the models)
+#: with GIN indexes ``ix_{deals,activities,followups}_search`` on it (declared in the models;
+#: SQLite's schema 10 has an FTS5 table instead). A schema 4 made before that column had GIN
+#: indexes on the expression: ``create_schema`` upgrades it too.
 #: 4 also: accounts, contacts and deal_contacts as records, ``deals.account_id``, the free
 #: text of existing deals linked to records (``store/accounts.py``, as SQLite's schema 11;
 #: the ``owners`` table exists but a team's owners are its roles).
@@ -173,9 +176,11 @@ def default_ddl() -> list[str]:
 def create_schema(db: PgDatabase) -> bool:
     """Create the tables, indexes and default stages if missing, or upgrade an older schema
     (in the caller's transaction); returns whether anything changed."""
+    from pipectl.store import search
+
     lock_schema(db)
     version = schema_version(db)
-    if version == PG_SCHEMA_VERSION:
+    if version == PG_SCHEMA_VERSION and not search.pg_missing(db):
         return False
     if version is not None:
         refuse_newer(db, version)
@@ -187,6 +192,7 @@ def create_schema(db: PgDatabase) -> bool:
         if version is not None and version < number <= PG_SCHEMA_VERSION:
             for statement in _STEPS[number]:
                 db.execute(statement)
+    search.pg_setup(db)  # columns the models do not declare, before the indexes on them
     for statement in ddl:
         if statement not in tables:
             db.execute(statement)
@@ -202,6 +208,11 @@ def create_schema(db: PgDatabase) -> bool:
             for target in _DATA_STEPS[number]:
                 module, _, name = target.partition(":")
                 getattr(importlib.import_module(module), name)(db)
+    if version is not None:
+        # an upgrade's steps change rows without journaling them: a new journal starts
+        from pipectl.store.journal import forget
+
+        forget(db)
     if version is not None:
         have = {
             r[0]

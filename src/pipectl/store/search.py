@@ -13,11 +13,18 @@ later) updates it inside its own transaction, with no code of its own. Schema st
 it and fills it from the rows already there (``create_sqlite_index``); that step is frozen:
 change the index with a new step.
 
-**PostgreSQL**: GIN expression indexes (declared in ``store/models.py``) on
+**PostgreSQL**: each table has a stored generated column, ``search_vector``, holding
 ``to_tsvector('simple', …)`` of the same text, ASCII punctuation turned into spaces first so
 that words split where SQLite's tokenizer splits them (PostgreSQL's parser would keep
-``jane@acme.com`` or ``co-op`` whole). The queries use the very same expressions, so the
-indexes serve them; row-level security filters them like every read.
+``jane@acme.com`` or ``co-op`` whole); a GIN index on it (declared in ``store/models.py``)
+serves the query. The column is PostgreSQL's alone, so the models do not declare it:
+``pg_setup`` adds it when ``team init`` creates or upgrades the schema. It is stored, not
+computed by the query, because of row-level security: a rep's rows are filtered by the
+policies *before* ``@@`` (not leakproof) may be evaluated, so the index cannot serve a rep's
+query and every visible row is matched one by one; matching a stored vector is cheap, where
+tokenising every visible text again took seconds on a large pipeline. A manager's query
+(no filter) still goes through the index. The column is generated, so no write path sets it,
+and it is left out of the change journal's images (``store/journal.py``).
 
 Ranking: ``bm25`` on SQLite, ``ts_rank`` on PostgreSQL, best first; ties by id.
 """
@@ -58,11 +65,47 @@ def _joined(columns: tuple[str, ...], alias: str = "") -> str:
     return " || ' ' || ".join(f"coalesce({prefix}{c}, '')" for c in columns)
 
 
-def pg_vector(columns: tuple[str, ...], alias: str = "") -> str:
-    """The ``tsvector`` a PostgreSQL GIN index holds for a table (no ``alias``: in the index's
-    definition) and a query computes (``alias``): one expression, so the index serves it."""
+def pg_vector(columns: tuple[str, ...]) -> str:
+    """The ``tsvector`` of a table's searched text: what its ``VECTOR`` column is generated
+    from (PostgreSQL)."""
     spaces = " " * len(_PUNCT)
-    return f"to_tsvector('simple', translate({_joined(columns, alias)}, '{_PUNCT}', '{spaces}'))"
+    return f"to_tsvector('simple', translate({_joined(columns)}, '{_PUNCT}', '{spaces}'))"
+
+
+#: PostgreSQL: the stored generated column holding ``pg_vector`` of each searched table (GIN
+#: index ``ix_{table}_search``); not in the models, as SQLite has no such column.
+VECTOR = "search_vector"
+
+
+def pg_column_ddl(table: str) -> str:
+    """The statement adding a table's ``VECTOR`` column (idempotent)."""
+    return (
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {VECTOR} tsvector"
+        f" GENERATED ALWAYS AS ({pg_vector(SEARCHED[table])}) STORED"
+    )
+
+
+def pg_missing(db: Any) -> list[str]:
+    """The searched tables that have no ``VECTOR`` column yet (PostgreSQL)."""
+    have = {
+        r[0]
+        for r in db.execute(
+            "SELECT table_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND column_name = ?",
+            (VECTOR,),
+        )
+    }
+    return [t for t in SEARCHED if t not in have]
+
+
+def pg_setup(db: Any) -> None:
+    """Add the ``VECTOR`` column where missing (``team init``, after the tables exist and
+    before their indexes are created): computed for every row there (the table is rewritten
+    once). A schema that had GIN indexes on the expression instead (schema 4 before the
+    column) loses them here, so that the index creation that follows makes the new ones."""
+    for table in pg_missing(db):
+        db.execute(f"DROP INDEX IF EXISTS ix_{table}_search")
+        db.execute(pg_column_ddl(table))
 
 
 #: (table, alias, searched columns, the deal id column) for each kind, in kind code order.
@@ -161,11 +204,15 @@ def matches(
         )
         args: list[Any] = [fts5, *params]
     else:
+        # the stored vectors: the GIN index serves a manager; a rep's rows, filtered by
+        # row-level security first, are matched without being tokenised again. The tsquery
+        # comes from a CTE, so that a rep's scans are estimated by their policy alone (the
+        # server then hashes the rep's deal ids rather than probing them row by row).
         parts = [
             f"SELECT {code} AS kind, {alias}.id AS item, {alias}.{deal_col} AS deal_id,"
-            f" ts_rank({pg_vector(columns, alias)}, q.q) AS score FROM {table} {alias}, q"
-            f" WHERE {pg_vector(columns, alias)} @@ q.q"
-            for code, (table, alias, columns, deal_col) in enumerate(_SOURCES)
+            f" ts_rank({alias}.{VECTOR}, q.q) AS score FROM {table} {alias}, q"
+            f" WHERE {alias}.{VECTOR} @@ q.q"
+            for code, (table, alias, _columns, deal_col) in enumerate(_SOURCES)
         ]
         sql = (
             "WITH q AS (SELECT to_tsquery('simple', ?) AS q),"
@@ -175,6 +222,9 @@ def matches(
             f" WHERE TRUE{extra} ORDER BY m.score DESC, m.item, m.kind"
         )
         args = [tsquery, *params]
+        # a rep's plan is costed high (the policies' subplans, per row), above the server's
+        # default jit_above_cost: compiling it would take longer (50-130 ms) than running it
+        conn.execute("SET LOCAL jit = off")
     if limit is not None:
         sql += " LIMIT ?"
         args.append(limit)

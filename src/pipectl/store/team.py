@@ -60,10 +60,11 @@ GRANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "change_rows": ((_S, _I, _D), (_S, _I, _D)),
     # saved views: everyone reads them all; a rep changes their own, a manager any (policies)
     "views": ((_S, _I, _U, _D), (_S, _I, _U, _D)),
-    # accounts and contacts are the team's: everyone adds and edits them; merging (which
-    # removes one, and reaches other reps' deals) is a manager's
-    "accounts": ((_S, _I, _U), (_S, _I, _U, _D)),
-    "contacts": ((_S, _I, _U), (_S, _I, _U, _D)),
+    # accounts and contacts are the team's: everyone adds them; renaming and merging (which
+    # reach other reps' deals) are a manager's (services/accounts.managers_only). A rep's
+    # DELETE: `undo` of a change that created one; one a deal still names cannot go
+    "accounts": ((_S, _I, _U, _D), (_S, _I, _U, _D)),
+    "contacts": ((_S, _I, _U, _D), (_S, _I, _U, _D)),
     "deal_contacts": ((_S, _I, _U, _D), (_S, _I, _U, _D)),  # a rep's own deals: policies
     "owners": ((_S,), (_S,)),  # a team's owners are its roles: the table stays empty
 }
