@@ -517,13 +517,21 @@ def test_team_trimming_keeps_everyone_elses_changes(
         ann, mia = t.env("ann"), t.env("mia")
         t.cli.ok("add", "Ann deal", env=ann)
         t.cli.ok("edit", "1", "--title", "Renamed by Mia", env=mia)
-        for i in range(5):
+        t.cli.ok("add", "Ann 0", env=ann)
+        t.cli.ok("undo", env=mia)  # within the journal's last 3 changes
+        assert t.cli.json("show", "1", env=ann)["title"] == "Ann deal"
+        t.cli.ok("edit", "1", "--title", "Renamed by Mia", env=mia)
+        for i in range(1, 6):
             t.cli.ok("add", f"Ann {i}", env=ann)
+        # ann's trimming kept to her own changes: Mia's is still in her journal...
         assert len(t.cli.json("undo", "--list", env=ann)["changes"]) == 3
         [mine] = t.cli.json("undo", "--list", env=mia)["changes"]
         assert mine["counts"]["deals"] == {"updated": 1}
-        t.cli.ok("undo", env=mia)
-        assert t.cli.json("show", "1", env=ann)["title"] == "Ann deal"
+        # ...but beyond the pipeline's last 3 changes, which another rep's trims may have
+        # reached, it is refused rather than undone over what it cannot see
+        r = t.cli.fails("undo", code=6, env=mia)
+        assert "more than 3 changes were made since" in r.stderr
+        assert t.cli.json("show", "1", env=ann)["title"] == "Renamed by Mia"
 
 
 @pytest.mark.postgres
@@ -545,3 +553,45 @@ def test_team_renaming_or_merging_shared_records_is_a_managers(tmp_path: Path) -
             assert "is a manager's job" in r.stderr
         t.cli.ok("account", "edit", "Acme", "--name", "Acme Corp", env=mia)
         assert [d["account"] for d in t.cli.json("list", env=bob)] == ["Acme Corp"]
+
+
+@pytest.mark.postgres
+def test_team_journal_rows_are_written_only_by_their_change(tmp_path: Path) -> None:
+    """Found by a review: a rep could file rows under a manager's change (for the manager's
+    undo to apply to another rep's deal), or plant a 'pending' change that caught the
+    manager's rows with images of other reps' deals."""
+    import psycopg
+
+    from tests.cli.test_team import team_database
+
+    with team_database() as t:
+        t.add("ann")
+        t.add("mia", "manager")
+        ann, mia = t.env("ann"), t.env("mia")
+        t.cli.ok("add", "Ann deal", env=ann)
+        t.cli.ok("log", "1", "call", "mia called", env=mia)
+        with t.sql("ann") as conn:
+            # mia's change on ann's deal is visible to ann (an undo must see it)...
+            mias = conn.execute("SELECT max(change_id) FROM change_rows").fetchone()[0]
+            assert mias is not None
+            # ...but not hers to add to
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(
+                    "INSERT INTO change_rows (change_id, tbl, row_id, deal_id, op, before)"
+                    " VALUES (%s, 'deals', 1, 1, 'u', '{}')",
+                    (mias,),
+                )
+            conn.execute(
+                "INSERT INTO changes (at, owner, command, pending) VALUES (now(), %s, 'bait', 1)",
+                (t.name("ann"),),
+            )
+        t.cli.ok("log", "1", "call", "mia again", env=mia)
+        with t.sql("mia") as conn:
+            caught = conn.execute(
+                "SELECT count(*) FROM change_rows r JOIN changes c ON c.id = r.change_id"
+                " WHERE c.command = 'bait'"
+            ).fetchone()[0]
+            assert caught == 0
+        [latest, *_] = t.cli.json("undo", "--list", env=mia)["changes"]
+        assert latest["command"] == "log 1 call 'mia again'"
+        assert latest["counts"]["activities"] == {"inserted": 1}

@@ -410,3 +410,26 @@ def test_team_init_sets_up_views_and_upgrades_a_schema_3_pipeline(team: Any) -> 
         assert len(_view_policies(conn)) == 3
     _save(team, "ann", "mine", "--", "due")
     assert team.as_("bob", "view", "list")[0]["owner"] == team.name("ann")
+
+
+def test_a_view_row_written_by_other_means_runs_only_what_a_view_may(
+    cli: Cli, pipeline_db: Any
+) -> None:
+    """Found by a review: `view NAME` ran whatever command its row named. The database refuses
+    a row naming another command, and running checks the stored arguments again."""
+    from pipectl.errors import PipectlError
+
+    cli.ok("add", "Acme")
+    with pytest.raises(PipectlError), pipeline_db.transaction():
+        pipeline_db.execute(
+            "INSERT INTO views (name, command, args, saved_at) VALUES"
+            " ('trap', 'delete', '[\"1\", \"--yes\"]', '2026-11-24 10:00:00.000000')"
+        )
+    with pipeline_db.transaction():
+        pipeline_db.execute(
+            "INSERT INTO views (name, command, args, saved_at) VALUES"
+            " ('elsewhere', 'list', '[\"--db\", \"/tmp/other.db\"]', '2026-11-24 10:00:00.000000')"
+        )
+    r = cli.fails("view", "elsewhere", code=2)
+    assert "--db cannot be part of a view" in r.stderr
+    assert [d["title"] for d in cli.json("list")] == ["Acme"]

@@ -156,8 +156,11 @@ def run(
         return None
     with common.reading() as conn:
         saved = views.find(conn, name)
+    # what is stored is checked again, as at save: a row written by other means (a shared
+    # file, psql) runs nothing but list, board or due, and no global option
+    command, args = views.split_command([saved.command, *saved.args])
     more = [*(extra or []), *(["--json"] if as_json else [])]
-    return _invoke(ctx, saved.command, [*saved.args, *more])
+    return _invoke(ctx, command, [*args, *more])
 
 
 @view_app.command("list")

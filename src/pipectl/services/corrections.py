@@ -44,7 +44,7 @@ def undo(conn: Database, now: datetime, expected: int | None = None) -> journal.
     when a later change (someone else's, or something's such as cron) touched the same
     deals: undoing would silently overwrite it. ``expected``: the change a person was asked
     about; if another came in between, stop rather than undo something else."""
-    with conn.transaction():
+    with conn.transaction(journal=False):  # an undo is no change to undo (no redo)
         found = journal.recent(conn, 1)
         if not found:
             raise NotFound("nothing to undo: no change of yours is in the journal")
@@ -52,6 +52,11 @@ def undo(conn: Database, now: datetime, expected: int | None = None) -> journal.
         if expected is not None and change.id != expected:
             raise Conflict("the pipeline changed while you were asked; run undo again")
         what = f"change #{change.id} (pipectl {change.command})"
+        if change.id <= journal.horizon(journal.newest(conn)):
+            raise Conflict(
+                f"cannot undo {what}: more than {journal.KEEP} changes were made since,"
+                " beyond what the journal keeps"
+            )
         if not change.rows:  # its journal rows are gone (trimmed): it cannot be restored
             raise Conflict(f"cannot undo {what}: the journal no longer holds what it changed")
         journal.lock(conn, change.id)

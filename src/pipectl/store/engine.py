@@ -64,7 +64,7 @@ if TYPE_CHECKING:
         def days_between(self, start: str, end: str) -> str: ...
         def local_date(self, instant: str) -> str: ...
         def transaction(
-            self, *, write: bool = True, change: bool = True
+            self, *, write: bool = True, change: bool = True, journal: bool = True
         ) -> contextlib.AbstractContextManager[Any]: ...
 
 else:  # at run time only a name for annotations (a Protocol class costs start-up)
@@ -91,14 +91,17 @@ class SqliteDatabase(sqlite3.Connection):
         return f"date({instant}, 'localtime')"
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool = True, change: bool = True) -> Iterator[SqliteDatabase]:
+    def transaction(
+        self, *, write: bool = True, change: bool = True, journal: bool = True
+    ) -> Iterator[SqliteDatabase]:
         """``BEGIN IMMEDIATE`` for writes (takes the write lock up front, so a concurrent
         writer waits on the busy timeout instead of failing mid-way), plain ``BEGIN`` for a
         consistent read snapshot. Rolls back on any exception, and reports that exception:
         SQLite may have rolled back already (a full disk does), and a failed ``ROLLBACK``
         ("no transaction is active") must not hide why. ``change=False``: a commit that is
         not the command's change (creating or upgrading the schema), left out of
-        ``commits`` and from the change journal (``store/journal.py``)."""
+        ``commits`` and from the change journal (``store/journal.py``); ``journal=False``: a
+        command's change that is not journaled (``undo`` itself)."""
         if write and self.read_only:
             raise DatabaseError(
                 f"{self.label} is open read-only (the file or its directory is not writable):"
@@ -108,7 +111,7 @@ class SqliteDatabase(sqlite3.Connection):
             self.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.Error as e:
             raise user_error(e, self.label) or DatabaseError(f"the database is busy: {e}") from None
-        journaled = write and change
+        journaled = write and change and journal
         try:
             if journaled:
                 _journal().begin(self, _now())
@@ -335,14 +338,16 @@ class PgDatabase:
         return f"CAST(timezone('{_local_zone()}', {instant}) AS DATE)"
 
     @contextlib.contextmanager
-    def transaction(self, *, write: bool = True, change: bool = True) -> Iterator[PgDatabase]:
+    def transaction(
+        self, *, write: bool = True, change: bool = True, journal: bool = True
+    ) -> Iterator[PgDatabase]:
         import psycopg
 
         # a read is one consistent snapshot (repeatable read); not READ ONLY, since set-based
         # work such as a prune's dry run fills a temporary table
         with self._errors():
             self.raw.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ")
-        journaled = write and change
+        journaled = write and change and journal
         try:
             if journaled:
                 _journal().begin(self, _now())

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pipectl.errors import DatabaseError
+from pipectl.errors import Conflict, DatabaseError
 from pipectl.store.engine import POSTGRESQL, Database
 
 #: Journaled tables → the column naming a row's deal ('' for none), parents before the tables
@@ -58,45 +58,77 @@ command = ""
 
 
 def begin(db: Database, at: datetime) -> None:
-    """Open this transaction's change (pending until ``end``)."""
-    db.execute(
-        "INSERT INTO changes (at, owner, command, pending) VALUES (?, ?, ?, 1)",
+    """Open this transaction's change (pending until ``end``). Its id is the connection's
+    ``change_id``; on PostgreSQL also the transaction's ``pipectl.change`` setting, which the
+    triggers read: a row that merely says ``pending`` (anyone may insert one) never captures
+    another session's rows."""
+    change = db.execute(
+        "INSERT INTO changes (at, owner, command, pending) VALUES (?, ?, ?, 1) RETURNING id",
         (at, db.user, command[:500]),
-    )
+    ).fetchone()[0]
+    db.change_id = int(change)  # type: ignore[attr-defined]
+    if db.kind == POSTGRESQL:
+        db.execute("SELECT set_config('pipectl.change', ?, true)", (str(change),)).fetchone()
 
 
 def suspend(db: Database) -> None:
     """Stop journaling in this transaction (undo's own restores are not a change)."""
-    db.execute("DELETE FROM changes WHERE pending = 1")
+    change = getattr(db, "change_id", None)
+    db.change_id = None  # type: ignore[attr-defined]
+    if change is None:
+        return
+    if db.kind == POSTGRESQL:
+        db.execute("SELECT set_config('pipectl.change', '', true)").fetchone()
+    db.execute("DELETE FROM changes WHERE id = ?", (change,))
 
 
 def end(db: Database) -> None:
-    """Close this transaction's change: kept when it journaled a row, else dropped; and trim
-    the journal to this user's last ``KEEP`` changes (on a team each person's own: a trim
-    never reaches someone else's changes, whatever rows it may see of them)."""
-    row = db.execute("SELECT id FROM changes WHERE pending = 1").fetchone()
-    if row is None:
+    """Close this transaction's change: kept when it journaled a row, else dropped; and
+    forget this user's changes beyond the horizon (``horizon``)."""
+    change = getattr(db, "change_id", None)
+    db.change_id = None  # type: ignore[attr-defined]
+    if change is None:
         return
-    change = row[0]
     if db.execute("SELECT 1 FROM change_rows WHERE change_id = ? LIMIT 1", (change,)).fetchone():
         db.execute("UPDATE changes SET pending = 0 WHERE id = ?", (change,))
     else:
         db.execute("DELETE FROM changes WHERE id = ?", (change,))
         return
-    # a file's changes have no owner; a team's each their role's
+    # a file's changes have no owner; a team's each their role's: a trim reaches no one else's
     mine, who = ("owner IS NULL", ()) if db.user is None else ("owner = ?", (db.user,))
-    old = db.execute(
-        f"SELECT id FROM changes WHERE {mine} ORDER BY id DESC LIMIT 1 OFFSET ?", (*who, KEEP)
-    ).fetchone()
-    if old is not None:
-        gone = f"SELECT id FROM changes WHERE id <= ? AND {mine}"
-        db.execute(f"DELETE FROM change_rows WHERE change_id IN ({gone})", (old[0], *who))
-        db.execute(f"DELETE FROM changes WHERE id IN ({gone})", (old[0], *who))
+    gone = f"SELECT id FROM changes WHERE id <= ? AND {mine}"
+    edge = horizon(change)
+    if db.execute(f"{gone} LIMIT 1", (edge, *who)).fetchone():
+        db.execute(f"DELETE FROM change_rows WHERE change_id IN ({gone})", (edge, *who))
+        db.execute(f"DELETE FROM changes WHERE id IN ({gone})", (edge, *who))
+
+
+def newest(db: Database) -> int:
+    """The newest change id anyone may have made: on a file the largest kept (it sees every
+    change; an undo's own transaction is none); on a team the id sequence's last value, which
+    every write of anyone takes (a rep's row-level security hides a teammate's changes)."""
+    if db.kind == POSTGRESQL:
+        seq = db.execute("SELECT pg_get_serial_sequence('changes', 'id')").fetchone()[0]
+        if not seq or not re.fullmatch(r'[\w."]+', seq):
+            raise DatabaseError("the undo journal has no id sequence: run 'pipectl team init'")
+        return int(db.execute(f"SELECT last_value FROM {seq}").fetchone()[0])
+    row = db.execute("SELECT max(id) FROM changes WHERE pending = 0").fetchone()
+    return int(row[0] or 0)
+
+
+def horizon(newest: int) -> int:
+    """The newest change id that is too old to undo, given the newest change id (anyone's):
+    the journal holds the last ``KEEP`` changes of the pipeline, counted by id (which every
+    write takes, so the count is never short). Counting by id rather than each person's rows
+    holds under row-level security: a rep's undo cannot see whether a teammate's changes
+    since were trimmed, but nothing within the horizon ever is."""
+    return newest - KEEP
 
 
 def forget(db: Database) -> None:
     """Empty the journal: after a schema upgrade whose steps changed journaled rows without
-    journaling them, undoing an older change could no longer restore what it says."""
+    journaling them, undoing an older change could no longer restore what it says. (On
+    PostgreSQL the caller has lifted row-level security from the table owner first.)"""
     db.execute("DELETE FROM change_rows")
     db.execute("DELETE FROM changes")
 
@@ -201,18 +233,21 @@ def later_change(db: Database, change: int) -> Later | None:
     for a row with no deal, the same row): undoing over it would silently overwrite it."""
     from pipectl.store.queries import parse_ts
 
+    # semi-joins (an OR inside a join's condition is a nested loop on PostgreSQL: a 20,000-row
+    # change against 20,000 later rows took a minute)
     row = db.execute(
-        "SELECT c.id, c.command, c.at, c.owner, r.deal_id, r.change_id FROM change_rows o"
-        " JOIN change_rows r ON (r.deal_id = o.deal_id OR (o.deal_id IS NULL"
-        " AND r.tbl = o.tbl AND r.row_id = o.row_id)) AND r.change_id > o.change_id"
+        "SELECT c.id, c.command, c.at, c.owner, r.deal_id FROM change_rows r"
         " LEFT JOIN changes c ON c.id = r.change_id"
-        " WHERE o.change_id = ? AND (c.id IS NULL OR c.pending = 0)"
+        " WHERE r.change_id > :c AND (c.id IS NULL OR c.pending = 0)"
+        " AND (r.deal_id IN (SELECT deal_id FROM change_rows WHERE change_id = :c)"
+        " OR EXISTS (SELECT 1 FROM change_rows o WHERE o.change_id = :c AND o.deal_id IS NULL"
+        " AND o.tbl = r.tbl AND o.row_id = r.row_id))"
         " ORDER BY r.change_id LIMIT 1",
-        (change,),
+        {"c": change},
     ).fetchone()
     if row is None:
         return None
-    cid, cmd, at, owner, deal, _ = row
+    cid, cmd, at, owner, deal = row
     return Later(cid, cmd or "", parse_ts(at), owner, deal)
 
 
@@ -247,7 +282,7 @@ def undo(db: Database, change: int, at: datetime) -> None:
             inserted.setdefault(tbl, []).append(row_id)
             continue
         _delete(db, inserted)
-        _restore(db, tbl, row_id, _image(before or "", tbl))
+        _restore(db, tbl, row_id, op, _image(before or "", tbl))
     _delete(db, inserted)
     # its rows have done their work (there is no redo): gone, so that they block no later
     # undo, which another person's row-level security may not let see this change as undone
@@ -261,20 +296,40 @@ def _delete(db: Database, inserted: dict[str, list[int]]) -> None:
         ids = inserted.pop(tbl, [])
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
-            db.execute(f"DELETE FROM {tbl} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+            cur = db.execute(
+                f"DELETE FROM {tbl} WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+            )
+            if cur.rowcount != len(chunk):
+                raise _gone(tbl)
 
 
-def _restore(db: Database, tbl: str, row_id: int, image: dict[str, Any]) -> None:
-    """The row as ``image`` has it: updated in place, or inserted again when gone."""
+def _gone(tbl: str) -> Conflict:
+    """A row the change made or changed is no longer there as it left it, for this user: a
+    later change (a teammate's deal handed over, or row-level security hiding it) overtook it."""
+    return Conflict(
+        f"rows of {tbl} it changed are gone or no longer yours since (a later change);"
+        " nothing was undone"
+    )
+
+
+def _restore(db: Database, tbl: str, row_id: int, op: str, image: dict[str, Any]) -> None:
+    """The row as ``image`` has it: updated in place ('u'), or inserted again ('d'); a row
+    that is not where the change left it is a conflict, never silently made up."""
     cols = [c for c in image if c != "id"]
-    sets = ", ".join(f"{c} = ?" for c in cols)
-    cur = db.execute(f"UPDATE {tbl} SET {sets} WHERE id = ?", (*(image[c] for c in cols), row_id))
-    if cur.rowcount == 0:
-        names = ", ".join(["id", *cols])
-        db.execute(
-            f"INSERT INTO {tbl} ({names}) VALUES ({', '.join('?' * (len(cols) + 1))})",
-            (row_id, *(image[c] for c in cols)),
-        )
+    values = [image[c] for c in cols]
+    if op == "u":
+        sets = ", ".join(f"{c} = ?" for c in cols)
+        cur = db.execute(f"UPDATE {tbl} SET {sets} WHERE id = ?", (*values, row_id))
+        if cur.rowcount != 1:
+            raise _gone(tbl)
+        return
+    if db.execute(f"SELECT 1 FROM {tbl} WHERE id = ?", (row_id,)).fetchone():
+        raise _gone(tbl)  # its id is taken again (SQLite reuses the largest)
+    names = ", ".join(["id", *cols])
+    db.execute(
+        f"INSERT INTO {tbl} ({names}) VALUES ({', '.join('?' * (len(cols) + 1))})",
+        (row_id, *values),
+    )
 
 
 # --- the triggers -----------------------------------------------------------------------------
@@ -310,7 +365,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
   change bigint;
 BEGIN
-  SELECT id INTO change FROM changes WHERE pending = 1 LIMIT 1;
+  -- this transaction's change (journal.begin), never a row another session marked pending
+  change := NULLIF(current_setting('pipectl.change', true), '')::bigint;
   IF change IS NULL THEN
     RETURN NULL;
   END IF;

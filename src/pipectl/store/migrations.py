@@ -235,7 +235,7 @@ def _v9_views(conn: sqlite3.Connection) -> None:
     conn.execute(
         """CREATE TABLE views (
             name VARCHAR NOT NULL PRIMARY KEY,
-            command VARCHAR NOT NULL,
+            command VARCHAR NOT NULL CHECK (command IN ('list', 'board', 'due')),
             args VARCHAR NOT NULL DEFAULT '[]',
             owner VARCHAR,
             saved_at DATETIME NOT NULL

@@ -293,6 +293,9 @@ class SavedView(SQLModel, table=True):
     shared by everyone on a team pipeline (``store/views.py``)."""
 
     __tablename__ = "views"
+    # a view runs one of these for whoever opens it, never another command (a row written
+    # by hand cannot make a manager's `view NAME` delete a deal)
+    __table_args__ = (_check("ck_views_command", "command IN ('list', 'board', 'due')"),)
 
     name: str = Field(primary_key=True)  # lower case: [a-z0-9][a-z0-9_-]{0,39}
     command: str  # list | board | due

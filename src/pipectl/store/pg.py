@@ -184,6 +184,18 @@ def create_schema(db: PgDatabase) -> bool:
         return False
     if version is not None:
         refuse_newer(db, version)
+    # an upgrade's steps read and change every rep's rows: row-level security, forced on the
+    # tables' owner too, would hide them from an owner who is no superuser; lifted for the
+    # upgrade and forced again at its end, in the same transaction
+    forced = [
+        r[0]
+        for r in db.execute(
+            "SELECT relname FROM pg_class WHERE relforcerowsecurity"
+            " AND relnamespace = CAST(current_schema() AS regnamespace) AND relkind = 'r'"
+        ).fetchall()
+    ]
+    for table in forced:
+        db.execute(f'ALTER TABLE "{table}" NO FORCE ROW LEVEL SECURITY')
     ddl = schema_ddl()
     tables = [s for s in ddl if s.lstrip().startswith("CREATE TABLE")]
     for statement in tables:
@@ -232,4 +244,6 @@ def create_schema(db: PgDatabase) -> bool:
         seed_defaults(db)
     else:
         db.execute("UPDATE pipectl_schema SET version = ?", (PG_SCHEMA_VERSION,))
+    for table in forced:
+        db.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
     return True

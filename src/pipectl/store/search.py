@@ -9,9 +9,9 @@ What is searched, per document (docs/search.md):
 no stemming), whose rowid is ``id * 4 + kind`` (0 deal, 1 activity, 2 follow-up), so that
 keeping it in step deletes by rowid. It is kept in step by TRIGGERS on the three tables:
 every write path (one deal, an import's batch, set-based updates, merges and deletes added
-later) updates it inside its own transaction, with no code of its own. Schema step 8 creates
-it and fills it from the rows already there (``create_sqlite_index``); that step is frozen:
-change the index with a new step.
+later) updates it inside its own transaction, with no code of its own. The schema step
+'full-text search' creates it and fills it from the rows already there
+(``create_sqlite_index``); that step is frozen: change the index with a new step.
 
 **PostgreSQL**: each table has a stored generated column, ``search_vector``, holding
 ``to_tsvector('simple', …)`` of the same text, ASCII punctuation turned into spaces first so
@@ -116,7 +116,7 @@ _SOURCES = (
 )
 
 
-# --- SQLite: the FTS5 table and its triggers (schema step 8) ----------------------------------
+# --- SQLite: the FTS5 table and its triggers (the step 'full-text search') ---------------------
 
 
 def _sqlite_triggers() -> list[str]:
@@ -145,7 +145,8 @@ SQLITE_TRIGGERS = tuple(
 
 
 def create_sqlite_index(conn: Any) -> None:
-    """Schema step 8: the FTS5 table, its triggers, and the rows already there indexed."""
+    """The schema step 'full-text search': the FTS5 table, its triggers, and the rows already
+    there indexed."""
     import sqlite3
 
     from pipectl.errors import DatabaseError

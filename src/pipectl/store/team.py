@@ -91,10 +91,10 @@ OWNED: dict[str, str] = {
     "prune_runs": OWN_ROW,
     "reviews": OWN_ROW,
     "changes": OWN_ROW,
-    # a journal row is its change's (written by its triggers) and, so that an undo sees a
-    # later change to the same deal, also visible with its deal
-    "change_rows": f"EXISTS (SELECT 1 FROM changes c WHERE c.id = change_id AND c.owner = {ME})"
-    f" OR {VIA_DEAL}",
+    # a journal row is its change's (written by its triggers): only its change's owner writes
+    # it (so no one files rows under a manager's change for the manager's undo to apply);
+    # read also with its deal (SHARED), so that an undo sees a later change to the same deal
+    "change_rows": f"EXISTS (SELECT 1 FROM changes c WHERE c.id = change_id AND c.owner = {ME})",
     "views": OWN_ROW,  # and every member reads every view: SHARED below
     "deal_contacts": VIA_DEAL,
 }
@@ -110,10 +110,11 @@ POLICIES: dict[str, tuple[str, str | None]] = {
     "pipectl_own": ("PUBLIC", None),  # None: the table's rule in OWNED
     "pipectl_team": (MANAGER, "true"),
 }
-#: Tables in ``OWNED`` that every member reads whole (a saved view is the team's): one more
-#: permissive policy, for SELECT only; ``POLICIES`` still decide who inserts, updates and
-#: deletes a row (its owner, or a manager).
-SHARED: tuple[str, ...] = ("views",)
+#: Tables in ``OWNED`` whose rows more people read than write, and the rule of who reads: every
+#: member reads every saved view (the team's); a journal row is read by whoever sees its deal.
+#: One more permissive policy, for SELECT only; ``POLICIES`` still decide who inserts, updates
+#: and deletes a row (its owner, or a manager).
+SHARED: dict[str, str] = {"views": "true", "change_rows": VIA_DEAL}
 READ_POLICY = "pipectl_read"
 
 
@@ -121,7 +122,7 @@ def table_policies(table: str) -> dict[str, tuple[str, str, str]]:
     """The policies of a table in ``OWNED``: name → (command, the roles, its rule)."""
     out = {name: ("ALL", to, rule or OWNED[table]) for name, (to, rule) in POLICIES.items()}
     if table in SHARED:
-        out[READ_POLICY] = ("SELECT", "PUBLIC", "true")
+        out[READ_POLICY] = ("SELECT", "PUBLIC", SHARED[table])
     return out
 
 
