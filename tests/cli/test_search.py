@@ -52,9 +52,16 @@ def test_finds_activities_followups_and_deal_fields(cli: Cli, book: dict[str, in
         ]
     )
     assert _hits(cli, "hank") == [(book["globex"], "activity", 2)]
-    assert [d for d, k, _ in _hits(cli, "jane")] == [book["acme"], book["acme"]]  # note, contact
+    # her note, the deal (its primary contact's name) and her contact record
+    assert sorted(k for d, k, _ in _hits(cli, "jane") if d == book["acme"]) == [
+        "activity", "contact", "deal"
+    ]  # fmt: skip
+    assert len(_hits(cli, "jane")) == 3
     assert _hits(cli, "upsell") == [(book["initech"], "deal", None)]  # a tag
-    assert _hits(cli, "jane@acme.com") == [(book["acme"], "deal", None)]  # an email
+    # an email: the deal's primary contact's, so its contact record too
+    assert sorted(_hits(cli, "jane@acme.com"), key=str) == [
+        (book["acme"], "contact", 1), (book["acme"], "deal", None)
+    ]  # fmt: skip
     assert _hits(cli, "Umbrella") == [(book["lost"], "deal", None)]  # account and title
 
 
@@ -236,6 +243,96 @@ def test_the_index_follows_every_write(cli: Cli, tmp_path: Path) -> None:
     assert _hits(cli, "kappa")[0][1] == "deal"
 
 
+def _contact(cli: Cli, *args: str) -> int:
+    return int(cli.json("contact", "add", *args)["id"])
+
+
+def test_a_deals_other_contacts_are_found_on_it(cli: Cli, book: dict[str, int]) -> None:
+    """A secondary contact (not mirrored in the deal's own fields) by name, email or phone:
+    a ``contact`` hit on each deal it is on, under the deal filters."""
+    acme, globex = book["acme"], book["globex"]
+    wil = _contact(
+        cli, "Wilhelmina Secondary <wil@a.com>", "--phone", "+1 555-0100", "--deal", str(acme)
+    )
+    assert cli.json("show", str(acme))["contact_name"] == "Jane Doe"  # not the primary
+    for query in ("wilhelmina", "wil@a.com", "WIL@A.COM", "0100", "555-0100", '"+1 555"',
+                  "wilh*", "secondary wilhelmina"):  # fmt: skip
+        assert _hits(cli, query) == [(acme, "contact", wil)], query
+    out = cli.json("search", "wil@a.com")
+    (hit,) = out["results"]
+    assert out["total"] == 1
+    assert (hit["title"], hit["stage"], hit["status"], hit["when"]) == (
+        "Acme renewal", "Proposal", "open", None
+    )  # fmt: skip
+    assert hit["snippet"] == "Wilhelmina Secondary · wil@a.com · +1 555-0100"
+    assert [hit["snippet"][a:b] for a, b in hit["highlights"]] == ["wil", "a", "com"]
+    assert hit["score"] > 0
+    lines = cli.ok("search", "wilhelmina").stdout.splitlines()
+    assert lines == [
+        f"#{acme} Acme renewal · Proposal · contact #{wil}",
+        "    *Wilhelmina* Secondary · wil@a.com · +1 555-0100",
+        "1 match",
+    ]
+    # on a second deal: a hit on each; list's filters apply to the deal. Globex had no
+    # contact, so she is its primary: its own fields (the mirror) match as well
+    assert _contact(cli, "wil@a.com", "--deal", str(globex)) == wil
+    assert cli.json("show", str(globex))["contact_name"] == "Wilhelmina Secondary"
+    both = [(acme, "contact", wil), (globex, "contact", wil), (globex, "deal", None)]
+    assert sorted(_hits(cli, "wilhelmina"), key=str) == both
+    assert sorted(_hits(cli, "0100"), key=str) == both[:2]  # a deal's fields hold no phone
+    assert sorted(_hits(cli, "wilhelmina", "--account", "glob"), key=str) == both[1:]
+    assert _hits(cli, "wilhelmina", "--stage", "proposal") == [(acme, "contact", wil)]
+    assert _hits(cli, "wilhelmina", "--status", "lost") == []
+    assert cli.json("search", "wilhelmina", "--limit", "1")["total"] == 3
+    # ranked with the rest: the words in a short contact beat a long note mentioning one
+    cli.ok(
+        "log",
+        str(book["initech"]),
+        "note",
+        "asked whether Wilhelmina from Acme could join"
+        " the quarterly planning call with their finance and legal teams",
+        "--no-followup",
+    )
+    found = _hits(cli, "wilhelmina")
+    assert len(found) == 4 and found[-1][:2] == (book["initech"], "activity")
+    # a contact on no deal is no hit (contact list finds it); a deal's deletion takes its
+    # contacts off it, and with them the hits
+    _contact(cli, "Nobody Special <nobody@x.com>", "--phone", "999 1234")
+    assert _hits(cli, "nobody") == [] and _hits(cli, "1234") == []
+    assert [c["name"] for c in cli.json("contact", "list")["contacts"]].count("Nobody Special")
+    cli.ok("delete", str(globex), "--yes")
+    assert _hits(cli, "wil@a.com") == [(acme, "contact", wil)]
+
+
+def test_the_index_follows_contact_edits_merges_and_undo(cli: Cli) -> None:
+    # each deal has its primary contact: Zora is another contact on them
+    one = _add(cli, "One", "--contact", "Ann <ann@x.com>")
+    two = _add(cli, "Two", "--contact", "Bo <bo@x.com>")
+    zora = _contact(cli, "Zora Quill <zq@a.com>", "--deal", str(one))
+    assert _hits(cli, "quill") == [(one, "contact", zora)]
+    cli.ok("contact", "edit", "zora quill", "--name", "Zora Mint", "--phone", "777 4242")
+    assert _hits(cli, "quill") == []
+    assert _hits(cli, "mint 4242") == [(one, "contact", zora)]
+    cli.ok("contact", "edit", "zora mint", "--email", "zora@b.org")
+    assert _hits(cli, "zq") == [] and _hits(cli, "b.org") == [(one, "contact", zora)]
+    cli.ok("undo")  # the email edit
+    assert _hits(cli, "zq@a.com") == [(one, "contact", zora)] and _hits(cli, "zora@b.org") == []
+    # a duplicate on deal two; merged, the survivor gets the phone it lacks
+    dup = _contact(cli, "Z. Mint", "--phone", "555 9090", "--deal", str(two))
+    assert _hits(cli, "9090") == [(two, "contact", dup)]
+    cli.ok("contact", "edit", "zora mint", "--phone", "")
+    out = cli.json("contact", "merge", "z. mint", "zora mint")
+    assert out["filled"] == ["phone"]
+    # the duplicate is gone from the index; the survivor (with its phone) is on both deals
+    assert sorted(_hits(cli, "9090")) == [(one, "contact", zora), (two, "contact", zora)]
+    assert sorted(_hits(cli, "zora")) == [(one, "contact", zora), (two, "contact", zora)]
+    cli.ok("undo")  # the merge
+    assert _hits(cli, "9090") == [(two, "contact", dup)]
+    assert _hits(cli, "zora") == [(one, "contact", zora)]
+    cli.ok("undo")  # the phone cleared
+    assert _hits(cli, "4242") == [(one, "contact", zora)]
+
+
 @pytest.mark.sqlite_only  # the FTS5 table of the file
 def test_the_fts_table_holds_exactly_the_rows(cli: Cli, sqlite_path: Path) -> None:
     deal = _add(cli, "Zeta", "--account", "Alpha")
@@ -247,6 +344,14 @@ def test_the_fts_table_holds_exactly_the_rows(cli: Cli, sqlite_path: Path) -> No
     conn.close()
     assert [r[:2] for r in rows] == [(deal * 4, deal), (1 * 4 + 1, deal), (1 * 4 + 2, deal)]
     assert rows[0][2].startswith("Zeta 2 Alpha")
+    # a contact: its own row (id * 4 + 3), no deal id (its deals are joined when searching)
+    cli.ok("contact", "add", "Wil <wil@a.com>", "--phone", "555", "--deal", str(deal))
+    cli.ok("contact", "add", "Loner")
+    conn = sqlite3.connect(sqlite_path)
+    rows = conn.execute("SELECT rowid, deal_id, body FROM search_index WHERE rowid % 4 = 3"
+                        " ORDER BY rowid").fetchall()  # fmt: skip
+    conn.close()
+    assert rows == [(1 * 4 + 3, None, "Wil wil@a.com 555"), (2 * 4 + 3, None, "Loner  ")]
 
 
 def test_a_bad_write_leaves_the_index_as_it_was(cli: Cli) -> None:

@@ -161,7 +161,9 @@ def test_models_declare_the_checks_the_migrations_create(tmp_path: Path) -> None
 #: PostgreSQL's full-text indexes (GIN over the stored ``search_vector`` column, which the
 #: models do not declare; SQLite has its FTS5 table instead, checked in
 #: tests/store/test_search.py)
-SEARCH_INDEXES = {"ix_deals_search", "ix_activities_search", "ix_followups_search"}
+SEARCH_INDEXES = {
+    "ix_deals_search", "ix_activities_search", "ix_followups_search", "ix_contacts_search"
+}  # fmt: skip
 
 
 def test_postgresql_gets_every_index_plus_the_owner_index() -> None:
@@ -304,7 +306,7 @@ def test_pg_schema_has_the_models_indexes_and_defaults(pg_url: str) -> None:
             assert pg.create_schema(db) is False  # nothing left to do
         assert _shape(pg_indexes(db)) == _model_shape()
         assert pg_checks(db) == _model_check_names()
-        assert set(_vector_columns(db)) == {"deals", "activities", "followups"}
+        assert set(_vector_columns(db)) == {"deals", "activities", "followups", "contacts"}
         # a row inserted without the defaulted columns gets what SQLite gives it
         stage = db.execute("SELECT id FROM stages ORDER BY position LIMIT 1").fetchone()[0]
         row = db.execute(
@@ -394,7 +396,7 @@ def test_older_pg_schema_is_upgraded_in_place(pg_url: str, older: int) -> None:
         assert "ix_deals_owner" not in indexes  # the one with the id replaces it
         assert _shape(pg_indexes(db)) == _model_shape()
         assert pg_checks(db) == _model_check_names()
-        assert set(_vector_columns(db)) == {"deals", "activities", "followups"}
+        assert set(_vector_columns(db)) == {"deals", "activities", "followups", "contacts"}
         assert "owner" in _columns(db, "prune_runs") and "owner" in _columns(db, "reviews")
         default = db.execute(
             "SELECT column_default FROM information_schema.columns"
@@ -477,13 +479,13 @@ def test_a_schema_4_with_expression_indexes_gets_the_stored_vectors(pg_url: str)
             (deal,),
         )
         assert pg.schema_version(db) == pg.PG_SCHEMA_VERSION
-        assert store.pg_missing(db) == ["deals", "activities", "followups"]
+        assert store.pg_missing(db) == ["deals", "activities", "followups", "contacts"]
         with db.transaction(change=False):
             assert pg.create_schema(db) is True
         assert store.pg_missing(db) == []
         assert _shape(pg_indexes(db)) == _model_shape()  # the indexes are on the column now
         vectors = _vector_columns(db)
-        assert set(vectors) == {"deals", "activities", "followups"}
+        assert set(vectors) == {"deals", "activities", "followups", "contacts"}
         assert all("to_tsvector" in e and "translate" in e for e in vectors.values())
         with db.transaction(change=False):
             assert pg.create_schema(db) is False
@@ -500,5 +502,53 @@ def test_a_schema_4_with_expression_indexes_gets_the_stored_vectors(pg_url: str)
             db.execute("UPDATE deals SET title = 'Walrus rollout' WHERE id = ?", (deal,))
         before = db.execute("SELECT before FROM change_rows WHERE tbl = 'deals'").fetchone()[0]
         assert '"title": "Walrus pilot"' in before and "search_vector" not in before
+    finally:
+        db.close()
+
+
+@pytest.mark.postgres
+def test_a_schema_4_without_contact_search_gets_it(pg_url: str) -> None:
+    """Schema 4 as made before contacts were searched: vectors on deals, activities and
+    follow-ups only. ``create_schema`` (``team init``) adds the contacts' column (computed
+    for the contacts there) and its GIN index; a contact is then found on its deal."""
+    from pipectl.services.search import parse
+    from pipectl.store import pg
+    from pipectl.store import search as store
+    from pipectl.store.engine import connect_postgres
+    from pipectl.store.queries import DealFilter
+
+    db = connect_postgres(pg_url)
+    try:
+        with db.transaction(change=False):
+            pg.create_schema(db)
+        db.execute(f"ALTER TABLE contacts DROP COLUMN {store.VECTOR}")  # and its index
+        stage = db.execute("SELECT id FROM stages ORDER BY position LIMIT 1").fetchone()[0]
+        deal = db.execute(
+            "INSERT INTO deals (title, currency, stage_id, created_at, updated_at,"
+            " stage_entered_at, last_touch_at) VALUES ('Walrus pilot', 'USD', ?, now(), now(),"
+            " now(), now()) RETURNING id",
+            (stage,),
+        ).fetchone()[0]
+        contact = db.execute(
+            "INSERT INTO contacts (name, email, phone, created_at)"
+            " VALUES ('Wilhelmina', 'wil@a.com', '555 0100', now()) RETURNING id"
+        ).fetchone()[0]
+        db.execute("INSERT INTO deal_contacts (deal_id, contact_id) VALUES (?, ?)", (deal, contact))
+        assert store.pg_missing(db) == ["contacts"]
+        assert "ix_contacts_search" not in pg_indexes(db)
+        with db.transaction(change=False):
+            assert pg.create_schema(db) is True
+        assert store.pg_missing(db) == []
+        assert _shape(pg_indexes(db)) == _model_shape()
+        for text in ("wilhelmina", "wil@a.com", "0100"):
+            q = parse(text)
+            with db.transaction(write=False):
+                found, total = store.matches(
+                    db, q.fts5(), q.tsquery(), DealFilter(statuses=("open",)), datetime.now(UTC),
+                    None,
+                )  # fmt: skip
+            assert total == 1 and (found[0].kind, found[0].item_id, found[0].deal_id) == (
+                "contact", contact, deal
+            ), text  # fmt: skip
     finally:
         db.close()

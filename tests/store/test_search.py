@@ -127,6 +127,11 @@ def test_a_new_file_has_the_index_and_its_triggers(tmp_path: Path) -> None:
     shadows = {f"search_index_{s}" for s in ("data", "idx", "content", "docsize", "config")}
     triggers = {n for n, kind in extra.items() if kind == "trigger"}
     assert set(store.SQLITE_TRIGGERS) <= triggers  # others' triggers (the journal's) besides
+    assert {n for n in triggers if n.startswith("search_index_")} == {
+        f"search_index_{table}_{op}"
+        for table in ("deals", "activities", "followups", "contacts")
+        for op in ("insert", "update", "delete")
+    }
     assert {n for n, kind in extra.items() if kind == "table"} == {"search_index", *shadows}
     assert not {n for n, kind in extra.items() if kind not in ("table", "trigger")}
 
@@ -149,10 +154,12 @@ def test_the_fts_query_starts_from_the_index(pipeline_db: Any) -> None:
 def _old_file(path: Path, steps: int) -> None:
     """A pipeline as pipectl wrote it at schema ``steps`` (the first steps of the migrations),
     with a deal, an activity and a follow-up."""
+    from pipectl.store.engine import SqliteDatabase
     from pipectl.store.migrations import MIGRATIONS
     from pipectl.store.sqlite_file import APPLICATION_ID
 
-    conn = sqlite3.connect(path, isolation_level=None)
+    # the engine's connection: step 11 links the text of deals to records through it
+    conn = sqlite3.connect(path, isolation_level=None, factory=SqliteDatabase)
     conn.execute("BEGIN")
     for _desc, step in MIGRATIONS[:steps]:
         step(conn)
@@ -194,6 +201,34 @@ def test_migrating_a_schema_7_file_fills_the_index(cli: Any, sqlite_path: Path) 
 
 
 @pytest.mark.sqlite_only
+def test_migrating_a_schema_11_file_indexes_its_contacts(cli: Any, sqlite_path: Path) -> None:
+    """Schema 12 adds the contacts already there (a contact on a deal found on it; one on no
+    deal, indexed but no hit) and keeps them in step from then on."""
+    _old_file(sqlite_path, 11)
+    conn = sqlite3.connect(sqlite_path, isolation_level=None)
+    ts = "2026-11-20 10:00:00.000000"
+    for name, email, phone in (("Wilhelmina", "wil@a.com", "555 0100"), ("Loner", None, "42")):
+        conn.execute(
+            "INSERT INTO contacts (name, email, phone, key, created_at) VALUES (?, ?, ?, ?, ?)",
+            (name, email, phone, name.lower(), ts),
+        )
+    conn.execute("INSERT INTO deal_contacts (deal_id, contact_id) VALUES (1, 1)")
+    conn.close()
+    for query in ("wilhelmina", "wil@a.com", "0100"):
+        (hit,) = cli.json("search", query)["results"]
+        assert (hit["deal_id"], hit["kind"], hit["id"]) == (1, "contact", 1), query
+    assert cli.json("search", "loner")["total"] == 0
+    conn = sqlite3.connect(sqlite_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 12
+    assert conn.execute("SELECT count(*) FROM search_index WHERE rowid % 4 = 3").fetchone() == (2,)
+    conn.close()
+    assert list(sqlite_path.parent.glob("pipeline.db.bak-v11-*"))
+    cli.ok("contact", "edit", "wilhelmina", "--name", "Mina")
+    assert cli.json("search", "wilhelmina")["total"] == 0
+    assert cli.json("search", "mina")["results"][0]["kind"] == "contact"
+
+
+@pytest.mark.sqlite_only
 def test_a_python_without_fts5_gets_one_clear_line(monkeypatch: Any) -> None:
     from pipectl.errors import DatabaseError
 
@@ -211,7 +246,7 @@ def test_a_python_without_fts5_gets_one_clear_line(monkeypatch: Any) -> None:
 @pytest.mark.postgres
 def test_the_gin_indexes_serve_the_query(pipeline_db: Any) -> None:
     """The query computes the very expression each index holds: with sequential scans off,
-    the planner reaches all three tables through their index (it would refuse otherwise)."""
+    the planner reaches all four tables through their index (it would refuse otherwise)."""
     query = parse("pricing")
     with pipeline_db.transaction():
         pipeline_db.execute("SET LOCAL enable_seqscan = off")
@@ -231,7 +266,9 @@ def test_the_gin_indexes_serve_the_query(pipeline_db: Any) -> None:
         store.matches(Spy(), query.fts5(), query.tsquery(), EVERY, NOW, 20)  # type: ignore[arg-type]
         sql, params = captured[-1]
         plan = "\n".join(r[0] for r in pipeline_db.execute("EXPLAIN " + sql, params))
-    for name in ("ix_deals_search", "ix_activities_search", "ix_followups_search"):
+    for name in (
+        "ix_deals_search", "ix_activities_search", "ix_followups_search", "ix_contacts_search"
+    ):  # fmt: skip
         assert name in plan, plan
 
 
@@ -298,3 +335,34 @@ def test_a_rep_finds_only_their_own_deals(tmp_path: Path) -> None:
             assert found["total"] == 3
             assert {r["title"] for r in found["results"]} == {f"{who} walrus deal"}
         assert t.as_("mia", "search", "walrus")["total"] == 6  # a manager sees the team's
+
+
+@pytest.mark.postgres
+def test_a_rep_finds_contacts_only_on_their_own_deals() -> None:
+    """Contacts are the team's (no row-level security), but a contact hit is on a deal,
+    through deal_contacts and deals, which are: a rep sees the hits on their own deals."""
+    from tests.cli.test_team import team_database
+
+    with team_database() as t:
+        deals = {}
+        for who in ("ann", "bob"):
+            t.add(who)
+            deals[who] = t.as_(who, "add", f"{who} deal", "--contact", f"{who} <{who}@x.com>")["id"]
+            added = t.as_(
+                who, "contact", "add", "Wilhelmina <wil@a.com>", "--phone", "555 0100", "--deal",
+                str(deals[who]),
+            )  # fmt: skip
+            assert added["primary"] is False
+        t.as_("ann", "contact", "add", "Loner <loner@a.com>")  # on no deal
+        t.add("mia", "manager")
+        for who in ("ann", "bob"):
+            for query in ("wilhelmina", "wil@a.com", "0100"):
+                found = t.as_(who, "search", query)
+                assert found["total"] == 1, (who, query)
+                (hit,) = found["results"]
+                assert (hit["deal_id"], hit["kind"]) == (deals[who], "contact")
+        found = t.as_("mia", "search", "wilhelmina")  # a manager sees the team's
+        assert sorted(r["deal_id"] for r in found["results"]) == sorted(deals.values())
+        assert {r["id"] for r in found["results"]} == {added["id"]}  # one contact, two deals
+        for who in ("ann", "mia"):
+            assert t.as_(who, "search", "loner")["total"] == 0

@@ -18,7 +18,12 @@ MARK = "*"
 #: And on a terminal.
 HIGHLIGHT = "bold reverse"
 
-_KIND_LABEL = {"deal": "deal", "activity": "activity", "followup": "follow-up"}
+_KIND_LABEL = {
+    "deal": "deal",
+    "activity": "activity",
+    "followup": "follow-up",
+    "contact": "contact",
+}
 
 
 def _when(hit: Hit) -> str:

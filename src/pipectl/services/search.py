@@ -284,15 +284,17 @@ def snippet(text: str, query: Query, size: int = SNIPPET_WORDS) -> Snippet:
 
 @dataclass(frozen=True)
 class Hit:
-    """One matching document: a deal's own fields, one of its activities or follow-ups."""
+    """One matching document: a deal's own fields, one of its activities, follow-ups or
+    contacts."""
 
     deal_id: int
     title: str
     stage: str
     status: str
-    kind: str  # deal | activity | followup
-    item_id: int | None  # the activity's or follow-up's id (None for a deal)
-    when: datetime | date | None  # activity: when; follow-up: its day; deal: last touch
+    kind: str  # deal | activity | followup | contact
+    item_id: int | None  # the activity's, follow-up's or contact's id (None for a deal)
+    when: datetime | date | None  # activity: when; follow-up: its day; deal: last touch;
+    # contact: None
     snippet: Snippet
     score: float  # higher is better; the engine's own scale (bm25 / ts_rank)
 
@@ -314,7 +316,7 @@ def search(conn: Database, text: str, f: DealFilter, now: datetime, limit: int) 
     docs = store.documents(conn, [(m.kind, m.item_id, m.deal_id) for m in matches])
     hits = []
     for m in matches:
-        doc = docs.get((m.kind, m.item_id))
+        doc = docs.get((m.kind, m.item_id, m.deal_id))
         if doc is None:  # pragma: no cover - the same transaction read it a moment ago
             continue
         hits.append(

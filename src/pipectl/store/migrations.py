@@ -306,6 +306,15 @@ def _v11_accounts(conn: sqlite3.Connection) -> None:
     migrate_free_text(conn)
 
 
+def _v12_contact_search(conn: sqlite3.Connection) -> None:
+    # full-text search over contacts: their name, email and phone in the FTS5 table (a contact
+    # is found on each of its deals), kept in step by triggers on contacts, and filled from the
+    # contacts already there (see store/search.py)
+    from pipectl.store.search import add_sqlite_contacts
+
+    add_sqlite_contacts(conn)
+
+
 #: Applied in order; the schema version is the number of steps applied.
 MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
@@ -319,6 +328,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("saved views", _v9_views),
     ("full-text search", _v10_search),
     ("accounts, contacts and owners as records", _v11_accounts),
+    ("full-text search over contacts", _v12_contact_search),
 ]
 
 

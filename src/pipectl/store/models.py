@@ -321,7 +321,11 @@ class Contact(SQLModel, table=True):
     """A person, at an account or none; a deal has any number (``deal_contacts``)."""
 
     __tablename__ = "contacts"
-    __table_args__ = (_index("ix_contacts_key", "key"), _index("ix_contacts_email", "email"))
+    __table_args__ = (
+        _index("ix_contacts_key", "key"),
+        _index("ix_contacts_email", "email"),
+        _search_index("contacts"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int | None = Field(default=None, foreign_key="accounts.id", index=True)

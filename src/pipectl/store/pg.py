@@ -29,6 +29,9 @@ from pipectl.store.engine import PgDatabase, connect_postgres
 #: 4 also: accounts, contacts and deal_contacts as records, ``deals.account_id``, the free
 #: text of existing deals linked to records (``store/accounts.py``, as SQLite's schema 11;
 #: the ``owners`` table exists but a team's owners are its roles).
+#: 4 also: full-text search over contacts, ``search_vector`` on contacts and its GIN index
+#: ``ix_contacts_search`` (as SQLite's schema 12; a schema 4 without it gets it from
+#: ``create_schema``, as ``search.pg_missing`` names it).
 PG_SCHEMA_VERSION = 4
 
 #: Held (per transaction) while the schema is created or upgraded: two ``team init`` at once

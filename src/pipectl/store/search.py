@@ -1,17 +1,22 @@
-"""Full-text search over deals, activities and follow-ups, on either engine.
+"""Full-text search over deals, activities, follow-ups and contacts, on either engine.
 
 What is searched, per document (docs/search.md):
 
 - a deal: title, account, contact name and email, tags, blocker, lost reason;
-- an activity: its text; a follow-up: what it is.
+- an activity: its text; a follow-up: what it is;
+- a contact (a record of ``contacts``): name, email, phone. It is found on each deal it is on
+  (``deal_contacts``, joined when searching, so linking and unlinking need no index write);
+  a contact on no deal is not a search hit (``contact list`` finds it).
 
 **SQLite**: one FTS5 table, ``search_index`` (tokenizer ``unicode61 remove_diacritics 2``,
-no stemming), whose rowid is ``id * 4 + kind`` (0 deal, 1 activity, 2 follow-up), so that
-keeping it in step deletes by rowid. It is kept in step by TRIGGERS on the three tables:
-every write path (one deal, an import's batch, set-based updates, merges and deletes added
-later) updates it inside its own transaction, with no code of its own. The schema step
-'full-text search' creates it and fills it from the rows already there
-(``create_sqlite_index``); that step is frozen: change the index with a new step.
+no stemming), whose rowid is ``id * 4 + kind`` (0 deal, 1 activity, 2 follow-up, 3 contact),
+so that keeping it in step deletes by rowid. It is kept in step by TRIGGERS on the four
+tables: every write path (one deal, an import's batch, set-based updates, merges and deletes
+added later) updates it inside its own transaction, with no code of its own. Schema step 10
+creates it over the first three and fills it from the rows already there
+(``create_sqlite_index``); step 12 adds the contacts (``add_sqlite_contacts``, ``deal_id``
+NULL: a contact's deals are looked up when searching). Both steps are frozen: change the
+index with a new step.
 
 **PostgreSQL**: each table has a stored generated column, ``search_vector``, holding
 ``to_tsvector('simple', …)`` of the same text, ASCII punctuation turned into spaces first so
@@ -42,14 +47,21 @@ if TYPE_CHECKING:
     from pipectl.store.queries import DealFilter
 
 FTS_TABLE = "search_index"
-KIND_CODES = {"deal": 0, "activity": 1, "followup": 2}
+KIND_CODES = {"deal": 0, "activity": 1, "followup": 2, "contact": 3}
 KINDS = {code: kind for kind, code in KIND_CODES.items()}
 
 #: The searched columns of each table.
 DEAL_TEXT = ("title", "account", "contact_name", "contact_email", "tags", "blocker", "lost_reason")
 ACTIVITY_TEXT = ("text",)
 FOLLOWUP_TEXT = ("what",)
-SEARCHED = {"deals": DEAL_TEXT, "activities": ACTIVITY_TEXT, "followups": FOLLOWUP_TEXT}
+CONTACT_TEXT = ("name", "email", "phone")
+#: In kind code order.
+SEARCHED = {
+    "deals": DEAL_TEXT,
+    "activities": ACTIVITY_TEXT,
+    "followups": FOLLOWUP_TEXT,
+    "contacts": CONTACT_TEXT,
+}
 
 #: ASCII punctuation PostgreSQL's parser would read as part of a token (an email, a host, a
 #: URL, a path, a hyphenated word, a signed or decimal number): spaces instead. Not ``%``,
@@ -108,26 +120,34 @@ def pg_setup(db: Any) -> None:
         db.execute(pg_column_ddl(table))
 
 
-#: (table, alias, searched columns, the deal id column) for each kind, in kind code order.
+#: (table, alias, searched columns, the deal id column) for each kind with a deal id column,
+#: in kind code order (schema step 10's sources: frozen).
 _SOURCES = (
     ("deals", "d", DEAL_TEXT, "id"),
     ("activities", "a", ACTIVITY_TEXT, "deal_id"),
     ("followups", "f", FOLLOWUP_TEXT, "deal_id"),
 )
+#: A contact (schema step 12): no deal id column; found through ``deal_contacts``.
+_CONTACTS = ("contacts", "c", CONTACT_TEXT, None)
+CONTACT = KIND_CODES["contact"]
 
 
-# --- SQLite: the FTS5 table and its triggers (the step 'full-text search') ---------------------
+# --- SQLite: the FTS5 table and its triggers (schema steps 10 and 12) -------------------------
 
 
-def _sqlite_triggers() -> list[str]:
+def _sqlite_triggers(
+    sources: tuple[tuple[str, str, tuple[str, ...], str | None], ...],
+) -> list[str]:
     out = []
-    for code, (table, _alias, columns, deal_col) in enumerate(_SOURCES):
+    for table, _alias, columns, deal_col in sources:
+        code = list(SEARCHED).index(table)  # SEARCHED is in kind code order
+        deal = "NULL" if deal_col is None else f"new.{deal_col}"
         insert = (
             f"INSERT INTO {FTS_TABLE} (rowid, deal_id, body) VALUES (new.id * 4 + {code},"
-            f" new.{deal_col}, {_joined(columns, 'new')});"
+            f" {deal}, {_joined(columns, 'new')});"
         )
         remove = f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id * 4 + {code};"
-        watched = ("id", *((deal_col,) if deal_col != "id" else ()), *columns)
+        watched = ("id", *((deal_col,) if deal_col not in ("id", None) else ()), *columns)
         changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in watched)
         out += [
             f"CREATE TRIGGER {FTS_TABLE}_{table}_insert AFTER INSERT ON {table} BEGIN {insert} END",
@@ -140,13 +160,15 @@ def _sqlite_triggers() -> list[str]:
 
 #: The triggers that keep the index in step (a test checks a new file has exactly these).
 SQLITE_TRIGGERS = tuple(
-    f"{FTS_TABLE}_{table}_{op}" for table, *_ in _SOURCES for op in ("insert", "update", "delete")
+    f"{FTS_TABLE}_{table}_{op}"
+    for table, *_ in (*_SOURCES, _CONTACTS)
+    for op in ("insert", "update", "delete")
 )
 
 
 def create_sqlite_index(conn: Any) -> None:
-    """The schema step 'full-text search': the FTS5 table, its triggers, and the rows already
-    there indexed."""
+    """Schema step 10: the FTS5 table, the triggers on deals, activities and follow-ups, and
+    the rows already there indexed."""
     import sqlite3
 
     from pipectl.errors import DatabaseError
@@ -164,7 +186,7 @@ def create_sqlite_index(conn: Any) -> None:
                 " most distributions' are)"
             ) from None
         raise
-    for statement in _sqlite_triggers():
+    for statement in _sqlite_triggers(_SOURCES):
         conn.execute(statement)
     for code, (table, alias, columns, deal_col) in enumerate(_SOURCES):
         conn.execute(
@@ -174,13 +196,25 @@ def create_sqlite_index(conn: Any) -> None:
         )
 
 
+def add_sqlite_contacts(conn: Any) -> None:
+    """Schema step 12: the contacts in the FTS5 table (``deal_id`` NULL), their triggers, and
+    the contacts already there indexed."""
+    for statement in _sqlite_triggers((_CONTACTS,)):
+        conn.execute(statement)
+    table, alias, columns, _deal = _CONTACTS
+    conn.execute(
+        f"INSERT INTO {FTS_TABLE} (rowid, deal_id, body)"
+        f" SELECT {alias}.id * 4 + {CONTACT}, NULL, {_joined(columns, alias)} FROM {table} {alias}"
+    )
+
+
 # --- the search ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Match:
     kind: str
-    item_id: int  # the deal's, activity's or follow-up's id
+    item_id: int  # the deal's, activity's, follow-up's or contact's id
     deal_id: int
     score: float  # higher is better
 
@@ -199,9 +233,12 @@ def matches(
             f"WITH m AS MATERIALIZED (SELECT x.rowid / 4 AS item, x.rowid % 4 AS kind,"
             f" x.deal_id AS deal_id, -bm25({FTS_TABLE}) AS score FROM {FTS_TABLE} x"
             f" WHERE {FTS_TABLE} MATCH ?)"
-            " SELECT m.kind, m.item, m.deal_id, m.score, count(*) OVER () FROM m"
-            " JOIN deals d ON d.id = m.deal_id JOIN stages s ON s.id = d.stage_id"
-            f" WHERE TRUE{extra} ORDER BY m.score DESC, m.item, m.kind"
+            # a contact (no deal id of its own): a hit on each deal it is on
+            " SELECT m.kind, m.item, d.id, m.score, count(*) OVER () FROM m"
+            f" LEFT JOIN deal_contacts dc ON m.kind = {CONTACT} AND dc.contact_id = m.item"
+            " JOIN deals d ON d.id = coalesce(m.deal_id, dc.deal_id)"
+            " JOIN stages s ON s.id = d.stage_id"
+            f" WHERE TRUE{extra} ORDER BY m.score DESC, m.item, m.kind, d.id"
         )
         args: list[Any] = [fts5, *params]
     else:
@@ -215,12 +252,19 @@ def matches(
             f" WHERE {alias}.{VECTOR} @@ q.q"
             for code, (table, alias, _columns, deal_col) in enumerate(_SOURCES)
         ]
+        # a contact (not under row-level security: the team's) on each deal it is on;
+        # deal_contacts and deals are, so a rep sees the hits on their own deals only
+        parts.append(
+            f"SELECT {CONTACT} AS kind, c.id AS item, dc.deal_id AS deal_id,"
+            f" ts_rank(c.{VECTOR}, q.q) AS score FROM q, contacts c"
+            f" JOIN deal_contacts dc ON dc.contact_id = c.id WHERE c.{VECTOR} @@ q.q"
+        )
         sql = (
             "WITH q AS (SELECT to_tsquery('simple', ?) AS q),"
             " m AS (" + " UNION ALL ".join(parts) + ")"
             " SELECT m.kind, m.item, m.deal_id, m.score, count(*) OVER () FROM m"
             " JOIN deals d ON d.id = m.deal_id JOIN stages s ON s.id = d.stage_id"
-            f" WHERE TRUE{extra} ORDER BY m.score DESC, m.item, m.kind"
+            f" WHERE TRUE{extra} ORDER BY m.score DESC, m.item, m.kind, m.deal_id"
         )
         args = [tsquery, *params]
         # a rep's plan is costed high (the policies' subplans, per row), above the server's
@@ -249,10 +293,16 @@ def _deal_text(row: tuple[Any, ...]) -> str:
     return " · ".join(f"{label}{value}" for label, value in zip(labels, row, strict=True) if value)
 
 
+def _contact_text(name: Any, email: Any, phone: Any) -> str:
+    """A contact's searched fields as shown: non-empty ones, `` · `` between."""
+    return " · ".join(str(v) for v in (name, email, phone) if v)
+
+
 def documents(
     conn: Database, wanted: list[tuple[str, int, int]]
-) -> dict[tuple[str, int], Document]:
-    """The deal and text of each (kind, item id, deal id), for showing the results."""
+) -> dict[tuple[str, int, int], Document]:
+    """The deal and text of each (kind, item id, deal id), for showing the results (keyed
+    the same way: a contact is a document on each of its deals)."""
     deal_ids = sorted({deal for _kind, _item, deal in wanted})
     if not deal_ids:
         return {}
@@ -265,11 +315,11 @@ def documents(
         deal_ids,
     ):
         deals[int(row[0])] = tuple(row)
-    out: dict[tuple[str, int], Document] = {}
+    out: dict[tuple[str, int, int], Document] = {}
     for kind, item, deal in wanted:
         row = deals.get(deal)
         if row is not None and kind == "deal":
-            out[(kind, item)] = Document(
+            out[(kind, item, deal)] = Document(
                 row[1], row[2], row[3], parse_ts(row[4]), _deal_text(row[5:])
             )
     for kind, sql, when in (
@@ -285,5 +335,20 @@ def documents(
         ):
             row = deals.get(int(deal))
             if row is not None:
-                out[(kind, int(item))] = Document(row[1], row[2], row[3], when(at), text or "")
+                key = (kind, int(item), int(deal))
+                out[key] = Document(row[1], row[2], row[3], when(at), text or "")
+    ids = sorted({item for k, item, _deal in wanted if k == "contact"})
+    if ids:
+        contacts = {
+            int(r[0]): _contact_text(r[1], r[2], r[3])
+            for r in conn.execute(
+                "SELECT c.id, c.name, c.email, c.phone FROM contacts c"
+                f" WHERE c.id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        for kind, item, deal in wanted:
+            row = deals.get(deal)
+            if kind == "contact" and row is not None and item in contacts:
+                out[(kind, item, deal)] = Document(row[1], row[2], row[3], None, contacts[item])
     return out

@@ -20,7 +20,7 @@ APPLICATION_ID = 0x70697065
 BUSY_TIMEOUT_MS = 30_000
 #: The schema version this pipectl writes: the number of steps in ``store/migrations.py``
 #: (a test checks); read here so that opening an up-to-date file needs no migration code.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 #: The tables of that schema (a test checks them against a new file's): one missing from a
 #: file of this version means the file is damaged.
 TABLES = (
