@@ -71,17 +71,6 @@ def begin(db: Database, at: datetime) -> None:
         db.execute("SELECT set_config('pipectl.change', ?, true)", (str(change),)).fetchone()
 
 
-def suspend(db: Database) -> None:
-    """Stop journaling in this transaction (undo's own restores are not a change)."""
-    change = getattr(db, "change_id", None)
-    db.change_id = None  # type: ignore[attr-defined]
-    if change is None:
-        return
-    if db.kind == POSTGRESQL:
-        db.execute("SELECT set_config('pipectl.change', '', true)").fetchone()
-    db.execute("DELETE FROM changes WHERE id = ?", (change,))
-
-
 def end(db: Database) -> None:
     """Close this transaction's change: kept when it journaled a row, else dropped; and
     forget this user's changes beyond the horizon (``horizon``)."""
@@ -159,14 +148,13 @@ def _mine(db: Database) -> tuple[str, list[Any]]:
     return "", []
 
 
-def recent(db: Database, limit: int, *, undone: bool = False) -> list[Change]:
-    """This user's latest changes, newest first (``undone``: the undone ones too)."""
+def recent(db: Database, limit: int) -> list[Change]:
+    """This user's latest changes not undone yet, newest first."""
     from pipectl.store.queries import parse_ts
 
     mine, params = _mine(db)
-    where = "" if undone else " AND c.undone_at IS NULL"
     rows = db.execute(
-        f"{_CHANGE} WHERE c.pending = 0{where}{mine} ORDER BY c.id DESC LIMIT ?",
+        f"{_CHANGE} WHERE c.pending = 0 AND c.undone_at IS NULL{mine} ORDER BY c.id DESC LIMIT ?",
         (*params, limit),
     ).fetchall()
     out = []
@@ -266,8 +254,8 @@ def _image(text: str, table: str) -> dict[str, Any]:
 
 def undo(db: Database, change: int, at: datetime) -> None:
     """Restore every row ``change`` touched to its image before it, newest first, and mark it
-    undone (in the caller's transaction; the caller checked ``later_change``)."""
-    suspend(db)
+    undone (in the caller's transaction, which is not journaled itself: ``transaction(journal=
+    False)``; the caller checked ``later_change``)."""
     rows = db.execute(
         "SELECT tbl, row_id, op, before FROM change_rows WHERE change_id = ? ORDER BY id DESC",
         (change,),
