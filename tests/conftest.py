@@ -25,6 +25,7 @@ Markers (registered in pyproject.toml):
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +41,12 @@ from tests import pg_server
 from tests.pg_server import POSTGRESQL, SQLITE, Server
 
 FROZEN = "2026-11-24T10:00:00+00:00"
+
+# A new pipeline starts with the default stage playbook (docs/stages.md), whose steps would add
+# follow-ups to every test's deals: the suite's pipelines (module-scoped ones and subprocesses
+# too) start without one, and the tests of playbooks turn it on (tests/cli/test_playbook.py),
+# as do the docs' examples (tests/docs/test_examples.py: what a reader's pipeline does).
+os.environ["PIPECTL_DEFAULT_PLAYBOOK"] = "off"
 
 #: The engine of this run's per-test pipelines: "sqlite" or "postgresql".
 ENGINE = pg_server.engine()

@@ -335,6 +335,12 @@ def main() -> None:
         help="with --import-rows: a Salesforce-shaped report as real ones are (US dates with"
         " times, $ and USD amounts with thousands separators, blank cells)",
     )
+    ap.add_argument(
+        "--playbook-steps",
+        type=int,
+        default=3,
+        help="steps in the playbooks of the stages `move` alternates between (default 3)",
+    )
     ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.build_only:
@@ -418,6 +424,48 @@ def main() -> None:
     if unknown:
         sys.exit(f"bench: no command {', '.join(unknown)} (of: {', '.join(COMMANDS)})")
     if "move" in names:  # start from the other stage, so that every round really moves
+        for stage in MOVE_STAGES:  # each with a playbook of --playbook-steps steps
+            steps = [
+                str(i)
+                for i in range(
+                    len(
+                        json.loads(
+                            subprocess.run(
+                                [pipectl, "playbook", stage, "list", "--json"],
+                                env=env,
+                                capture_output=True,
+                                text=True,
+                                check=True,
+                            ).stdout
+                        )["stages"][0]["steps"]
+                    ),
+                    0,
+                    -1,
+                )
+            ]
+            for n in steps:
+                subprocess.run(
+                    [pipectl, "playbook", stage, "remove", n],
+                    env=env,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+            for i in range(args.playbook_steps):
+                subprocess.run(
+                    [
+                        pipectl,
+                        "playbook",
+                        stage,
+                        "add",
+                        f"bench step {i + 1}",
+                        "--after",
+                        f"{i * 2}d",
+                        *(["--link", "https://example.com/deck.pdf"] if i else []),
+                    ],
+                    env=env,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
         subprocess.run([pipectl, "move", "4242", MOVE_STAGES[1], "--yes"], env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     runs: dict[str, list[float]] = {"floor": []} | {n: [] for n in names}

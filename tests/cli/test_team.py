@@ -239,11 +239,11 @@ def test_init_is_idempotent(fresh_team: Team) -> None:
     t = fresh_team
     acl = _acl(t)
     out = t.cli.ok("team", "init", env=t.env()).stdout
-    assert out.strip() == f"{t.admin}: already set up (schema 4)"
+    assert out.strip() == f"{t.admin}: already set up (schema 5)"
     assert t.as_(None, "team", "init") == {
         "database": t.admin,
         "user": t.as_(None, "team", "init")["user"],
-        "schema_version": 4,
+        "schema_version": 5,
         "changed": False,
         "changes": [],
     }
@@ -268,7 +268,7 @@ def test_first_init_says_what_it_did(tmp_path: Path) -> None:
         r = Cli(now=NOW).json("team", "init", env={"PIPECTL_DB": _url(base, dbname=name)})
         assert r["changed"] is True
         text = "\n".join(r["changes"])
-        assert "created the pipeline schema (version 4)" in text
+        assert "created the pipeline schema (version 5)" in text
         assert "row-level security" in text
     finally:
         with psycopg.connect(base, autocommit=True) as admin:
@@ -826,7 +826,8 @@ def test_team_init_upgrades_a_schema_2_pipeline(fresh_team: Team, tmp_path: Path
     r = t.cli.fails("list", code=5, env=t.env("ann"))
     assert "older pipectl schema (2)" in r.stderr
     changes = t.as_(None, "team", "init")["changes"]
-    assert changes[0] == "upgraded the schema from version 2 to 4"
+    assert changes[0] == "upgraded the schema from version 2 to 5"
+    assert any("playbook init" in c for c in changes)
     assert "dropped 4 policies of an older pipectl" in changes
     assert any(c.startswith("enabled row-level security on prune_runs, reviews") for c in changes)
     with t.sql(None) as conn:

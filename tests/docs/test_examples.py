@@ -258,7 +258,11 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     if ENGINE != pg_server.SQLITE:
         return None
     path = tmp_path_factory.mktemp("docs-demo") / "demo.db"
-    r = Cli()("--db", str(path), "demo", "--json", env={"PIPECTL_DEBUG": "1"})
+    # a reader's new pipeline has the default playbook (the suite's do not: conftest)
+    r = Cli()(
+        "--db", str(path), "demo", "--json",
+        env={"PIPECTL_DEBUG": "1", "PIPECTL_DEFAULT_PLAYBOOK": "on"},
+    )  # fmt: skip
     assert r.exit_code == 0, (r.exit_code, r.stderr, r.exception)
     return path
 
@@ -281,6 +285,7 @@ def session(
     monkeypatch.setenv("HOME", str(home))
     _write_inputs(work)
     if demo_template is None:
+        monkeypatch.setenv("PIPECTL_DEFAULT_PLAYBOOK", "on")  # as a reader's new pipeline
         url = str(request.getfixturevalue("new_pipeline")())
         r = Cli()("--db", url, "demo", "--json")
         assert r.exit_code == 0, (r.exit_code, r.stderr)

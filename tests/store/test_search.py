@@ -21,6 +21,7 @@ from pipectl.services import search as service
 from pipectl.services.search import Query, Term, parse, snippet
 from pipectl.store import search as store
 from pipectl.store.queries import DealFilter
+from pipectl.store.sqlite_file import SCHEMA_VERSION
 
 NOW = datetime(2026, 11, 24, 10, tzinfo=UTC)
 EVERY = DealFilter(statuses=("open", "won", "lost"))
@@ -219,7 +220,7 @@ def test_migrating_a_schema_11_file_indexes_its_contacts(cli: Any, sqlite_path: 
         assert (hit["deal_id"], hit["kind"], hit["id"]) == (1, "contact", 1), query
     assert cli.json("search", "loner")["total"] == 0
     conn = sqlite3.connect(sqlite_path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 12
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("SELECT count(*) FROM search_index WHERE rowid % 4 = 3").fetchone() == (2,)
     conn.close()
     assert list(sqlite_path.parent.glob("pipeline.db.bak-v11-*"))

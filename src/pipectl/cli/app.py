@@ -53,6 +53,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "corrections": ("undo", "delete", "merge", "activity"),
     "transfer": ("import", "export"),
     "pipeline": ("stages", "config", "demo"),
+    "playbook": ("playbook",),
     "team": ("team",),
     "views": ("view",),
     "accounts": ("account", "contact"),

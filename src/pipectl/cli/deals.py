@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import typer
 
@@ -84,14 +84,17 @@ def add(
         help="The day it was created, if not today (e.g. 2026-11-02, -3w): back-filling.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the new id."),
+    no_playbook: bool = typer.Option(
+        False, "--no-playbook", help="Do not schedule the stage's playbook steps."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Capture a deal quickly; prints its id."""
+    """Capture a deal quickly; prints its id. Its stage's playbook steps become follow-ups."""
     from pipectl.core.contacts import parse_contact
     from pipectl.core.money import normalize_currency
     from pipectl.render import output, views
     from pipectl.services.deals import NewDeal, add_deal, close_warnings
-    from pipectl.store import queries
+    from pipectl.store import playbook, queries
     from pipectl.store.db import writing
 
     now = common.now()
@@ -122,12 +125,15 @@ def add(
             note=note,
         )
         suggestions: list[str] = []
-        deal_id = add_deal(db, new, now, on=on, notes=suggestions)
+        deal_id = add_deal(db, new, now, on=on, notes=suggestions, playbook=not no_playbook)
         deal = queries.get_deal(db, deal_id)
+        steps = playbook.scheduled(db, deal_id, now)
     warnings = close_warnings(new.expected_close, now) + suggestions
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
-        output.emit_json({**views.deal_json(deal, now), "warnings": warnings})
+        output.emit_json(
+            {**views.deal_json(deal, now), "scheduled": _steps_json(steps), "warnings": warnings}
+        )
         return
     _notes(warnings)
     if quiet:
@@ -137,6 +143,7 @@ def add(
             f"added deal {deal.id}: {deal.title} · {views.money(deal.value_minor, deal.currency)}"
             f" · {deal.stage}"
         )
+        _say_steps(steps, now)
 
 
 def list_(
@@ -336,17 +343,21 @@ def move(
         metavar="WHEN",
         help="The day it happened, if not today (e.g. yesterday); not before its previous move.",
     ),
+    no_playbook: bool = typer.Option(
+        False, "--no-playbook", help="Do not schedule the stage's playbook steps."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Move a deal to another stage, or close it as won or lost.
 
     Moving forward asks the current stage's exit questions on a terminal (never without one);
-    a 'no' keeps the deal where it is.
+    a 'no' keeps the deal where it is. Entering a stage schedules its playbook steps as
+    follow-ups (see 'pipectl playbook'); leaving one closes its steps still open.
     """
     from pipectl.render import output, views
     from pipectl.render.output import safe_cell
     from pipectl.services.deals import exit_questions, move_deal, move_time
-    from pipectl.store import queries
+    from pipectl.store import playbook, queries
 
     now = common.now()
     # Resolve and ask *before* taking the write lock: a person thinking must not block cron.
@@ -370,13 +381,30 @@ def move(
                     exit_code=1,
                 )
     with writing(common.DB_PATH) as db:
-        what = move_deal(db, deal, target, now, reason=reason, on=on)
+        what = move_deal(db, deal, target, now, reason=reason, on=on, playbook=not no_playbook)
         after = queries.get_deal(db, deal.id)
+        steps = playbook.scheduled(db, deal.id, now)
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
-        output.emit_json(views.deal_json(after, now))
+        output.emit_json({**views.deal_json(after, now), "scheduled": _steps_json(steps)})
     else:
         output.emit(f"deal {after.id} {what}: {deal.stage} → {after.stage}")
+        _say_steps(steps, now)
+
+
+def _steps_json(steps: list[tuple[int, str, date, str | None]]) -> list[dict[str, object]]:
+    return [{"id": i, "what": w, "due": d.isoformat(), "link": link} for i, w, d, link in steps]
+
+
+def _say_steps(steps: list[tuple[int, str, date, str | None]], now: datetime) -> None:
+    """The playbook steps just scheduled, one line each (what ``add`` and ``move`` did)."""
+    from pipectl.clock import local_today
+    from pipectl.render import output
+
+    today = local_today(now)
+    for fid, what, due, link in steps:
+        when = "today" if due == today else f"due {due.isoformat()}"
+        output.emit(f"  + follow-up {fid}: {what} ({when})" + (f" {link}" if link else ""))
 
 
 def _notes(warnings: list[str]) -> None:

@@ -26,6 +26,7 @@ def run(
     skip_invalid: bool,
     as_json: bool,
     crm: str | None,
+    playbook: bool = True,
 ) -> None:
     """Import a file of stage history. ``stage_map``: {their normalised stage name: our
     stage name, or won or lost} (``--stage-map``); ``dayfirst``: True, False or None (the
@@ -65,7 +66,7 @@ def run(
                     f" {got.rows:,} rows rejected (see the report; --skip-invalid imports"
                     " the other deals' history)"
                 )
-            service.write(conn, plan, now)
+            service.write(conn, plan, now, playbook=playbook)
             interrupts.hold()
     view.report(plan, mode, dry_run=False, encoding=sheet.encoding)
     if interrupts.pending:

@@ -108,6 +108,9 @@ def import_(
         "[, left_at]).",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; write nothing."),
+    no_playbook: bool = typer.Option(
+        False, "--no-playbook", help="Do not schedule the playbook steps of the deals' stages."
+    ),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Import the valid rows even if some are rejected."
     ),
@@ -144,7 +147,7 @@ def import_(
 
         run(file=file, stage_map=stages_given, dayfirst=order, encoding=encoding,
             dry_run=dry_run, skip_invalid=skip_invalid, as_json=as_json,
-            crm=profile.key if profile else None)  # fmt: skip
+            crm=profile.key if profile else None, playbook=not no_playbook)  # fmt: skip
         return
     mode = output.pick_mode(as_json)
     from pipectl.io.book import is_book
@@ -249,12 +252,16 @@ def import_(
                 for e in wide.entries:
                     if e.row in applied.by_row:
                         by_deal.setdefault(applied.by_row[e.row], []).append(e)
-                stage_history = hs.apply_entries(conn, by_deal, now, history_map)
+                stage_history = hs.apply_entries(
+                    conn, by_deal, now, history_map, playbook=not no_playbook
+                )
 
         with interrupts.installed(), view.progress(len(report.ok), mode) as advance:
             applied = write_import(
-                conn, plan, now, advance, before_commit=interrupts.hold, then=then
-            )
+                conn, plan, now, advance, before_commit=interrupts.hold, then=then,
+                # a whole export brings the deals' own follow-ups, playbook steps included
+                playbook=not no_playbook and book is None,
+            )  # fmt: skip
     view.report(
         report, mode, dry_run=False, plan=plan, mapping=mapping, headers=sheet.headers,
         applied=applied, source=source, written=written, stage_history=stage_history,

@@ -168,6 +168,7 @@ def report(
                 updated=applied.updated,
                 unchanged=applied.unchanged,
                 followups=applied.followups,
+                playbook_steps=applied.steps,
                 notes=applied.notes,
                 closed_now=len(applied.closed_now),
                 reopened=applied.reopened,
@@ -238,6 +239,8 @@ def report(
             line += f", {len(r.rejected):,} rejected and skipped"
         if applied.followups and written is None:  # a whole export brings its own
             line += f"; {applied.followups:,} follow-ups scheduled"
+        if applied.steps:
+            line += f"; {applied.steps:,} playbook steps scheduled"
         emit(line)
         if applied.closed_now:
             emit(

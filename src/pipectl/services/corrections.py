@@ -66,6 +66,9 @@ def undo(conn: Database, now: datetime, expected: int | None = None) -> journal.
             raise Conflict(
                 f"cannot undo {what}: {deal} was changed since by {_who(later)}; nothing was undone"
             )
+        from pipectl.store import playbook
+
+        before = playbook.change_states(conn, change.id)
         try:
             journal.undo(conn, change.id, now)
         except Exception as e:
@@ -75,8 +78,12 @@ def undo(conn: Database, now: datetime, expected: int | None = None) -> journal.
             # now names): the database refuses to remove it, and nothing is undone
             raise Conflict(
                 f"cannot undo {what}: something it made is in use by a later change"
-                " (a deal names an account or contact it created); nothing was undone"
+                " (a deal names an account or contact it created, or a follow-up a playbook"
+                " step it added); nothing was undone"
             ) from None
+        # a deal the undo put back into an open stage (an undone move, close or prune)
+        # enters it again: the steps its follow-ups restored do not already cover
+        playbook.enter(conn, playbook.reentered(conn, before), now)
     return change
 
 

@@ -111,11 +111,13 @@ def add_deal(
     *,
     on: date | None = None,
     notes: list[str] | None = None,
+    playbook: bool = True,
 ) -> int:
     """Add a deal; ``on`` (``add --at``) is the local day it was created, if not today: its
     creation, first stage, last touch and first note are dated then (``dated``). Its account
     and contact are records (``store/accounts.py``: found by name or email, else created);
-    ``notes`` gets a suggested merge for each new record that is like another."""
+    ``notes`` gets a suggested merge for each new record that is like another. Its stage's
+    playbook steps are scheduled unless ``playbook`` is false."""
     if on is not None and on > local_today(now):
         raise InputError(f"a deal cannot be added in the future ({on.isoformat()})")
     at = dated(on, now, "a deal")
@@ -142,7 +144,7 @@ def add_deal(
         "external_id": external_id,
     }
     contact = link_records(db, values, now, notes)
-    deal_id = store.create(db, values, new.stage.id, at, now)
+    deal_id = store.create(db, values, new.stage.id, at, now, playbook=playbook)
     if contact is not None:
         from pipectl.store import accounts
 
@@ -242,6 +244,7 @@ def move_deal(
     *,
     reason: str | None = None,
     on: date | None = None,
+    playbook: bool = True,
 ) -> str:
     """Move ``deal`` (as read) to ``target`` (an open stage, won or lost); returns what
     happened. ``on`` (``move --at``) is the local day the move happened, if not today
@@ -256,8 +259,9 @@ def move_deal(
         raise InputError("a lost deal needs a reason: --reason TEXT (e.g. 'no budget')")
     at = move_time(db, deal, on, now)
     kind = store.change_stage(
-        db, deal.id, target, at, reason=reason, expected_version=deal.version, now=now
-    )
+        db, deal.id, target, at, reason=reason, expected_version=deal.version, now=now,
+        playbook=playbook,
+    )  # fmt: skip
     if kind == EventKind.REOPENED:
         return "reopened"
     return "moved" if target.kind == Status.OPEN else str(target.kind)

@@ -7,9 +7,10 @@ import random
 from datetime import datetime, timedelta
 
 from pipectl.core.money import Money
-from pipectl.core.states import Status
+from pipectl.core.states import Outcome, Status
 from pipectl.services.deals import NewDeal, add_deal, log_activity, move_deal
-from pipectl.store import queries
+from pipectl.store import deals as store
+from pipectl.store import playbook, queries
 from pipectl.store.engine import Database
 
 ACCOUNTS = [
@@ -53,6 +54,7 @@ TOUCHES = [
 def fill(db: Database, now: datetime, *, deals: int = 40, seed: int = 7) -> int:
     """Add ``deals`` sample deals with six months of history ending at ``now``."""
     rng = random.Random(seed)
+    luck = random.Random(seed + 1)  # the steps' own: the deals stay what they always were
     stage_rows = queries.stages(db)
     open_stages = [s for s in stage_rows if s.kind == Status.OPEN]
     won = next(s for s in stage_rows if s.kind == Status.WON)
@@ -79,10 +81,12 @@ def fill(db: Database, now: datetime, *, deals: int = 40, seed: int = 7) -> int:
             ),
             start,
         )
-        # Walk forward through the stages, touching the deal on the way.
+        # Walk forward through the stages, touching the deal on the way; most playbook steps
+        # get done, some late, some not before the deal moves on
         outcome = rng.random()
         depth = rng.randrange(0, len(open_stages))
         t = start
+        _work_steps(db, luck, deal_id, start, now)
         for stage in open_stages[1 : depth + 1]:
             for _ in range(rng.randrange(1, 3)):
                 t += timedelta(days=rng.randrange(1, 9), hours=rng.randrange(0, 6))
@@ -94,6 +98,7 @@ def fill(db: Database, now: datetime, *, deals: int = 40, seed: int = 7) -> int:
             if t >= now:
                 break
             move_deal(db, queries.get_deal(db, deal_id), stage, t)
+            _work_steps(db, luck, deal_id, t, now)
         t += timedelta(days=rng.randrange(2, 20))
         if t < now and outcome < 0.22:
             move_deal(db, queries.get_deal(db, deal_id), won, t)
@@ -106,3 +111,18 @@ def fill(db: Database, now: datetime, *, deals: int = 40, seed: int = 7) -> int:
                 kind, text = rng.choice(TOUCHES)
                 log_activity(db, deal_id, kind, text, recent, recent)
     return deals
+
+
+def _work_steps(
+    db: Database, rng: random.Random, deal_id: int, entered: datetime, now: datetime
+) -> None:
+    """Do the playbook steps the deal was just given (at ``entered``): most on their day or
+    within two, some a few days late, some never (the move on closes them)."""
+    for fid, what, due, _link in playbook.scheduled(db, deal_id, entered):
+        luck = rng.random()
+        if luck > 0.85:
+            continue
+        late = rng.randrange(3, 9) if luck > 0.65 else rng.randrange(0, 2)
+        done = max(entered, datetime.combine(due, entered.timetz()) + timedelta(days=late))
+        if done < now:
+            store.end_followup(db, fid, deal_id, Outcome.DONE, done, f"{what}: done")

@@ -411,9 +411,12 @@ def _same_second(a: datetime | None, b: datetime | None) -> bool:
     return a.replace(microsecond=0) == b.replace(microsecond=0)
 
 
-def write(conn: Database, p: Plan, now: datetime) -> int:
+def write(conn: Database, p: Plan, now: datetime, *, playbook: bool = True) -> int:
     """Replace the changed deals' moves, in the caller's write transaction (the one ``plan``
-    ran in, with ``lock``). Returns how many stage events were written."""
+    ran in, with ``lock``). Returns how many stage events were written. The open deals among
+    them enter their stage when the history says they did: its playbook steps not yet
+    scheduled are (``store/playbook.py``; due no earlier than today), unless ``playbook``
+    is false."""
     if not p.changes:
         return 0
     q.fill(
@@ -438,6 +441,15 @@ def write(conn: Database, p: Plan, now: datetime) -> int:
             "deals changed while their history was being imported; nothing was written:"
             " run the import again"
         )
+    if playbook:
+        from pipectl.store import playbook as steps
+
+        entered = {c.deal_id: c.rebuilt.stage_entered_at for c in p.changes}
+        steps.enter(
+            conn,
+            [(d, s, entered[d]) for d, s in q.open_stages(conn, sorted(entered))],
+            now,
+        )
     return len(moves)
 
 
@@ -446,6 +458,8 @@ def apply_entries(
     entries_by_deal_id: dict[int, list[Entry]],
     now: datetime,
     stage_map: dict[str, str],
+    *,
+    playbook: bool = True,
 ) -> HistoryCounts:
     """Rebuild these deals' moves from their entries (file order within each deal), inside
     the caller's open write transaction (the deals import's). ``stage_map`` as
@@ -455,7 +469,7 @@ def apply_entries(
     p = Plan(None)
     groups = {d: list(es) for d, es in entries_by_deal_id.items() if es}
     _rebuild(conn, groups, stages, p, lock=True)
-    moves = write(conn, p, now)
+    moves = write(conn, p, now, playbook=playbook)
     return HistoryCounts(len(p.changes), p.unchanged, len(p.skipped_pruned), moves)
 
 

@@ -67,6 +67,11 @@ def init(url: str) -> InitResult:
                     if before != pg.PG_SCHEMA_VERSION
                     else f"completed schema {before} (what an earlier pipectl of it lacked)"
                 )
+                if before is not None and before < pg.PLAYBOOK_VERSION:
+                    changes.append(
+                        "stage playbooks are new: 'pipectl playbook init' (as a manager) adds"
+                        " the default steps of each stage; nothing is scheduled until then"
+                    )
             changes += team.setup(db, who["database"], who["schema"])
         return InitResult(db.label, who["user"], pg.PG_SCHEMA_VERSION, changes)
     finally:

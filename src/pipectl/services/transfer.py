@@ -67,6 +67,7 @@ class Applied:
     contacts_created: int = 0
     suggestions: list[str] = field(default_factory=list)
     new_accounts: list[int] = field(default_factory=list)  # ids of the accounts created
+    steps: int = 0  # playbook follow-ups scheduled (deals entering a stage: store/playbook.py)
 
     @property
     def created(self) -> int:
@@ -287,11 +288,14 @@ def write_import(
     progress: Callable[[int], None] | None = None,
     before_commit: Callable[[], None] | None = None,
     then: Callable[[Applied], None] | None = None,
+    *,
+    playbook: bool = True,
 ) -> Applied:
     """Write a checked import in one write transaction: all of it or (on any error or an
     interrupt) nothing. ``then`` writes more in the same transaction once the deals are in
     (an export's activities, follow-ups and events); ``before_commit`` runs once everything
-    is written, just before the commit (the CLI stops treating Ctrl-C as "abandon" there)."""
+    is written, just before the commit (the CLI stops treating Ctrl-C as "abandon" there).
+    ``playbook``: open deals entering a stage get its playbook steps (``store/playbook.py``)."""
     from pipectl.services.pipeline import add_stage
     from pipectl.store.engine import bulk_cache
 
@@ -309,10 +313,16 @@ def write_import(
         }
         for d in plan.report.ok:
             d.stage_id = real.get(d.stage_id, d.stage_id)
-        applied = apply(conn, plan.report.ok, now, progress, touch_from_file=plan.touch_from_file)
+        applied = apply(
+            conn, plan.report.ok, now, progress, touch_from_file=plan.touch_from_file,
+            playbook=playbook,
+        )  # fmt: skip
         _link_records(conn, applied, now)
         if then:
             then(applied)
+        from pipectl.store.playbook import count_scheduled
+
+        applied.steps = count_scheduled(conn, now)
         if before_commit:
             before_commit()
     return applied
@@ -356,6 +366,7 @@ def apply(
     progress: Callable[[int], None] | None = None,
     *,
     touch_from_file: bool = False,
+    playbook: bool = True,
 ) -> Applied:
     """Create or update every deal; the caller holds the transaction. ``touch_from_file``:
     the file has a last-activity column, so a deal's last touch is its row's (or, blank, its
@@ -375,7 +386,7 @@ def apply(
             fresh.append(d)
             continue
         moved: list[int] = []
-        if _update(conn, deal_id, d, now, by_id, touch_from_file, moved):
+        if _update(conn, deal_id, d, now, by_id, touch_from_file, moved, playbook):
             result.updated += 1
         else:
             result.unchanged += 1
@@ -391,7 +402,7 @@ def apply(
 
         # account records, by name
         result.new_accounts += prelink_accounts(conn, [m.values for m in made], now)
-        ids = store.create_many(conn, made, now, "imported")
+        ids = store.create_many(conn, made, now, "imported", playbook=playbook)
         if keeping and ids:
             q.ids_taken(conn)  # the deals numbered afresh, and later ones, come after these
         for d, deal_id in zip(batch, ids, strict=True):
@@ -506,6 +517,7 @@ def _update(
     by_id: dict[int, StageRow],
     touch_from_file: bool,
     moved: list[int],
+    playbook: bool = True,
 ) -> bool:
     """Bring an existing deal in line with the row; returns whether anything changed. A
     close comes at the row's close time (not before the deal's last move), a reopening now.
@@ -539,7 +551,7 @@ def _update(
             if at != _utc(d.closed_at):
                 moved.append(d.row)  # closed after its last move in pipectl, not before
         kind = store.change_stage(
-            conn, deal_id, target, at, now=now, reason=reason, note="imported"
+            conn, deal_id, target, at, now=now, reason=reason, note="imported", playbook=playbook
         )
         if kind == EventKind.REOPENED:
             moved.append(-d.row)  # reopened by the file (told apart by sign)

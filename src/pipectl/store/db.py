@@ -177,6 +177,11 @@ def open_db(path: str | os.PathLike[str] | None = None) -> Database:
                 notices.append(
                     f"upgraded the database schema from version {old}; backup saved as {copy}"
                 )
+            if 0 < old < migrations.PLAYBOOK_STEP:
+                notices.append(
+                    "stage playbooks are new: 'pipectl playbook init' adds the default steps"
+                    " of each stage (nothing is scheduled until you do; see docs/stages.md)"
+                )
         elif not conn.read_only:
             _wal(conn, p)
         _check_sane(conn, p)

@@ -116,11 +116,13 @@ def create(
     touched_at: datetime | None = None,
     note: str | None = None,
     deal_id: int | None = None,
+    playbook: bool = True,
 ) -> int:
     """A new open deal in ``stage_id``, created at ``at`` (now, or a spreadsheet's creation
     time), with its 'created' event. ``values`` holds ``CREATE_COLUMNS`` (missing: NULL).
     ``deal_id``: the id it takes (an export re-imported into a fresh pipeline), instead of
-    the next one."""
+    the next one. It enters its stage: the stage's playbook steps are scheduled
+    (``store/playbook.py``) unless ``playbook`` is false."""
     check_lengths(values)
     cols = [c for c in CREATE_COLUMNS if c in values]
     if deal_id is not None:
@@ -134,6 +136,10 @@ def create(
         (*(values[c] for c in cols), stage_id, Status.OPEN, at, now, at, touched_at or at),
     ).fetchone()[0]
     event(db, deal_id, at, EventKind.CREATED, to_stage=stage_id, note=note)
+    if playbook:
+        from pipectl.store import playbook as steps
+
+        steps.enter(db, [(int(deal_id), stage_id, at)], now)
     return int(deal_id)
 
 
@@ -190,11 +196,15 @@ def change_stage(
     note: str | None = None,
     expected_version: int | None = None,
     now: datetime | None = None,
+    playbook: bool = True,
 ) -> EventKind:
     """Move a deal to ``target`` (an open stage, won or lost) at ``at``: a touch (forward
     only). Closing closes its open follow-ups (at ``at``); reopening clears the lost reason.
-    ``now``, when the move is recorded later than it happened (``move --at``), is the row's
-    ``updated_at`` (default ``at``). Returns the event kind (``STAGE`` or ``REOPENED``)."""
+    Entering an open stage closes the playbook follow-ups of the stage it left ("left
+    Proposal") and schedules the new stage's steps, unless ``playbook`` is false
+    (``store/playbook.py``). ``now``, when the move is recorded later than it happened
+    (``move --at``), is the row's ``updated_at`` (default ``at``). Returns the event kind
+    (``STAGE`` or ``REOPENED``)."""
     if target.kind == Status.LOST:
         BY_NAME["lost_reason"].check(reason)
     version, stage_id, status = _current(db, deal_id, "stage_id, status")
@@ -212,6 +222,12 @@ def change_stage(
     event(db, deal_id, at, kind, from_stage=stage_id, to_stage=target.id, note=reason or note)
     if closing and status == Status.OPEN:
         close_followups(db, [deal_id], at, f"deal {target.kind}")
+    elif not closing:
+        from pipectl.store import playbook as steps
+
+        steps.leave(db, deal_id, target.id, at)
+        if playbook:
+            steps.enter(db, [(deal_id, target.id, at)], now or at)
     return kind
 
 
@@ -272,12 +288,15 @@ class NewDeal:
         self.deal_id, self.closed = deal_id, closed
 
 
-def create_many(db: Database, deals: list[NewDeal], now: datetime, note: str) -> list[int]:
+def create_many(
+    db: Database, deals: list[NewDeal], now: datetime, note: str, *, playbook: bool = True
+) -> list[int]:
     """The set-based twin of ``create`` (and, for a closed deal, of the ``change_stage`` that
     closes it right after): the same rows and events, written with one statement per table
     (an import of 100,000 deals). Every deal's ``values`` have the same keys. Ids: a deal's
     own ``deal_id``, else the next ones, allocated here (the caller holds the write
-    transaction). Returns the ids, in order. New deals have no follow-ups to close."""
+    transaction). Returns the ids, in order. New deals have no follow-ups to close; the open
+    ones enter their stage (its playbook steps, unless ``playbook`` is false)."""
     if not deals:
         return []
     for d in deals:
@@ -316,6 +335,13 @@ def create_many(db: Database, deals: list[NewDeal], now: datetime, note: str) ->
         " VALUES (?, ?, ?, ?, ?, ?)",
         events,
     )
+    if playbook:
+        from pipectl.store import playbook as steps
+
+        steps.enter(
+            db, [(i, d.stage_id, d.at) for i, d in zip(out, deals, strict=True) if not d.closed],
+            now,
+        )  # fmt: skip
     return out
 
 
@@ -388,15 +414,22 @@ def close_set(
 
 def reopen_set(db: Database, at: datetime, note: str) -> int:
     """Reopen every chosen deal in its chosen stage at ``at``: the set-based twin of
-    ``change_stage`` for reopening (a touch; the lost reason and close time cleared).
-    Returns how many."""
+    ``change_stage`` for reopening (a touch; the lost reason and close time cleared; the
+    stage's playbook steps scheduled). Returns how many."""
+    entering = [
+        (int(i), int(s), at)
+        for i, s in db.execute(
+            "SELECT c.id, c.stage_id FROM chosen c JOIN deals d ON d.id = c.id WHERE d.status != ?",
+            (Status.OPEN,),
+        )
+    ]
     db.execute(
         "INSERT INTO events (deal_id, at, kind, from_stage_id, to_stage_id, note)"
         " SELECT d.id, ?, ?, d.stage_id, c.stage_id, ? FROM deals d"
         " JOIN chosen c ON c.id = d.id WHERE d.status != ?",
         (at, EventKind.REOPENED, note, Status.OPEN),
     )
-    return int(
+    reopened = int(
         db.execute(
             "UPDATE deals SET status = ?,"
             " stage_id = (SELECT c.stage_id FROM chosen c WHERE c.id = deals.id),"
@@ -406,6 +439,10 @@ def reopen_set(db: Database, at: datetime, note: str) -> int:
             (Status.OPEN, at, at, at, Status.OPEN),
         ).rowcount
     )
+    from pipectl.store import playbook as steps
+
+    steps.enter(db, entering, at)
+    return reopened
 
 
 # --- follow-ups -------------------------------------------------------------------------------

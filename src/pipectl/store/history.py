@@ -138,3 +138,18 @@ def replace_moves(
         (now,),
     ).rowcount
     return int(updated)
+
+
+def open_stages(db: Database, deal_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(deal, stage) of the open deals among ``deal_ids``."""
+    out: list[tuple[int, int]] = []
+    for chunk in _chunks(deal_ids):
+        marks = ",".join("?" * len(chunk))
+        out += [
+            (int(d), int(s))
+            for d, s in db.execute(
+                f"SELECT id, stage_id FROM deals WHERE id IN ({marks}) AND status = 'open'",
+                chunk,
+            )
+        ]
+    return out

@@ -38,6 +38,7 @@ from pipectl.store.engine import POSTGRESQL, Database
 JOURNALED: dict[str, str] = {
     "accounts": "",
     "contacts": "",
+    "playbook_steps": "",
     "deals": "id",
     "activities": "deal_id",
     "followups": "deal_id",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from pipectl.errors import DatabaseError
@@ -315,6 +316,45 @@ def _v12_contact_search(conn: sqlite3.Connection) -> None:
     add_sqlite_contacts(conn)
 
 
+def _v13_playbooks(conn: sqlite3.Connection) -> None:
+    # stage playbooks: per open stage, numbered steps (what, --after, --link) that entering
+    # the stage schedules as follow-ups; a follow-up made from one names its step, the stage
+    # it was made for and the link (store/playbook.py). An existing pipeline gets no steps
+    # until `pipectl playbook init` (a new one gets the default playbook: seed_playbook).
+    for sql in (
+        """CREATE TABLE playbook_steps (
+            id INTEGER NOT NULL PRIMARY KEY,
+            stage_id INTEGER NOT NULL REFERENCES stages (id),
+            position INTEGER NOT NULL,
+            what VARCHAR NOT NULL,
+            due_after VARCHAR NOT NULL DEFAULT '0d',
+            link VARCHAR,
+            created_at DATETIME NOT NULL
+        )""",
+        "CREATE INDEX ix_playbook_steps_stage ON playbook_steps (stage_id, position)",
+        "ALTER TABLE followups ADD COLUMN step_id INTEGER REFERENCES playbook_steps (id)",
+        "ALTER TABLE followups ADD COLUMN stage_id INTEGER REFERENCES stages (id)",
+        "ALTER TABLE followups ADD COLUMN link VARCHAR",
+        "CREATE INDEX ix_followups_step ON followups (step_id) WHERE step_id IS NOT NULL",
+    ):
+        conn.execute(sql)
+    from pipectl.store.journal import sqlite_triggers
+
+    sqlite_triggers(conn, {"playbook_steps": "", "followups": "deal_id"})
+
+
+def seed_playbook(conn: Database, now: datetime) -> int:
+    """The default playbook (``core.playbook``) of a new pipeline, unless
+    ``PIPECTL_DEFAULT_PLAYBOOK`` is ``off`` (docs/stages.md). Returns how many steps."""
+    import os
+
+    if os.environ.get("PIPECTL_DEFAULT_PLAYBOOK", "").strip().lower() in ("off", "0", "no"):
+        return 0
+    from pipectl.store.playbook import init
+
+    return len(init(conn, now).added)
+
+
 #: Applied in order; the schema version is the number of steps applied.
 MIGRATIONS: list[tuple[str, Step]] = [
     ("initial schema and the default sales process", _v1_initial),
@@ -329,11 +369,14 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("full-text search", _v10_search),
     ("accounts, contacts and owners as records", _v11_accounts),
     ("full-text search over contacts", _v12_contact_search),
+    ("stage playbooks", _v13_playbooks),
 ]
 
 
 #: The step that created the change journal: an upgrade from it or later starts a new journal.
 JOURNAL_STEP = 8
+#: The step that adds stage playbooks: a pipeline older than it is offered the default one.
+PLAYBOOK_STEP = 13
 
 
 def latest() -> int:
@@ -402,6 +445,10 @@ def ensure_schema(conn: Database, path: Path) -> tuple[int, Path | None]:
             for number, (_desc, step) in enumerate(MIGRATIONS, start=1):
                 if number > version:
                     step(conn)
+            if version == 0:  # a new pipeline: the default playbook (an old one: playbook init)
+                from pipectl.clock import now
+
+                seed_playbook(conn, now())
             if JOURNAL_STEP <= version < target:
                 # the steps changed rows without journaling them: an undo of an older change
                 # could no longer restore what it says (store/journal.py)

@@ -171,6 +171,7 @@ class FollowUp(SQLModel, table=True):
         _index("ix_followups_deal", "deal_id"),
         _index("ix_followups_open_due", "due", where="done_at IS NULL"),
         _index("ix_followups_open_deal", "deal_id", "due", where="done_at IS NULL"),
+        _index("ix_followups_step", "step_id", where="step_id IS NOT NULL"),
         _search_index("followups"),
     )
 
@@ -182,6 +183,11 @@ class FollowUp(SQLModel, table=True):
     done_at: datetime | None = _ts(default=None)  # set when it stops being open, however
     outcome: str | None = None  # None while open | done | cancelled | closed (with its deal)
     every: str | None = None  # cadence such as "2w": the next one is scheduled when done
+    # made by a stage playbook: its step, the stage it was made for (leaving that stage
+    # closes it), and the step's link as it was then (store/playbook.py)
+    step_id: int | None = Field(default=None, foreign_key="playbook_steps.id")
+    stage_id: int | None = Field(default=None, foreign_key="stages.id")
+    link: str | None = None
 
 
 class Event(SQLModel, table=True):
@@ -361,4 +367,19 @@ class Owner(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str
     key: str = Field(unique=True)  # core.names.name_key(name)
+    created_at: datetime = _ts()
+
+
+class PlaybookStep(SQLModel, table=True):
+    """A step of a stage's playbook: entering the stage schedules it as a follow-up."""
+
+    __tablename__ = "playbook_steps"
+    __table_args__ = (_index("ix_playbook_steps_stage", "stage_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    stage_id: int = Field(foreign_key="stages.id")
+    position: int  # 1, 2, 3 … within its stage
+    what: str
+    due_after: str = Field(default="0d", sa_column_kwargs=_default("'0d'"))  # 0d, 3d, 2w, 1m
+    link: str | None = None  # the content to send: an http(s) URL
     created_at: datetime = _ts()

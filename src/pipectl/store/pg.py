@@ -32,7 +32,11 @@ from pipectl.store.engine import PgDatabase, connect_postgres
 #: 4 also: full-text search over contacts, ``search_vector`` on contacts and its GIN index
 #: ``ix_contacts_search`` (as SQLite's schema 12; a schema 4 without it gets it from
 #: ``create_schema``, as ``search.pg_missing`` names it).
-PG_SCHEMA_VERSION = 4
+#: 5: stage playbooks (``playbook_steps``; ``followups.step_id``, ``stage_id``, ``link``), as
+#: SQLite's schema 13: an upgraded pipeline gets no steps until ``pipectl playbook init``.
+PG_SCHEMA_VERSION = 5
+#: The version that adds stage playbooks: a pipeline older than it is offered the default one.
+PLAYBOOK_VERSION = 5
 
 #: Held (per transaction) while the schema is created or upgraded: two ``team init`` at once
 #: queue instead of racing. 'pipe' in ASCII, like the SQLite file's application id.
@@ -49,6 +53,13 @@ _STEPS: dict[int, list[str]] = {
     4: [
         # accounts as records (the accounts table is created before the steps run)
         "ALTER TABLE deals ADD COLUMN IF NOT EXISTS account_id INTEGER REFERENCES accounts (id)",
+    ],
+    5: [
+        # stage playbooks (the playbook_steps table is created before the steps run)
+        "ALTER TABLE followups ADD COLUMN IF NOT EXISTS step_id INTEGER"
+        " REFERENCES playbook_steps (id)",
+        "ALTER TABLE followups ADD COLUMN IF NOT EXISTS stage_id INTEGER REFERENCES stages (id)",
+        "ALTER TABLE followups ADD COLUMN IF NOT EXISTS link VARCHAR",
     ],
 }
 #: Data steps by the version they lead to, run once the schema is up to date (in the same
@@ -242,9 +253,11 @@ def create_schema(db: PgDatabase) -> bool:
     if version is None:
         db.execute("CREATE TABLE pipectl_schema (version INTEGER NOT NULL)")
         db.execute("INSERT INTO pipectl_schema (version) VALUES (?)", (PG_SCHEMA_VERSION,))
-        from pipectl.store.migrations import seed_defaults
+        from pipectl.clock import now
+        from pipectl.store.migrations import seed_defaults, seed_playbook
 
         seed_defaults(db)
+        seed_playbook(db, now())
     else:
         db.execute("UPDATE pipectl_schema SET version = ?", (PG_SCHEMA_VERSION,))
     for table in forced:

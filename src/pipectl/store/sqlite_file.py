@@ -20,7 +20,7 @@ APPLICATION_ID = 0x70697065
 BUSY_TIMEOUT_MS = 30_000
 #: The schema version this pipectl writes: the number of steps in ``store/migrations.py``
 #: (a test checks); read here so that opening an up-to-date file needs no migration code.
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 #: The tables of that schema (a test checks them against a new file's): one missing from a
 #: file of this version means the file is damaged.
 TABLES = (
@@ -41,6 +41,7 @@ TABLES = (
     "contacts",
     "deal_contacts",
     "owners",
+    "playbook_steps",
 )
 _SQLITE_HEADER = b"SQLite format 3\x00"
 

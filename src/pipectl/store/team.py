@@ -67,6 +67,8 @@ GRANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "contacts": ((_S, _I, _U, _D), (_S, _I, _U, _D)),
     "deal_contacts": ((_S, _I, _U, _D), (_S, _I, _U, _D)),  # a rep's own deals: policies
     "owners": ((_S,), (_S,)),  # a team's owners are its roles: the table stays empty
+    # the stage playbooks: managers edit them, reps read them (and their moves schedule them)
+    "playbook_steps": ((_S,), (_S, _I, _U, _D)),
 }
 
 #: Is the connected role a manager? (``team list`` and ``team remove`` ask; the policies
