@@ -445,6 +445,8 @@ def test_removing_a_step_keeps_its_follow_ups(cli: Cli, db_path: Any) -> None:
         ("Send the case study", "open", "Proposal", None),  # no step now; still Proposal's
         ("Ask for the decision date", "open", "Proposal", 2),
     ]
+    listed = cli.ok("undo", "--list").stdout
+    assert "changed 1 follow-up, 1 playbook step; deleted 1 playbook step" in listed
     cli.ok("move", "1", "negotiation", "--yes")
     assert _open(db_path) == []  # leaving Proposal closes it too
     cli.ok("undo", "--yes")  # the move
@@ -516,3 +518,14 @@ def test_team_init_upgrades_a_schema_4_pipeline_with_no_steps() -> None:
         assert len(t.as_("mia", "playbook", "init")["added"]) == 11
         made = t.as_("mia", "add", "Acme", "10k", "--stage", "qualified")
         assert len(made["scheduled"]) == 2
+
+
+@pytest.mark.parametrize(
+    "text", ["bad\x1b[2Jtext", "Invoice \u202egpj.exe", "an\u2066isolate", "bell\x07"]
+)
+def test_a_step_with_control_or_bidi_characters_is_refused(cli: Cli, text: str) -> None:
+    err = cli.fails("playbook", "proposal", "add", text, code=2).stderr
+    assert "control or bidirectional characters" in err
+    assert "\x1b" not in err and "\u202e" not in err
+    assert cli.json("playbook", "proposal")["stages"][0]["steps"] == []
+    cli.ok("playbook", "proposal", "add", "Send the deck 👩‍💻 to Zoë")  # emoji, accents: fine

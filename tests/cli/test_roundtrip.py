@@ -105,7 +105,7 @@ def test_export_all_into_a_fresh_pipeline_reproduces_it(
     done = cli.json("export", "--what", "all", "-o", str(out))
     assert done["exported"] == {
         "deals": 3, "activities": 1, "followups": 1, "events": 8,
-        "accounts": 1, "contacts": 0, "deal_contacts": 0,
+        "accounts": 1, "contacts": 0, "deal_contacts": 0, "playbook": 0,
     }  # fmt: skip
     fresh = {"PIPECTL_DB": str(new_pipeline())}
     report = json.loads(cli.ok("import", str(out), "--json", env=fresh).stdout)
@@ -134,7 +134,8 @@ def test_export_all_needs_somewhere_to_go(cli: Cli, tmp_path: Path) -> None:
     cli.fails("export", "--what", "all", code=2)
     data = cli.json("export", "--what", "all")
     assert set(data) == {
-        "deals", "activities", "followups", "events", "accounts", "contacts", "deal_contacts"
+        "deals", "activities", "followups", "events", "accounts", "contacts", "deal_contacts",
+        "playbook",
     }  # fmt: skip
     f = write_file(tmp_path, "file", "x")
     cli.fails("export", "--what", "all", "-o", str(f), code=2)  # a file, not a directory

@@ -282,6 +282,7 @@ def _not_deals(headers: list[str]) -> None:
         "events": ({"deal id", "kind", "to stage", "from stage"}, "import it with --what history"),
         "activities": ({"deal id", "kind", "at", "text"}, "it comes in with `export --what all`"),
         "followups": ({"deal id", "due", "what", "every"}, "it comes in with `export --what all`"),
+        "playbook": ({"stage", "number", "what", "after"}, "it comes in with `export --what all`"),
     }
     for name, (cols, todo) in tables.items():
         if cols <= have:

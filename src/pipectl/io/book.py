@@ -1,7 +1,7 @@
 """A whole pipeline as several tables: ``export --what all`` writes its deals, activities,
-follow-ups and events to one XLSX workbook (a sheet each) or a directory of CSV files (one
-each), and ``import`` reads either back. The cells are read and written as ``io/tabular.py``
-reads and writes one table."""
+follow-ups, events, records and stage playbook to one XLSX workbook (a sheet each) or a
+directory of CSV files (one each), and ``import`` reads either back. The cells are read and
+written as ``io/tabular.py`` reads and writes one table."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from pipectl.errors import InputError, os_error
 from pipectl.io.tabular import Sheet
 
 #: The tables of a whole export, in the order they are written and read.
-TABLES = ("deals", "activities", "followups", "events", "accounts", "contacts", "deal_contacts")
+TABLES = (
+    "deals", "activities", "followups", "events", "accounts", "contacts", "deal_contacts",
+    "playbook",
+)  # fmt: skip
 
 
 def _xlsx_sheets(path: Path) -> list[str]:

@@ -20,6 +20,7 @@ _NOUNS = {
     "contacts": "contact",
     "deal_contacts": "contact on a deal",
     "owners": "owner",
+    "playbook_steps": "playbook step",
 }
 _PLURALS = {
     "activity": "activities",

@@ -191,6 +191,12 @@ def report(
                     "events": written.events,
                     "skipped_rows": written.skipped,
                 }
+                pb = written.playbook
+                out["playbook"] = (
+                    None
+                    if pb is None
+                    else {"steps": pb.steps, "status": pb.status, "reason": pb.reason}
+                )
         else:
             out["would_update"] = updates
             out["would_create"] = len(r.ok) - updates
@@ -262,6 +268,13 @@ def report(
                 + (f"; {written.skipped:,} rows of rejected deals left out" if written.skipped
                    else "")
             )  # fmt: skip
+            if (pb := written.playbook) is not None and pb.status == "applied":
+                emit(f"playbook: the export's {pb.steps:,} steps, {pb.reason}")
+            elif pb is not None and pb.status == "not_applied":
+                emit(
+                    f"the export's playbook ({pb.steps:,} steps) was not applied: {pb.reason}"
+                    " (`pipectl playbook list` shows it)"
+                )
         notes = (
             (applied.reopened, "{n} closed deals reopened by the file",
              "an older export brings back what it says"),

@@ -1,6 +1,8 @@
 """A whole pipeline out and back in: ``export --what all`` and the import of what it wrote.
 
-Export: the deals, activities, follow-ups and events tables, as ``export`` writes each.
+Export: the deals, activities, follow-ups and events tables, as ``export`` writes each, the
+account and contact records, and the stage playbook (a ``playbook`` table: stage, number,
+what, after, link).
 
 Import: the deals table is imported as any pipectl export is (``services/transfer.py``: a row
 is a deal already here by its external id or its ``pipectl_id``, else a new deal, keeping its
@@ -8,7 +10,11 @@ id in a fresh pipeline). The deals the import creates then get their history fro
 tables — every event (creation, moves, field changes, follow-ups, prunes) at its time, their
 follow-ups open and done, their activities — in place of the history a one-table import
 makes up; so an export imported into a fresh pipeline reproduces it. Deals already here keep
-theirs: importing an export into the pipeline it came from changes nothing.
+theirs: importing an export into the pipeline it came from changes nothing. A follow-up a
+playbook made comes back with its stage and link, tied to the step of that stage with its text
+(if the playbook here has one). The file's playbook replaces this pipeline's when this one has
+none or the default one (``core.playbook.DEFAULT_PLAYBOOK``); a playbook of the rep's own is
+kept, and the report says the file's was not applied.
 
 The tables are read and checked in full before the write lock is taken, and written with the
 deals in the one transaction: all or nothing.
@@ -16,10 +22,11 @@ deals in the one transaction: all or nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipectl.core.fields import MAX_FOLLOWUP, MAX_TEXT
 from pipectl.core.importing import ImportedDeal, norm_header, parse_when, unquote
@@ -36,7 +43,11 @@ NEEDS = {
     "activities": ("deal_id", "kind", "at", "text"),
     "followups": ("id", "deal_id", "due", "what", "status"),
     "events": ("deal_id", "at", "kind", "from_stage", "to_stage"),
+    "playbook": ("stage", "what"),  # number (blank: after the numbered ones), after, link
 }
+
+#: The playbook table's columns, as ``export --what all`` writes them.
+PLAYBOOK_EXPORT = ("stage", "number", "what", "after", "link")
 
 
 def export_all(conn: Database, fmt: str) -> dict[str, tuple[tuple[str, ...], Iterator[tuple]]]:
@@ -44,10 +55,61 @@ def export_all(conn: Database, fmt: str) -> dict[str, tuple[tuple[str, ...], Ite
     from pipectl.io.book import TABLES
     from pipectl.store.accounts import RECORD_TABLES, export_records
 
-    return {
-        name: export_records(conn, name) if name in RECORD_TABLES else export_rows(conn, name, fmt)
-        for name in TABLES
-    }
+    def table(name: str) -> tuple[tuple[str, ...], Iterator[tuple]]:
+        if name in RECORD_TABLES:
+            return export_records(conn, name)
+        if name == "playbook":
+            return _playbook_rows(conn)
+        return export_rows(conn, name, fmt)
+
+    return {name: table(name) for name in TABLES}
+
+
+def _playbook_rows(conn: Database) -> tuple[tuple[str, ...], Iterator[tuple]]:
+    from pipectl.store.playbook import steps
+
+    return PLAYBOOK_EXPORT, iter(
+        [(s.stage, s.number, s.what, s.after, s.link) for s in steps(conn)]
+    )
+
+
+class FollowUp(NamedTuple):
+    """A row of the follow-ups table, read and checked."""
+
+    id: str
+    deal: int  # the file's deal id
+    due: date
+    what: str
+    every: str | None
+    made: datetime | None
+    done: datetime | None
+    outcome: str | None
+    stage: str | None  # a playbook follow-up's stage, by name (None: made by hand)
+    link: str | None
+    row: int  # as the spreadsheet numbers it
+
+
+class PlaybookStep(NamedTuple):
+    """A row of the playbook table, read and checked (its stage is checked against the
+    pipeline's by ``stage_names``)."""
+
+    row: int
+    stage: str
+    number: int | None  # None: after the stage's numbered steps, in the sheet's order
+    what: str
+    after: str  # as stored: 0d, 3d, 2w, 1m
+    link: str | None
+
+
+@dataclass
+class PlaybookResult:
+    """What became of a whole export's playbook: ``applied`` (it replaced this pipeline's
+    empty or default one), ``same`` (this pipeline's already) or ``not_applied`` (this
+    pipeline's own was kept: ``reason``)."""
+
+    steps: int  # in the file
+    status: str
+    reason: str
 
 
 @dataclass
@@ -55,19 +117,20 @@ class Extra:
     """The other tables of a whole export, read and checked."""
 
     activities: list[tuple[int, str, datetime, str]] = field(default_factory=list)
-    followups: list[tuple[str, int, date, str, str | None, datetime | None, datetime | None,
-                          str | None]] = field(default_factory=list)  # fmt: skip
+    followups: list[FollowUp] = field(default_factory=list)
     events: list[tuple[int, datetime, str, str | None, str | None, str | None, str | None,
                        str | None, str | None]] = field(default_factory=list)  # fmt: skip
     skipped: int = 0  # rows of deals left out with their rejected row (--skip-invalid)
     #: the accounts, contacts and deal_contacts tables, as ``store.accounts.read_records``
     #: reads them
     records: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    #: the stage playbook's steps (None: the export has no playbook table)
+    playbook: list[PlaybookStep] | None = None
 
     def deal_ids(self) -> set[int]:
         return (
             {r[0] for r in self.activities}
-            | {r[1] for r in self.followups}
+            | {r.deal for r in self.followups}
             | {r[0] for r in self.events}
         )
 
@@ -79,6 +142,7 @@ class Written:
     events: int = 0
     deals: int = 0  # deals whose history came from the file
     skipped: int = 0  # rows of deals whose own row was rejected (--skip-invalid)
+    playbook: PlaybookResult | None = None  # None: the export has no playbook table
 
 
 class _Table:
@@ -174,6 +238,7 @@ def read_extra(
     of ``skip`` (deals whose own row was rejected, with --skip-invalid) are left out, counted."""
     from pipectl.core.dates import add_duration
     from pipectl.services.deals import ACTIVITY_KINDS
+    from pipectl.services.pipeline import MAX_STAGE_NAME
 
     born = {d.pipectl_id: d.created_at for d in deals if d.pipectl_id}
     skip = skip or set()
@@ -222,10 +287,14 @@ def read_extra(
             )
             if (done is None) != (outcomes[status] is None):
                 raise t.fail(n, f"status {status} with done_at {shown(get('done_at') or '-')}")
-            out.followups.append((
+            # a playbook follow-up's stage (checked against the pipeline's by stage_names)
+            stage = _text(t, n, " ".join(get("stage").split()), MAX_STAGE_NAME, "stage") or None
+            out.followups.append(FollowUp(
                 get("id"), deal, due, _text(t, n, get("what"), MAX_FOLLOWUP, "what") or "follow up",
-                every, made, done, outcomes[status],
+                every, made, done, outcomes[status], stage, _link(t, n, get("link")), n,
             ))  # fmt: skip
+    if "playbook" in book:
+        out.playbook = _read_playbook(_Table("playbook", book["playbook"]))
     if "events" in book:
         t = _Table("events", book["events"])
         kinds = {k.value for k in EventKind}
@@ -244,6 +313,57 @@ def read_extra(
                 deal, at, kind, *cells, get("from_stage") or None, get("to_stage") or None,
                 _text(t, n, get("note"), MAX_TEXT, "note") or None,
             ))  # fmt: skip
+    return out
+
+
+#: Control, bidi-override and line-separator characters: refused in a playbook step's text
+#: (a tab or newline is folded into a space first).
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _link(t: _Table, n: int, text: str) -> str | None:
+    """A link cell as ``--link`` takes it (an http(s) URL; blank: none)."""
+    from pipectl.core.playbook import check_link
+
+    try:
+        return check_link(text)
+    except InputError as e:
+        raise t.fail(n, str(e).replace("--link", "link", 1)) from None
+
+
+def _read_playbook(t: _Table) -> list[PlaybookStep]:
+    """The playbook table's rows, each checked as ``playbook STAGE add`` checks a step: its
+    text (not blank, not too long, no control characters), ``after`` (a span: 0d, 3d, 2w,
+    1m; blank is 0d) and link (http or https); a step number from 1 to ``MAX_STEPS``."""
+    from pipectl.core.playbook import MAX_STEPS, parse_after
+    from pipectl.services.pipeline import MAX_STAGE_NAME
+    from pipectl.services.playbook import step_text
+
+    out: list[PlaybookStep] = []
+    for n, get in t.rows():
+        stage = " ".join(get("stage").split())
+        if not stage:
+            raise t.fail(n, "no stage")
+        _text(t, n, stage, MAX_STAGE_NAME, "stage")
+        number = None
+        if text := get("number"):
+            if not (text.isascii() and text.isdigit() and 1 <= int(text[:6]) <= MAX_STEPS):
+                raise t.fail(n, f"not a step number (1 to {MAX_STEPS}): {shown(text)}")
+            number = int(text)
+        try:
+            what = step_text(get("what"))
+        except InputError as e:
+            raise t.fail(n, str(e)) from None
+        for cell in (stage, what):
+            if _CONTROL.search(cell):
+                raise t.fail(n, f"control characters in {shown(cell)}")
+        try:
+            after = parse_after(get("after") or None)
+        except InputError as e:
+            raise t.fail(n, str(e).replace("--after", "after", 1)) from None
+        out.append(PlaybookStep(n, stage, number, what, after, _link(t, n, get("link"))))
     return out
 
 
@@ -313,7 +433,48 @@ def stage_names(
                 " tables"
                 " are not one export (nothing was written)"
             )
+    _playbook_stages(extra, ids, {i for i, _n, k in stages if k == "open"})
     return ids
+
+
+def _playbook_stages(extra: Extra, ids: dict[str, int], open_ids: set[int]) -> None:
+    """Each playbook follow-up's stage and each playbook step's is an open stage of this
+    pipeline (``ids``: as ``stage_names`` reads names); a stage's steps have each number once,
+    and at most ``MAX_STEPS`` of them. InputError, naming the row, for what is not."""
+    from pipectl.core.playbook import MAX_STEPS
+
+    def check(table: str, row: int, name: str) -> int:
+        i = ids.get(_fold(name))
+        if i is None:
+            raise InputError(
+                f"{table} row {row:,}: unknown stage {shown(name)} (nothing was written;"
+                " `pipectl stages add` it first)"
+            )
+        if i not in open_ids:
+            raise InputError(
+                f"{table} row {row:,}: {shown(name)} closes a deal: playbooks are for open"
+                " stages (nothing was written)"
+            )
+        return i
+
+    for f in extra.followups:
+        if f.stage is not None:
+            check("followups", f.row, f.stage)
+    numbers: dict[tuple[int, int], int] = {}
+    per_stage: dict[int, int] = {}
+    for p in extra.playbook or []:
+        i = check("playbook", p.row, p.stage)
+        if p.number is not None and (first := numbers.setdefault((i, p.number), p.row)) != p.row:
+            raise InputError(
+                f"playbook row {p.row:,}: step {p.number} of {shown(p.stage)} is also on row"
+                f" {first:,} (nothing was written)"
+            )
+        per_stage[i] = per_stage.get(i, 0) + 1
+        if per_stage[i] > MAX_STEPS:
+            raise InputError(
+                f"playbook row {p.row:,}: a stage's playbook holds at most {MAX_STEPS} steps"
+                " (nothing was written)"
+            )
 
 
 def write_extra(
@@ -328,20 +489,13 @@ def write_extra(
     ``ids``: the events' stage names as ``stage_names`` read them, against ``plan_stages``
     (new stages as -1, -2, …)."""
     from pipectl.store import queries
+    from pipectl.store.playbook import steps
 
     created = set(applied.created_ids)
     here = {theirs: ours for theirs, ours in applied.ids.items() if ours in created}
     done = Written(
         deals=len({here[d] for d in extra.deal_ids() if d in here}), skipped=extra.skipped
     )
-    if not here:
-        return done
-    for table, deals in (
-        ("events", {r[0] for r in extra.events}),
-        ("followups", {r[1] for r in extra.followups}),
-        ("activities", {r[0] for r in extra.activities}),
-    ):
-        q.clear(conn, table, sorted(here[d] for d in deals if d in here))
     real = {s.name: s.id for s in queries.stages(conn)}
     named = {i: n for i, n, _k in plan_stages}
 
@@ -352,13 +506,28 @@ def write_extra(
         i = ids[_fold(name)]
         return real[named[i]] if i < 0 else i
 
+    if extra.playbook is not None:
+        done.playbook = _apply_playbook(conn, extra.playbook, stage, now)
+    if not here:
+        return done
+    for table, deals in (
+        ("events", {r[0] for r in extra.events}),
+        ("followups", {r.deal for r in extra.followups}),
+        ("activities", {r[0] for r in extra.activities}),
+    ):
+        q.clear(conn, table, sorted(here[d] for d in deals if d in here))
+    # a playbook follow-up is tied to the step of its stage with its text, if there is one
+    step_of = {(s.stage_id, s.what): s.id for s in reversed(steps(conn))}
     followup_ids: dict[str, int] = {}
-    for fid, deal, due, what, every, made, done_at, outcome in extra.followups:
-        if deal in here:
-            at = made or min(done_at or now, now)
-            followup_ids[fid] = q.add_followup(
-                conn, here[deal], due, what, every, at, done_at, outcome
-            )
+    for f in extra.followups:
+        if f.deal in here:
+            at = f.made or min(f.done or now, now)
+            stage_id = stage(f.stage)
+            followup_ids[f.id] = q.add_followup(
+                conn, here[f.deal], f.due, f.what, f.every, at, f.done, f.outcome,
+                step_id=step_of.get((stage_id, f.what)) if stage_id else None,
+                stage_id=stage_id, link=f.link,
+            )  # fmt: skip
             done.followups += 1
     rows: list[tuple[Any, ...]] = []
     for deal, at, kind, fld, old, new, from_name, to_name, note in extra.events:
@@ -378,3 +547,56 @@ def write_extra(
 
         import_records(conn, extra.records, here, now)
     return done
+
+
+def _apply_playbook(
+    conn: Database,
+    rows: list[PlaybookStep],
+    stage: Callable[[str | None], int | None],
+    now: datetime,
+) -> PlaybookResult:
+    """The file's playbook in place of this pipeline's when this one is empty or exactly the
+    default one, and the connected role may edit it (on a team, a manager); else this
+    pipeline's is kept."""
+    from pipectl.store.engine import POSTGRESQL
+    from pipectl.store.playbook import steps
+
+    want: dict[int, list[tuple[str, str, str | None]]] = {}
+    ordered = sorted(rows, key=lambda p: (p.number is None, p.number or 0, p.row))
+    for p in ordered:
+        want.setdefault(stage(p.stage), []).append((p.what, p.after, p.link))  # type: ignore[arg-type]
+    have: dict[int, list[tuple[str, str, str | None]]] = {}
+    for s in steps(conn):
+        have.setdefault(s.stage_id, []).append((s.what, s.after, s.link))
+    result = PlaybookResult(len(rows), "same", "this pipeline's playbook already")
+    if want == have:
+        return result
+    if have and not _is_default(conn, have):
+        result.status, result.reason = "not_applied", "this pipeline has a playbook of its own"
+        return result
+    if conn.kind == POSTGRESQL:
+        from pipectl.store.team import sees_all
+
+        if not sees_all(conn):  # type: ignore[arg-type]
+            result.status = "not_applied"
+            result.reason = "on a team pipeline a manager edits the playbook"
+            return result
+    q.replace_playbook(conn, want, now)
+    result.status = "applied"
+    result.reason = "in place of the default playbook" if have else "this pipeline had none"
+    return result
+
+
+def _is_default(conn: Database, have: dict[int, list[tuple[str, str, str | None]]]) -> bool:
+    """Is ``have`` exactly the default playbook, as ``playbook init`` makes it for this
+    pipeline's open stages?"""
+    from pipectl.core.playbook import DEFAULT_PLAYBOOK
+    from pipectl.store import queries
+
+    by_name = {s.name.lower(): s.id for s in queries.stages(conn) if s.kind == "open"}
+    default = {
+        by_name[name.lower()]: [(what, after, None) for what, after in plan]
+        for name, plan in DEFAULT_PLAYBOOK.items()
+        if name.lower() in by_name
+    }
+    return have == default

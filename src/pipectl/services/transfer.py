@@ -322,7 +322,9 @@ def write_import(
             then(applied)
         from pipectl.store.playbook import count_scheduled
 
-        applied.steps = count_scheduled(conn, now)
+        # (without ``playbook`` nothing was scheduled: a whole export's own playbook
+        # follow-ups, written by ``then``, may carry this very time)
+        applied.steps = count_scheduled(conn, now) if playbook else 0
         if before_commit:
             before_commit()
     return applied
@@ -567,6 +569,12 @@ def _update(
 #: The export's deal columns: the registry's spreadsheet columns, then the next step.
 _SHEET = tuple(f for f in DEAL_FIELDS if f.sheet)
 DEAL_EXPORT = (*(f.sheet for f in _SHEET), "next_followup", "followup_note")
+#: The follow-ups export's columns: ``stage`` (the stage a playbook follow-up was made for,
+#: by name; empty for a hand-made one) and ``link`` (its step's link) come last.
+FOLLOWUP_EXPORT = (
+    "id", "deal_id", "title", "due", "what", "every", "status", "done_at", "created_at",
+    "stage", "link",
+)  # fmt: skip
 
 
 def _instant(fmt: str) -> Callable[[str | None], Any]:
@@ -619,10 +627,10 @@ def export_rows(
             (r[0], r[1], r[2], r[3], _local(r[4]), r[5]) for r in q.export_activities(conn)
         )
     if what == "followups":
-        return (
-            "id", "deal_id", "title", "due", "what", "every", "status", "done_at", "created_at"
-        ), (
-            (r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "open", _local(r[7]), _local(r[8]))
+        # stage and link: a playbook follow-up's stage (by name) and the step's link
+        return FOLLOWUP_EXPORT, (
+            (r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "open", _local(r[7]), _local(r[8]),
+             r[9], r[10])
             for r in q.export_followups(conn)
         )  # fmt: skip
     if what == "events":

@@ -35,14 +35,61 @@ def add_followup(
     created_at: datetime,
     done_at: datetime | None,
     outcome: str | None,
+    step_id: int | None = None,
+    stage_id: int | None = None,
+    link: str | None = None,
 ) -> int:
+    """A follow-up as the file has it; a playbook one with the stage it was made for
+    (``stage_id``), its step here (``step_id``, or None) and its link."""
     return int(
         db.execute(
-            "INSERT INTO followups (deal_id, due, what, every, created_at, done_at, outcome)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (deal_id, due, what, every, created_at, done_at, outcome),
+            "INSERT INTO followups (deal_id, due, what, every, created_at, done_at, outcome,"
+            " step_id, stage_id, link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (deal_id, due, what, every, created_at, done_at, outcome, step_id, stage_id, link),
         ).fetchone()[0]
     )
+
+
+def replace_playbook(
+    db: Database, want: dict[int, list[tuple[str, str, str | None]]], now: datetime
+) -> None:
+    """Make the pipeline's playbook ``want`` (stage id → its steps in order, as (what,
+    due_after, link)). A step already here with the same text in the same stage is kept (its
+    number, ``--after`` and link updated), so that the follow-ups made from it stay tied to
+    it; any other step here is removed, its follow-ups kept with no step (as ``playbook STAGE
+    remove`` leaves them)."""
+    from pipectl.store.playbook import steps
+
+    have: dict[int, list[Any]] = {}
+    for s in steps(db):
+        have.setdefault(s.stage_id, []).append(s)
+    gone: list[int] = []
+    kept: list[tuple[int, str, str | None, int]] = []  # (position, after, link, id)
+    new: list[tuple[int, int, str, str, str | None, datetime]] = []
+    for stage_id in sorted(set(have) | set(want)):
+        free = list(have.get(stage_id, []))
+        for position, (what, after, link) in enumerate(want.get(stage_id, []), start=1):
+            same = next((i for i, s in enumerate(free) if s.what == what), None)
+            if same is None:
+                new.append((stage_id, position, what, after, link, now))
+                continue
+            s = free.pop(same)
+            if (s.number, s.after, s.link) != (position, after, link):
+                kept.append((position, after, link, s.id))
+        gone += [s.id for s in free]
+    for chunk, marks in _chunks(gone):
+        db.execute(f"UPDATE followups SET step_id = NULL WHERE step_id IN ({marks})", chunk)
+        db.execute(f"DELETE FROM playbook_steps WHERE id IN ({marks})", chunk)
+    if kept:
+        db.executemany(
+            "UPDATE playbook_steps SET position = ?, due_after = ?, link = ? WHERE id = ?", kept
+        )
+    if new:
+        db.executemany(
+            "INSERT INTO playbook_steps (stage_id, position, what, due_after, link, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            new,
+        )
 
 
 def add_events(db: Database, rows: list[tuple]) -> None:

@@ -125,11 +125,14 @@ def export_activities(db: Database) -> Iterator[tuple]:
 
 
 def export_followups(db: Database) -> Iterator[tuple]:
+    """Every follow-up, with its deal's title and, for one a stage playbook made, the name of
+    the stage it was made for (NULL for a hand-made one) and its link."""
     return iter(
         db.execute(
             "SELECT f.id, f.deal_id, d.title, f.due, f.what, f.every, f.outcome, f.done_at,"
-            " f.created_at"
-            " FROM followups f JOIN deals d ON d.id = f.deal_id ORDER BY f.id"
+            " f.created_at, s.name, f.link"
+            " FROM followups f JOIN deals d ON d.id = f.deal_id"
+            " LEFT JOIN stages s ON s.id = f.stage_id ORDER BY f.id"
         )
     )
 
