@@ -529,3 +529,12 @@ def test_a_step_with_control_or_bidi_characters_is_refused(cli: Cli, text: str) 
     assert "\x1b" not in err and "\u202e" not in err
     assert cli.json("playbook", "proposal")["stages"][0]["steps"] == []
     cli.ok("playbook", "proposal", "add", "Send the deck 👩‍💻 to Zoë")  # emoji, accents: fine
+
+
+def test_show_says_a_step_was_closed_because_the_deal_left_its_stage(cli: Cli) -> None:
+    cli.ok("playbook", "qualified", "add", "Confirm budget and timing")
+    cli.ok("add", "Acme", "10k", "--stage", "qualified")
+    cli.ok("move", "1", "proposal", "--yes")
+    cli.ok("move", "1", "lost", "--reason", "no budget")
+    text = cli.ok("show", "1").stdout
+    assert "follow-up closed: Confirm budget and timing (due 2026-11-24): left Qualified" in text

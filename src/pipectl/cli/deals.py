@@ -200,13 +200,15 @@ def list_(
 def show(ref: str = DealArg, as_json: bool = JsonOpt) -> None:
     """Everything about one deal, with its timeline."""
     from pipectl.render import output, views
+    from pipectl.services.playbook import progress
     from pipectl.store import queries
 
     now = common.now()
     with common.reading() as conn:
         deal = queries.get_deal(conn, queries.resolve_deal(conn, ref))
         items = queries.timeline(conn, deal.id)
-    views.deal_show(deal, items, now, output.pick_mode(as_json))
+        playbook = progress(conn, deal, now)
+    views.deal_show(deal, items, now, output.pick_mode(as_json), playbook=playbook)
 
 
 def _clearable() -> str:

@@ -76,6 +76,31 @@ def due_on(entered: date, after: str) -> date:
     return add_duration(after, entered)
 
 
+#: A step's state for a deal in its stage (``show``): its follow-up done, cancelled, open,
+#: overdue, or none for this visit to the stage ("not_scheduled": the deal entered the stage
+#: before the step existed, or was moved with ``--no-playbook``).
+STEP_STATES = ("done", "cancelled", "open", "overdue", "not_scheduled")
+
+
+def step_state(
+    due: date | None, done_on: date | None, outcome: str | None, today: date
+) -> tuple[str, int | None]:
+    """(state, days late) of a step whose follow-up is due ``due`` and ended on ``done_on``
+    with ``outcome`` (None while open; no follow-up: ``due`` None), on the local day
+    ``today``. Days late: after the due day for one done (0: on time) or still open past
+    it; None otherwise. A follow-up closed when the deal left the stage belongs to an earlier
+    visit: for this one the step is not scheduled."""
+    if due is None or outcome == "closed":
+        return "not_scheduled", None
+    if done_on is not None:
+        if outcome == "cancelled":
+            return "cancelled", None
+        return "done", max(0, (done_on - due).days)
+    if due < today:
+        return "overdue", (today - due).days
+    return "open", None
+
+
 def check_link(text: str | None) -> str | None:
     """``--link`` as stored: an absolute http(s) URL with a host, without spaces or control
     characters, of at most ``MAX_LINK`` characters; ``''`` clears it (None)."""

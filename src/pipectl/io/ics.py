@@ -36,6 +36,18 @@ def sequence(last_change: datetime | str, changes: int) -> int:
     return max(0, min(_INT32, minutes + max(1, changes)))
 
 
+def _url(text: str) -> str | None:
+    """``text`` when it is an http(s) address as ``playbook add --link`` takes it (no spaces
+    or control characters: a line break would end the property); else None."""
+    from pipectl.core.playbook import check_link
+    from pipectl.errors import PipectlError
+
+    try:
+        return check_link(text)
+    except PipectlError:
+        return None
+
+
 def build_calendar(
     rows: list[FollowUpRow],
     now: datetime,
@@ -63,6 +75,13 @@ def build_calendar(
         desc = f"Deal #{r.deal_id}: {r.title}" + (f" ({r.account})" if r.account else "")
         if r.every:
             desc += f"\nRepeats every {r.every} when done."
+        if r.link:
+            # a playbook step's content to send: in the text (escaped as text), and as the
+            # event's URL when it is one (a calendar makes it a link)
+            desc += f"\nContent: {r.link}"
+            url = _url(r.link)
+            if url:
+                ev.add("url", url)
         ev.add("description", desc + f"\nMark done: pipectl followup done {r.id}")
         last, count = changes.get(r.id, (r.created_at, 1))
         ev.add("sequence", sequence(last, count))

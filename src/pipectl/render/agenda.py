@@ -38,6 +38,9 @@ def _item_json(i: AgendaItem) -> dict[str, Any]:
         "due": i.due,
         "what": i.what,
         "every": i.every,
+        # a playbook follow-up's link and the stage it was made for ("stage" is the deal's)
+        "link": i.link,
+        "playbook_stage": i.made_for,
         "days_overdue": i.days_overdue,
         "idle_days": i.idle_days,
         "stale_days": i.stale_days,
@@ -101,9 +104,13 @@ def due(result: Agenda, mode: str, *, explain: bool = False) -> None:
     # a team's (or a file's with owners) agenda says whose each row is; one person's does not
     owners = {i.owner for items in result.sections.values() for i in items}
     with_owner = len(owners) > 1
+    # a playbook step's content to send: a column of its own, only when a row has one
+    with_link = any(i.link for items in result.sections.values() for i in items)
     headers = ["Deal", "Account", "Value", "Stage", "To do", "When", "Touches"]
     if with_owner:
         headers.insert(1, "Owner")
+    if with_link:
+        headers.append("Link")
     if explain:
         headers.append("Priority: weighted × late × stale")
     printed = False
@@ -125,6 +132,8 @@ def due(result: Agenda, mode: str, *, explain: bool = False) -> None:
             ]
             if with_owner:
                 row.insert(1, i.owner or "—")
+            if with_link:
+                row.append(i.link or "")
             if explain:
                 row.append(_explain(i))
             rows.append(row)
@@ -138,8 +147,9 @@ def due(result: Agenda, mode: str, *, explain: bool = False) -> None:
             mode=mode,
             title=title,
             right=("Value", "Touches"),
-            # "idle 102d (limit 14d)": figures, wrapped at spaces rather than cut
-            wrap=("When",),
+            # "idle 102d (limit 14d)": figures, wrapped at spaces rather than cut; a link is
+            # folded rather than cut (a cut address leads nowhere)
+            wrap=("When", "Link"),
             row_styles=[style] * len(rows) if style else None,
         )
         if count > len(items):
@@ -170,6 +180,8 @@ def followup_list(rows: list[FollowUpRow], total: int, today: date, mode: str) -
                     "status": r.outcome or "open",
                     "created_at": parse_ts(r.created_at),
                     "done_at": parse_ts(r.done_at),
+                    "link": r.link,
+                    "stage": r.stage,
                 }
                 for r in rows
             ]
@@ -180,17 +192,20 @@ def followup_list(rows: list[FollowUpRow], total: int, today: date, mode: str) -
         return
     styles = []
     out = []
+    with_link = any(r.link for r in rows)
     for r in rows:
         state = r.outcome or ("overdue" if r.due < today else "open")
         styles.append("red" if state == "overdue" else ("dim" if r.outcome else None))
         out.append(
             [str(r.id), r.due.isoformat(), f"#{r.deal_id} {r.title}", r.what, r.every or "", state]
+            + ([r.link or ""] if with_link else [])
         )
     table(
-        ["ID", "Due", "Deal", "What", "Every", "State"],
+        ["ID", "Due", "Deal", "What", "Every", "State"] + (["Link"] if with_link else []),
         out,
         mode=mode,
         right=("ID",),
+        wrap=("Link",),
         row_styles=styles if mode == RICH else None,
     )
     if total > len(rows):

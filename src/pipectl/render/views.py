@@ -22,7 +22,7 @@ from pipectl.core.money import (
     round_minor,
 )
 from pipectl.core.states import EventKind, Status
-from pipectl.render.output import JSON, PLAIN, console, emit, emit_json, safe_cell, table
+from pipectl.render.output import JSON, PLAIN, RICH, console, emit, emit_json, safe_cell, table
 from pipectl.store.queries import DealRow, StageRow, StageTotals
 
 
@@ -158,9 +158,19 @@ def status_totals(deals: Sequence[DealRow]) -> str:
     return " · ".join(parts)
 
 
-def deal_show(d: DealRow, items: list[dict[str, Any]], now: datetime, mode: str) -> None:
+def deal_show(
+    d: DealRow,
+    items: list[dict[str, Any]],
+    now: datetime,
+    mode: str,
+    *,
+    playbook: dict[str, Any] | None = None,
+) -> None:
+    """``show``: the fields, the current stage's playbook (``services.playbook.progress``:
+    an open deal's, None for a closed one) and the timeline."""
     if mode == JSON:
         out = deal_json(d, now)
+        out["playbook"] = playbook
         out["timeline"] = items
         emit_json(out)
         return
@@ -194,6 +204,9 @@ def deal_show(d: DealRow, items: list[dict[str, Any]], now: datetime, mode: str)
         if v:
             # one line per field: a value cannot start a line of its own
             emit(f"{k.ljust(width)}  {safe_cell(v)}")
+    if playbook and playbook["steps"]:
+        emit("")
+        playbook_steps(playbook, mode)
     if items:
         emit("")
         # each amount in its own currency: a value change next to a change of currency
@@ -209,6 +222,43 @@ def deal_show(d: DealRow, items: list[dict[str, Any]], now: datetime, mode: str)
                 detail = describe(i, d.currency)
             rows.append([local(i["at"]), i["type"], detail])
         table(["When", "What", "Detail"], rows, mode=mode, title="Timeline", wrap=("Detail",))
+
+
+def _step_state(step: dict[str, Any]) -> str:
+    state, late = step["state"], step["days_late"]
+    if state == "done":
+        when = "on time" if not late else f"{late}d late"
+        return f"done {step['done_on']} ({when})"
+    if state == "overdue":
+        return f"overdue {late}d"
+    return "not scheduled" if state == "not_scheduled" else state
+
+
+def playbook_steps(playbook: dict[str, Any], mode: str) -> None:
+    """The current stage's steps with their state for the deal (``show``)."""
+    from pipectl.core.playbook import after_label
+
+    steps = playbook["steps"]
+    with_link = any(s["link"] for s in steps)
+    rows = [
+        [str(s["number"]), s["what"], after_label(s["after"]),
+         s["due"].isoformat() if s["due"] else "—", _step_state(s)]
+        + ([s["link"] or ""] if with_link else [])
+        for s in steps
+    ]  # fmt: skip
+    styles = [
+        "red" if s["state"] == "overdue" else ("dim" if s["state"] != "open" else None)
+        for s in steps
+    ]
+    table(
+        ["#", "Step", "After", "Due", "State"] + (["Link"] if with_link else []),
+        rows,
+        mode=mode,
+        title=f"Playbook: {playbook['stage']}",
+        right=("#",),
+        wrap=("Step", "After", "State", "Link"),
+        row_styles=styles if mode == RICH else None,
+    )
 
 
 def describe(item: dict[str, Any], currency: str, *, old_currency: str | None = None) -> str:
@@ -229,6 +279,8 @@ def describe(item: dict[str, Any], currency: str, *, old_currency: str | None = 
     if kind == EventKind.FOLLOWUP:
         # what happened to a follow-up: scheduled, done, rescheduled, cancelled, closed
         happened = {"closed": "closed with the deal"}.get(item.get("new"), item.get("new"))
+        if item.get("new") == "closed" and ": left " in (item.get("note") or ""):
+            happened = "closed"  # a playbook step: the deal left its stage (the note says)
         return f"follow-up {happened or 'changed'}" + (
             f": {item['note']}" if item.get("note") else ""
         )

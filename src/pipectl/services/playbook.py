@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
+from typing import Any
 
 from pipectl.core.playbook import check_link, parse_after
 from pipectl.core.states import Status
@@ -107,3 +108,35 @@ def init(db: Database, now: datetime) -> InitResult:
     with db.transaction():
         _managers_only(db)
         return store.init(db, now)
+
+
+def progress(db: Database, deal: Any, now: datetime) -> dict[str, Any] | None:
+    """``show``: an open deal's current stage's playbook, each step with its state for this
+    deal (``core.playbook.step_state``) on the local day of ``now``; None for a closed deal.
+    ``{"stage", "steps": [{"number", "what", "after", "link", "followup_id", "state", "due",
+    "done_on", "days_late"}]}`` (docs/json.md)."""
+    from pipectl.clock import local_today
+    from pipectl.core.playbook import step_state
+
+    if deal.status != Status.OPEN:
+        return None
+    today = local_today(now)
+    steps = []
+    for s in store.deal_steps(db, deal.id, deal.stage_id):
+        done_on = None if s.done_at is None else local_today(s.done_at)
+        state, late = step_state(s.due, done_on, s.outcome, today)
+        scheduled = state != "not_scheduled"
+        steps.append(
+            {
+                "number": s.step.number,
+                "what": s.step.what,
+                "after": s.step.after,
+                "link": s.step.link,
+                "followup_id": s.followup_id if scheduled else None,
+                "state": state,
+                "due": s.due if scheduled else None,
+                "done_on": done_on if state == "done" else None,
+                "days_late": late,
+            }
+        )
+    return {"stage": deal.stage, "steps": steps}

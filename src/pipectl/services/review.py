@@ -193,8 +193,9 @@ def review(
         deal(d, followup_id=f, due=parse_day(due), what=what, overdue=parse_day(due) < today)
         for f, d, due, what in q.followups_due_by(conn, week, owner)
     ]
+    late_steps = q.overdue_playbook_steps(conn, today.isoformat(), owner)
     ranked = _agenda(deals, st, stalled, blockers, changes["close_pushed"], followups,
-                     q.without_next_step(conn, owner), deal)  # fmt: skip
+                     q.without_next_step(conn, owner), deal, late_steps)  # fmt: skip
     return {
         "since": since,
         "until": now,
@@ -213,11 +214,31 @@ def review(
     }
 
 
-def _agenda(deals, st, stalled, blockers, pushed, followups, no_next_step, deal):  # type: ignore[no-untyped-def]
+#: How much of a step's text a risk quotes.
+_STEP_TEXT = 40
+
+
+def late_steps_risk(n: int, what: str) -> str:
+    """The risk of a deal with ``n`` overdue playbook steps, the earliest ``what``:
+    "playbook step overdue: Send the proposal", "2 playbook steps overdue: Send the proposal…"
+    (the first step quoted, cut at ``_STEP_TEXT`` characters)."""
+    text = " ".join(what.split())
+    cut = len(text) > _STEP_TEXT
+    if cut:
+        text = text[: _STEP_TEXT - 1].rstrip()
+    if n == 1:
+        return f"playbook step overdue: {text}" + ("…" if cut else "")
+    return f"{n} playbook steps overdue: {text}…"
+
+
+def _agenda(deals, st, stalled, blockers, pushed, followups, no_next_step, deal, late_steps):  # type: ignore[no-untyped-def]
     """The deals worth the meeting's time: open deals at risk — stalled, blocked, slipping
-    (close date pushed twice or more), an overdue follow-up, or no next step — ranked by
-    weighted value × (1 + the number of risks). All of them: the meeting takes the first
-    ``AGENDA_DEALS`` (as many as fit 30 minutes), each owner's meeting the first of theirs."""
+    (close date pushed twice or more), an overdue follow-up the rep scheduled, overdue
+    playbook steps (``late_steps``: (deal, how many, the earliest's text)), or no next step —
+    ranked by weighted value × (1 + the number of risks). An overdue playbook follow-up is
+    the one risk "playbook steps overdue", not also "follow-up overdue". All of them: the
+    meeting takes the first ``AGENDA_DEALS`` (as many as fit 30 minutes), each owner's
+    meeting the first of theirs."""
     risks: dict[int, list[str]] = {}
     for d in stalled:
         risks.setdefault(d["deal_id"], []).append("stalled")
@@ -226,9 +247,15 @@ def _agenda(deals, st, stalled, blockers, pushed, followups, no_next_step, deal)
     for d in pushed:
         if d["slipping"] and d["status"] == Status.OPEN:
             risks.setdefault(d["deal_id"], []).append(f"close pushed {d['times_pushed']} times")
-    for d in followups:
-        if d["overdue"]:
-            risks.setdefault(d["deal_id"], []).append("follow-up overdue")
+    # the overdue follow-ups that are not playbook steps: the followups hold them all
+    late = Counter(d["deal_id"] for d in followups if d["overdue"])
+    for deal_id, n, _what in late_steps:
+        late[deal_id] -= n
+    for deal_id, n in late.items():
+        if n > 0:
+            risks.setdefault(deal_id, []).append("follow-up overdue")
+    for deal_id, n, what in late_steps:
+        risks.setdefault(deal_id, []).append(late_steps_risk(n, what))
     for i in no_next_step:
         risks.setdefault(i, []).append("no next step")
     items = []

@@ -139,6 +139,8 @@ class AgendaItem:
     blocker: str | None = None
     blocker_owner: str | None = None
     owner: str | None = None  # the deal's owner
+    link: str | None = None  # a playbook step's content to send (the follow-up's link)
+    made_for: str | None = None  # a playbook follow-up's stage (None: made by hand)
 
 
 @dataclass
@@ -189,16 +191,20 @@ def _details(
             ).fetchall()
         )
         # the next open follow-up of each shown deal (for the stalled section)
-        for deal_id, due, what in conn.execute(
-            "SELECT deal_id, due, what FROM (SELECT deal_id, due, what, row_number() OVER"
-            " (PARTITION BY deal_id ORDER BY due, id) AS rn FROM followups"
-            f" WHERE done_at IS NULL AND deal_id IN ({marks})) AS n WHERE rn = 1",
+        for deal_id, due, what, link, made_for in conn.execute(
+            "SELECT n.deal_id, n.due, n.what, n.link, s.name FROM (SELECT deal_id, due, what,"
+            " link, stage_id, row_number() OVER (PARTITION BY deal_id ORDER BY due, id) AS rn"
+            f" FROM followups WHERE done_at IS NULL AND deal_id IN ({marks})) AS n"
+            " LEFT JOIN stages s ON s.id = n.stage_id WHERE n.rn = 1",
             ids,
         ):
-            next_step[deal_id] = (due, what)
+            next_step[deal_id] = (due, what, link, made_for)
     for marks, ids in _chunks(followup_ids):
+        # with the playbook step's link and the stage it was made for, if any
         for row in conn.execute(
-            f"SELECT id, what, every FROM followups WHERE id IN ({marks})", ids
+            "SELECT f.id, f.what, f.every, f.link, s.name FROM followups f"
+            f" LEFT JOIN stages s ON s.id = f.stage_id WHERE f.id IN ({marks})",
+            ids,
         ):
             followups[row[0]] = row[1:]
     return deals, followups, touches, next_step
@@ -236,10 +242,10 @@ def agenda(
         for r in rows:
             title, account, stage, blocker, blocker_owner, touched, deal_owner = deals[r[1]]
             if r[0] is not None:
-                what, every = followups[r[0]]
+                what, every, link, made_for = followups[r[0]]
                 due = parse_day(r[2])
             else:
-                due_text, what = next_step.get(r[1], (None, None))
+                due_text, what, link, made_for = next_step.get(r[1], (None,) * 4)
                 due, every = parse_day(due_text), None
             # idle days exactly as core defines them (the SQL's ranking agrees to the
             # millisecond SQLite keeps)
@@ -267,6 +273,8 @@ def agenda(
                     blocker=blocker,
                     blocker_owner=blocker_owner,
                     owner=deal_owner,
+                    link=link,
+                    made_for=made_for,
                 )
             )
         out.sections[name] = items
@@ -288,6 +296,8 @@ class FollowUpRow:
     created_at: str
     done_at: str | None
     outcome: str | None
+    link: str | None = None  # a playbook step's content to send
+    stage: str | None = None  # the stage a playbook follow-up was made for (None: by hand)
 
 
 def list_followups(
@@ -313,8 +323,8 @@ def list_followups(
     total = conn.execute(f"SELECT count(*) FROM followups f WHERE {cond}", params).fetchone()[0]
     sql = (
         "SELECT f.id, f.deal_id, d.title, d.account, f.due, f.what, f.every, f.created_at,"
-        f" f.done_at, f.outcome FROM followups f JOIN deals d ON d.id = f.deal_id WHERE {cond}"
-        " ORDER BY f.due, f.id"
+        " f.done_at, f.outcome, f.link, s.name FROM followups f JOIN deals d ON d.id = f.deal_id"
+        f" LEFT JOIN stages s ON s.id = f.stage_id WHERE {cond} ORDER BY f.due, f.id"
     )
     if limit:
         sql += f" LIMIT {int(limit)}"

@@ -265,6 +265,44 @@ def count_scheduled(db: Database, now: datetime) -> int:
     )
 
 
+@dataclass(frozen=True)
+class StepFollowup:
+    """A step of a stage's playbook and this deal's follow-up made from it for that stage
+    (the latest, by id), if any: what ``show`` lists."""
+
+    step: Step
+    followup_id: int | None
+    due: date | None
+    done_at: datetime | None
+    outcome: str | None  # None while open; done | cancelled | closed
+
+
+def deal_steps(db: Database, deal_id: int, stage_id: int) -> list[StepFollowup]:
+    """``stage_id``'s steps in playbook order, each with ``deal_id``'s latest follow-up made
+    from it for that stage (``followups.step_id`` and ``stage_id``): one query."""
+    from pipectl.store.queries import parse_ts
+
+    rows = db.execute(
+        "SELECT p.id, p.stage_id, s.name, p.position, p.what, p.due_after, p.link,"
+        " f.id, f.due, f.done_at, f.outcome"
+        " FROM playbook_steps p JOIN stages s ON s.id = p.stage_id"
+        " LEFT JOIN followups f ON f.id = (SELECT max(g.id) FROM followups g"
+        " WHERE g.step_id = p.id AND g.deal_id = ? AND g.stage_id = p.stage_id)"
+        " WHERE p.stage_id = ? ORDER BY p.position, p.id",
+        (deal_id, stage_id),
+    ).fetchall()
+    return [
+        StepFollowup(
+            Step(*r[:7]),
+            None if r[7] is None else int(r[7]),
+            None if r[8] is None else _day(r[8]),
+            parse_ts(r[9]),
+            r[10],
+        )
+        for r in rows
+    ]
+
+
 def change_states(db: Database, change_id: int) -> dict[int, tuple[Any, Any]]:
     """(stage, status) of each deal a journaled change touched, as they are now: what
     ``reentered`` compares with once the change is undone."""

@@ -166,6 +166,26 @@ def followups_due_by(
     ).fetchall()
 
 
+def overdue_playbook_steps(
+    conn: Database, today: str, owner: Owner | None = None
+) -> list[tuple[int, int, str]]:
+    """The open deals with open playbook follow-ups (``stage_id`` set: made from a stage's
+    playbook, its step since removed or not) due before ``today`` (ISO), in id order: (deal_id,
+    how many, what the earliest is). One statement: counted and picked by window functions."""
+    own, params = owned_by(owner)
+    return conn.execute(
+        "SELECT deal_id, n, what FROM (SELECT f.deal_id AS deal_id, f.what AS what,"
+        " count(*) OVER (PARTITION BY f.deal_id) AS n, row_number() OVER"
+        " (PARTITION BY f.deal_id ORDER BY f.due, COALESCE(p.position, 1000000), f.id)"
+        " AS rn"
+        " FROM followups f JOIN deals d ON d.id = f.deal_id"
+        " LEFT JOIN playbook_steps p ON p.id = f.step_id"
+        " WHERE f.done_at IS NULL AND f.stage_id IS NOT NULL AND d.status = 'open'"
+        f" AND f.due < ?{own}) AS o WHERE rn = 1 ORDER BY deal_id",
+        (today, *params),
+    ).fetchall()
+
+
 def closed_between(
     conn: Database, start: str, end: str, owner: Owner | None = None
 ) -> tuple[int, int]:
