@@ -401,7 +401,7 @@ def test_team_init_sets_up_views_and_upgrades_a_schema_3_pipeline(team: Any) -> 
         conn.execute("DROP TABLE views")
         conn.execute("UPDATE pipectl_schema SET version = 3")
     changes = team.as_(None, "team", "init")["changes"]
-    assert changes[0] == "upgraded the schema from version 3 to 4"
+    assert changes[0] == "upgraded the schema from version 3 to 5"
     assert any("enabled row-level security on views" in c for c in changes)
     assert "saved views belong to whoever saves them (views.owner default)" in changes
     assert team.as_(None, "team", "init")["changed"] is False  # idempotent
