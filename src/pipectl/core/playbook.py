@@ -14,7 +14,7 @@ import unicodedata
 from datetime import date
 from urllib.parse import urlsplit
 
-from pipectl.core.dates import add_duration
+from pipectl.core.dates import DATE_MAX, add_duration
 from pipectl.core.text import shown
 from pipectl.errors import InputError
 
@@ -58,8 +58,8 @@ def parse_after(text: str | None) -> str:
             f" not {shown(text)}"
         )
     n, unit = int(m.group(1)), _UNIT[m.group(2)]
-    days = n * {"d": 1, "w": 7, "m": 31}[unit]
-    if days > MAX_AFTER_DAYS:
+    # a year in the unit typed: 366 days, 52 weeks, 12 months (what the message says)
+    if n > {"d": MAX_AFTER_DAYS, "w": 52, "m": 12}[unit]:
         raise InputError(f"--after {shown(text)} is too long: at most a year (366d, 52w, 12m)")
     return f"{n}d" if n == 0 else f"{n}{unit}"
 
@@ -73,7 +73,10 @@ def due_on(entered: date, after: str) -> date:
     """The day a step falls due for a deal that entered its stage on ``entered``."""
     if after.startswith("0"):
         return entered
-    return add_duration(after, entered)
+    try:
+        return add_duration(after, entered)
+    except InputError:  # past the last day pipectl keeps: due then, the move not refused
+        return DATE_MAX
 
 
 #: A step's state for a deal in its stage (``show``): its follow-up done, cancelled, open,
@@ -122,6 +125,19 @@ def check_link(text: str | None) -> str | None:
         raise InputError(
             f"--link takes an http:// or https:// address, not {shown(link)}"
             " (e.g. https://example.com/case-study.pdf)"
+        )
+    try:
+        parts.port  # noqa: B018  (reading it checks it: not a number, or beyond 65535)
+    except ValueError:
+        raise InputError(
+            f"--link {shown(link)} has no usable port (a number up to 65535 after ':')"
+        ) from None
+    if parts.username is not None or parts.password is not None:
+        # every follow-up made from the step, every export and (on a team) every rep would
+        # show it: the address is named without the part before '@'
+        raise InputError(
+            "--link has a user name or password in it (before '@'): every rep and export"
+            " would show it; give the address without them"
         )
     return link
 

@@ -78,12 +78,12 @@ def undo(conn: Database, now: datetime, expected: int | None = None) -> journal.
             # now names): the database refuses to remove it, and nothing is undone
             raise Conflict(
                 f"cannot undo {what}: something it made is in use by a later change"
-                " (a deal names an account or contact it created, or a follow-up a playbook"
-                " step it added); nothing was undone"
+                " (a deal names an account or contact it created); nothing was undone"
             ) from None
         # a deal the undo put back into an open stage (an undone move, close or prune)
-        # enters it again: the steps its follow-ups restored do not already cover
-        playbook.enter(conn, playbook.reentered(conn, before), now)
+        # enters it again: the steps the stage gained since it entered it then (the others
+        # are as the undo restored them: done, open, or skipped with --no-playbook)
+        playbook.enter(conn, playbook.reentered(conn, before), now, gained_since=True)
     return change
 
 

@@ -105,6 +105,9 @@ def merge_deals(
     tags += [t for t in (d_tags or "").split(",") if t and t not in tags]
     if ",".join(tags) != (i_tags or ""):
         fill["tags"] = ",".join(tags)
+    from pipectl.store import playbook
+
+    steps = playbook.open_steps(db, dup)  # the duplicate's playbook follow-ups still open
     for table in ("activities", "followups"):
         db.execute(f"UPDATE {table} SET deal_id = ? WHERE deal_id = ?", (into, dup))
     db.execute(
@@ -128,6 +131,8 @@ def merge_deals(
     event(db, into, at, EventKind.MERGED, old=str(dup), note=note)
     if i_status != Status.OPEN:  # the duplicate's open follow-ups end with the closed deal
         close_followups(db, [into], at, f"deal {i_status}")
+    elif steps:  # its stage's steps, not another's, and each once
+        playbook.merged(db, into, steps, at)
     return moved, changed
 
 

@@ -285,11 +285,37 @@ def _delete(db: Database, inserted: dict[str, list[int]]) -> None:
         ids = inserted.pop(tbl, [])
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
+            if tbl == "deals":
+                _drop_rescheduled(db, chunk)
+            if tbl == "playbook_steps":
+                # a step taken back as `playbook remove` takes one: the follow-ups made from
+                # it since (a teammate's move, an undo's re-entry: none this change's) stay,
+                # tied to no step (store/playbook.py)
+                db.execute(
+                    f"UPDATE followups SET step_id = NULL WHERE step_id IN"
+                    f" ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
             cur = db.execute(
                 f"DELETE FROM {tbl} WHERE id IN ({', '.join('?' * len(chunk))})", chunk
             )
             if cur.rowcount != len(chunk):
                 raise _gone(tbl)
+
+
+def _drop_rescheduled(db: Database, deal_ids: list[int]) -> None:
+    """Before deals this change made go: what an undo wrote for them since, putting one
+    back into a stage that had gained steps (``services/corrections.py``): playbook
+    follow-ups and their events. An undo is no change, so no change holds those rows; every
+    other row of these deals was this change's (gone by now) or a later change's (which
+    ``later_change`` refused)."""
+    marks = ", ".join("?" * len(deal_ids))
+    for tbl, only in (("events", "kind = 'followup'"), ("followups", "stage_id IS NOT NULL")):
+        db.execute(
+            f"DELETE FROM {tbl} WHERE deal_id IN ({marks}) AND {only} AND NOT EXISTS"
+            f" (SELECT 1 FROM change_rows r WHERE r.tbl = '{tbl}' AND r.row_id = {tbl}.id)",
+            deal_ids,
+        )
 
 
 def _gone(tbl: str) -> Conflict:

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pipectl.core.states import EventKind, Outcome
-from pipectl.errors import InputError
+from pipectl.errors import Conflict, DatabaseError, InputError
 from pipectl.store.engine import Database
 
 
@@ -42,14 +42,21 @@ _STEP_SQL = (
 
 
 def steps(db: Database, stage_id: int | None = None) -> list[Step]:
-    """Every stage's steps (in stage order, then step order), or one stage's."""
+    """Every stage's steps (in stage order, then step order), or one stage's. A step's
+    number is its place in its stage's order, whatever its stored position (two managers'
+    changes, one undone, can leave two steps at one position: they still get two numbers,
+    and ``remove N`` removes the step shown as N)."""
     if stage_id is None:
         rows = db.execute(_STEP_SQL + " ORDER BY s.position, s.id, p.position, p.id").fetchall()
     else:
         rows = db.execute(
             _STEP_SQL + " WHERE p.stage_id = ? ORDER BY p.position, p.id", (stage_id,)
         ).fetchall()
-    return [Step(*r) for r in rows]
+    out: list[Step] = []
+    for pid, sid, name, _position, what, after, link in rows:
+        n = out[-1].number + 1 if out and out[-1].stage_id == sid else 1
+        out.append(Step(pid, sid, name, n, what, after, link))
+    return out
 
 
 def count(db: Database) -> int:
@@ -60,19 +67,16 @@ def add(db: Database, stage_id: int, what: str, after: str, link: str | None, no
     """A new last step of ``stage_id``'s playbook; returns its number."""
     from pipectl.core.playbook import MAX_STEPS
 
-    n = int(
-        db.execute(
-            "SELECT count(*) FROM playbook_steps WHERE stage_id = ?", (stage_id,)
-        ).fetchone()[0]
-    )
-    if n >= MAX_STEPS:
+    have = steps(db, stage_id)
+    if len(have) >= MAX_STEPS:
         raise InputError(f"a stage's playbook holds at most {MAX_STEPS} steps")
+    _renumber(db, have)  # positions 1..n again, should an undo have left two at one
     db.execute(
         "INSERT INTO playbook_steps (stage_id, position, what, due_after, link, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (stage_id, n + 1, what, after, link, now),
+        (stage_id, len(have) + 1, what, after, link, now),
     )
-    return n + 1
+    return len(have) + 1
 
 
 def _nth(db: Database, stage_id: int, stage: str, n: int) -> list[Step]:
@@ -89,6 +93,8 @@ def _nth(db: Database, stage_id: int, stage: str, n: int) -> list[Step]:
 
 
 def _renumber(db: Database, ordered: Sequence[Step]) -> None:
+    if not ordered:
+        return
     db.executemany(
         "UPDATE playbook_steps SET position = ? WHERE id = ? AND position <> ?",
         [(i, s.id, i) for i, s in enumerate(ordered, start=1)],
@@ -100,6 +106,9 @@ def remove(db: Database, stage_id: int, stage: str, n: int) -> Step:
     (their stage still closes them when the deal leaves it). Returns the step removed."""
     have = _nth(db, stage_id, stage, n)
     gone = have[n - 1]
+    # locked first (PostgreSQL): a rep's move scheduling it right now finishes before the
+    # follow-ups made from it are read, so that none of them still names it when it goes
+    db.execute(f"SELECT id FROM playbook_steps WHERE id = ?{db.for_update}", (gone.id,)).fetchall()
     db.execute("UPDATE followups SET step_id = NULL WHERE step_id = ?", (gone.id,))
     db.execute("DELETE FROM playbook_steps WHERE id = ?", (gone.id,))
     _renumber(db, [s for s in have if s.id != gone.id])
@@ -152,13 +161,39 @@ def init(db: Database, now: datetime) -> InitResult:
 
 
 def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def enter(db: Database, entries: Iterable[tuple[int, int, datetime]], now: datetime) -> int:
+def _utc(value: Any) -> datetime:
+    """A stored timestamp (text on SQLite, a datetime on PostgreSQL) as an aware UTC one."""
+    from datetime import UTC
+
+    from pipectl.store.queries import parse_ts
+
+    if not isinstance(value, datetime):
+        value = parse_ts(value)
+        assert value is not None
+    return value.replace(tzinfo=UTC) if value.utcoffset() is None else value.astimezone(UTC)
+
+
+def enter(
+    db: Database,
+    entries: Iterable[tuple[int, int, datetime]],
+    now: datetime,
+    *,
+    gained_since: bool = False,
+) -> int:
     """Deals entering stages, as (deal, stage, when it entered): schedule each stage's steps
     as follow-ups (see the module's doc). Returns how many follow-ups were scheduled or
-    opened again. Costs one query when no stage entered has steps."""
+    opened again. Costs one query when no stage entered has steps.
+
+    A follow-up this very command scheduled (an import's new deal, then the stage history
+    of the same file saying when it entered its stage) is due from the later entry.
+    ``gained_since`` (an undo putting a deal back into the stage it had): only the steps
+    added since the deal entered it then; the others it had, or was moved without
+    (``--no-playbook``), as the undo restored it."""
     from pipectl.clock import local_today
     from pipectl.core.playbook import due_on
 
@@ -167,25 +202,26 @@ def enter(db: Database, entries: Iterable[tuple[int, int, datetime]], now: datet
         return 0
     stage_ids = sorted({s for _, s, _ in entries})
     marks = ",".join("?" * len(stage_ids))
-    plan: dict[int, list[tuple[int, str, str, str | None]]] = {}
-    for sid, pid, what, after, link in db.execute(
-        "SELECT stage_id, id, what, due_after, link FROM playbook_steps"
+    plan: dict[int, list[tuple[int, str, str, str | None, datetime]]] = {}
+    for sid, pid, what, after, link, created in db.execute(
+        "SELECT stage_id, id, what, due_after, link, created_at FROM playbook_steps"
         f" WHERE stage_id IN ({marks}) ORDER BY position, id",
         stage_ids,
     ):
-        plan.setdefault(int(sid), []).append((int(pid), what, after, link))
+        plan.setdefault(int(sid), []).append((int(pid), what, after, link, _utc(created)))
     entries = [e for e in entries if e[1] in plan]
     if not entries:
         return 0
     # the follow-ups these deals already have from these steps
     step_ids = sorted({p[0] for ps in plan.values() for p in ps})
     deal_ids = sorted({d for d, _, _ in entries})
-    made: dict[tuple[int, int], tuple[int, Any]] = {}  # (deal, step) → (id, outcome-or-open)
+    # (deal, step) → (id, outcome-or-open, due, created_at)
+    made: dict[tuple[int, int], tuple[int, Any, Any, Any]] = {}
     for chunk in _chunks(deal_ids, 500):
         dm = ",".join("?" * len(chunk))
         sm = ",".join("?" * len(step_ids))
-        for fid, deal_id, step_id, outcome, done_at in db.execute(
-            f"SELECT id, deal_id, step_id, outcome, done_at FROM followups"
+        for fid, deal_id, step_id, outcome, done_at, due, created in db.execute(
+            f"SELECT id, deal_id, step_id, outcome, done_at, due, created_at FROM followups"
             f" WHERE deal_id IN ({dm}) AND step_id IN ({sm}) ORDER BY id",
             (*chunk, *step_ids),
         ):
@@ -194,20 +230,40 @@ def enter(db: Database, entries: Iterable[tuple[int, int, datetime]], now: datet
             prev = made.get(key)
             # any live one (open, done, cancelled) decides; else the latest closed one
             if prev is None or prev[1] == Outcome.CLOSED:
-                made[key] = (int(fid), state)
+                made[key] = (int(fid), state, due, created)
     today = local_today(now)
     new: list[tuple[Any, ...]] = []
     again: list[tuple[Any, ...]] = []
+    redue: list[tuple[int, int, date, date]] = []  # (id, deal, was due, now due)
     for deal_id, sid, entered in entries:
         start = local_today(entered)
-        for pid, what, after, link in plan[sid]:
+        for pid, what, after, link, created in plan[sid]:
+            if gained_since and created < _utc(entered):
+                continue
             due = max(due_on(start, after), today)
             have = made.get((deal_id, pid))
             if have is None:
                 new.append((deal_id, due, what, now, pid, sid, link))
             elif have[1] == Outcome.CLOSED:
                 again.append((have[0], deal_id, due, what, link))
-            made[(deal_id, pid)] = (0, "open")  # a deal entering twice in one call: once
+            elif (
+                have[1] == "open" and have[0] and _utc(have[3]) == now and _day(have[2]) != due
+            ):  # scheduled by this very command: due from this (later) entry
+                redue.append((have[0], deal_id, _day(have[2]), due))
+            made[(deal_id, pid)] = (0, "open", None, None)  # entering twice in one call: once
+    if redue:
+        db.executemany(
+            "UPDATE followups SET due = ? WHERE id = ?", [(d, fid) for fid, _, _, d in redue]
+        )
+        db.executemany(
+            "UPDATE events SET note = replace(note, ?, ?) WHERE deal_id = ? AND field = ?"
+            " AND new_value = 'scheduled' AND at = ?",
+            [
+                (f"(due {was.isoformat()})", f"(due {due.isoformat()})", deal_id,
+                 f"followup:{fid}", now)
+                for fid, deal_id, was, due in redue
+            ],
+        )  # fmt: skip
     if again:
         db.executemany(
             "UPDATE followups SET done_at = NULL, outcome = NULL, due = ?, what = ?, link = ?,"
@@ -225,11 +281,22 @@ def enter(db: Database, entries: Iterable[tuple[int, int, datetime]], now: datet
         )  # fmt: skip
     if new:
         last = db.execute("SELECT COALESCE(max(id), 0) FROM followups").fetchone()[0]
-        db.executemany(
-            "INSERT INTO followups (deal_id, due, what, created_at, step_id, stage_id, link)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            new,
-        )
+        try:
+            db.executemany(
+                "INSERT INTO followups (deal_id, due, what, created_at, step_id, stage_id, link)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                new,
+            )
+        except DatabaseError as e:
+            # a manager removed a step while this deal entered its stage (a team's server
+            # let the removal commit first): nothing is written; the next try reads the
+            # playbook as it is now
+            if "foreign key" not in str(e) or "step_id" not in str(e):
+                raise
+            raise Conflict(
+                "the stage's playbook changed while the deal entered it; nothing was saved:"
+                " run the command again"
+            ) from None
         db.execute(
             "INSERT INTO events (deal_id, at, kind, field, new_value, note)"
             " SELECT f.deal_id, ?, ?, 'followup:' || CAST(f.id AS VARCHAR), 'scheduled',"
@@ -365,6 +432,72 @@ def leave(db: Database, deal_id: int, stage_id: int, at: datetime) -> int:
         [(at, at, Outcome.CLOSED, r[0]) for r in rows],
     )
     return len(rows)
+
+
+def open_steps(db: Database, deal_id: int) -> list[int]:
+    """The ids of the deal's playbook follow-ups still open (what ``merged`` takes)."""
+    return [
+        int(r[0])
+        for r in db.execute(
+            "SELECT id FROM followups WHERE deal_id = ? AND done_at IS NULL"
+            " AND stage_id IS NOT NULL ORDER BY id",
+            (deal_id,),
+        )
+    ]
+
+
+def merged(db: Database, into: int, moved: Sequence[int], at: datetime) -> int:
+    """A duplicate's open playbook follow-ups (``moved``) now on ``into``, an open deal:
+    those made for another stage than ``into``'s, or for a step ``into`` has a follow-up of
+    its own for (open, done or cancelled), are closed, each with an event ("merged into a
+    deal in Proposal"). Returns how many."""
+    stage_id, stage = db.execute(
+        "SELECT d.stage_id, s.name FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.id = ?",
+        (into,),
+    ).fetchone()
+    mine = set(moved)
+    live = {
+        int(step)
+        for fid, step, outcome, done_at in db.execute(
+            "SELECT id, step_id, outcome, done_at FROM followups WHERE deal_id = ?"
+            " AND step_id IS NOT NULL",
+            (into,),
+        )
+        if int(fid) not in mine and (done_at is None or outcome != Outcome.CLOSED)
+    }
+    rows = db.execute(
+        "SELECT f.id, f.what, f.due, f.stage_id, f.step_id, s.name FROM followups f"
+        " JOIN stages s ON s.id = f.stage_id WHERE f.deal_id = ? AND f.done_at IS NULL"
+        " AND f.stage_id IS NOT NULL ORDER BY f.id",
+        (into,),
+    ).fetchall()
+    ending: list[tuple[int, str]] = []
+    for fid, what, due, sid, step, name in rows:
+        if int(fid) not in mine:
+            continue
+        if int(sid) != int(stage_id):
+            why = f"merged into a deal in {stage}, not {name}"
+        elif step is not None and int(step) in live:
+            why = f"merged into a deal that has this {name} step"
+        else:
+            if step is not None:
+                live.add(int(step))  # two of the duplicate's own for one step: one stays
+            continue
+        ending.append((int(fid), f"{what} (due {_day(due).isoformat()}): {why}"))
+    if not ending:
+        return 0
+    db.executemany(
+        "INSERT INTO events (deal_id, at, kind, field, new_value, note)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(into, at, EventKind.FOLLOWUP, f"followup:{fid}", Outcome.CLOSED, note)
+         for fid, note in ending],
+    )  # fmt: skip
+    db.executemany(
+        "UPDATE followups SET done_at = CASE WHEN created_at > ? THEN created_at ELSE ? END,"
+        " outcome = ? WHERE id = ? AND done_at IS NULL",
+        [(at, at, Outcome.CLOSED, fid) for fid, _ in ending],
+    )
+    return len(ending)
 
 
 def _chunks(items: Sequence[int], n: int) -> Iterable[Sequence[int]]:
