@@ -81,7 +81,10 @@ NOTE_WORDS = (  # noqa: SIM905  (a paragraph reads better than 63 strings)
 ).split()
 
 #: Tables copied to PostgreSQL by --pg, parents first.
-PG_TABLES = ("stages", "settings", "deals", "activities", "followups", "events", "targets")
+PG_TABLES = (
+    "stages", "settings", "playbook_steps", "deals", "activities", "followups", "events",
+    "targets",
+)  # fmt: skip
 
 
 def to_postgres(src: Path, url: str, schema: str = "pipectl_bench") -> str:
@@ -96,6 +99,7 @@ def to_postgres(src: Path, url: str, schema: str = "pipectl_bench") -> str:
     db.execute(f"SET search_path = {schema}")
     with db.transaction(change=False):  # the schema (and its journal) comes first
         pg.create_schema(db)
+        db.execute("DELETE FROM playbook_steps")  # a new pipeline's default: the file's instead
         db.execute("DELETE FROM stages")
         db.execute("DELETE FROM settings")
         lite = sqlite3.connect(src)

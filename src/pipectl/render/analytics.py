@@ -1,5 +1,6 @@
 """Renderers for metrics and forecast: JSON as computed, plain tables, and on a terminal the
-trend as sparklines and the forecast as bars. Undefined figures print as "n/a"."""
+trend as sparklines and the forecast as bars. Undefined figures print as "n/a" (in the
+playbook table, a rate over no deal or no step prints as "—", beside its count)."""
 
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ def metrics(r: dict[str, Any], mode: str) -> None:
         title="Stage conversion",
         right=("Reached", "Went on", "Conversion", "Days in stage"),
     )
+    _playbook(r.get("playbook") or [], mode)
     if r["lost_reasons"]:
         emit()
         table(
@@ -97,6 +99,45 @@ def metrics(r: dict[str, Any], mode: str) -> None:
                 right=("Won", "Lost", "Win rate", "Won value"),
             )  # fmt: skip
     _trend(r["trend"], mode)
+
+
+#: A rate over no deal or no step (the playbook table: its counts are shown beside it).
+NONE = "—"
+
+
+def _rate(x: float | None) -> str:
+    return NONE if x is None else f"{x:.1%}"
+
+
+def _group(g: dict[str, Any]) -> str:
+    """A group of deals' win rate and how many deals it is over: ``66.7% (3)``."""
+    return NONE if not g["deals"] else f"{_rate(g['win_rate'])} ({g['deals']:,})"
+
+
+def _playbook(rows: list[dict[str, Any]], mode: str) -> None:
+    """Per stage, the playbook steps done on time and the win rates they go with; nothing
+    when the pipeline has no playbook follow-ups."""
+    if not rows:
+        return
+    emit()
+    table(
+        ["Stage", "Steps", "On time", "On-time deals won", "Others won"],
+        [
+            [p["stage"], f"{p['steps_settled']:,}", _rate(p["on_time_share"]),
+             _group(p["on_time_deals"]), _group(p["not_on_time_deals"])]
+            for p in rows
+        ],
+        mode=mode,
+        title="Playbook steps",
+        right=("Steps", "On time", "On-time deals won", "Others won"),
+    )  # fmt: skip
+    _line(
+        "Steps: those due in the window that are settled (done, or not done by their due"
+        " day); on time: done by the due day. Won: the win rate of the deals closed in the"
+        " window whose settled steps in the stage were all on time, and of the others"
+        " (how many deals in brackets).",
+        mode,
+    )
 
 
 def _trend(trend: dict[str, Any], mode: str) -> None:

@@ -130,6 +130,7 @@ def metrics(
         c: m.velocity(open_by_cur.get(c, 0), avg_size[c], exact_rate, exact_cycle) for c in avg_size
     }
     flows = _stage_flows(conn, ts(asof), since, until, snap)
+    playbook = playbook_metrics(conn, window, asof, snap)
     return {
         "window": {
             "since": window.since,
@@ -169,6 +170,7 @@ def metrics(
             for f in flows
         ],
         "bottleneck": m.bottleneck(flows),
+        "playbook": playbook,
         "by_source": _groups(groups["source"]),
         "by_owner": _groups(groups["owner"]),
         "trend": {"by": by, "periods": _trend(trend, window, by)},
@@ -246,6 +248,53 @@ def _stage_flows(
         _id, reached, went_on, days = rows.get(s.id, (s.id, 0, 0, None))
         out.append(m.StageFlow(s.name, reached, went_on, days))
     return out
+
+
+def playbook_metrics(
+    conn: Database,
+    window: Window,
+    asof: datetime,
+    snap: q.Snapshot,
+) -> list[dict[str, Any]]:
+    """Per stage, the playbook steps (follow-ups made from a stage's playbook) settled by
+    ``asof`` among those due in the window, how many were done on time, and the win rate of
+    the deals closed in the window whose settled steps in that stage were all done on time
+    against the others' (docs/analytics.md, "Playbook steps"). Stages in pipeline order;
+    only those with playbook follow-ups (of ``snap``'s owner's deals): an empty list when
+    there are none."""
+    since, until = window.bounds()
+    t, today = ts(asof), local_today(asof)
+    found = q.playbook_steps(conn, snap, t, today, window.since, window.until)
+    steps = {r[0]: r[1:] for r in found}
+    if not steps:
+        return []
+    deals: dict[tuple[int, int], tuple[int, int]] = {
+        (sid, on_time): (won, lost)
+        for sid, on_time, won, lost in q.playbook_outcomes(conn, snap, t, today, since, until)
+    }
+    out = []
+    for s in stages(conn):
+        if s.id not in steps:  # no playbook follow-up for this stage: no deal in its groups
+            continue
+        settled, on_time, late = steps[s.id]
+        out.append(
+            {
+                "stage": s.name,
+                "steps_settled": settled,
+                "steps_on_time": on_time,
+                "steps_done_late": late,
+                "steps_not_done": settled - on_time - late,
+                "on_time_share": on_time / settled if settled else None,
+                "on_time_deals": _outcomes(*deals.get((s.id, 1), (0, 0))),
+                "not_on_time_deals": _outcomes(*deals.get((s.id, 0), (0, 0))),
+            }
+        )
+    return out
+
+
+def _outcomes(won: int, lost: int) -> dict[str, Any]:
+    return {"deals": won + lost, "won_deals": won, "lost_deals": lost,
+            "win_rate": m.win_rate(won, lost)}  # fmt: skip
 
 
 # --- forecast -------------------------------------------------------------------------------

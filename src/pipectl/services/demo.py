@@ -117,12 +117,12 @@ def _work_steps(
     db: Database, rng: random.Random, deal_id: int, entered: datetime, now: datetime
 ) -> None:
     """Do the playbook steps the deal was just given (at ``entered``): most on their day or
-    within two, some a few days late, some never (the move on closes them)."""
+    the day before, some days late, some never (the move on closes them)."""
     for fid, what, due, _link in playbook.scheduled(db, deal_id, entered):
         luck = rng.random()
         if luck > 0.85:
             continue
-        late = rng.randrange(3, 9) if luck > 0.65 else rng.randrange(0, 2)
+        late = rng.randrange(2, 9) if luck > 0.6 else -rng.randrange(0, 2)  # days after due
         done = max(entered, datetime.combine(due, entered.timetz()) + timedelta(days=late))
         if done < now:
             store.end_followup(db, fid, deal_id, Outcome.DONE, done, f"{what}: done")

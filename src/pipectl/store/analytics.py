@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pipectl.store.engine import Database
@@ -274,6 +274,93 @@ def closed_counts(conn: Database, snap: Snapshot) -> tuple[int, int]:
         snap.params(),
     ).fetchone()
     return row[0], row[1]
+
+
+# --- playbook steps: done on time, and the deals' outcomes ----------------------------------
+
+
+def _step_state(conn: Database) -> str:
+    """A playbook follow-up's state as known at ``:t`` (today ``:today``, the local day of
+    ``:t``): 2 done on time (its local done day on or before its due day), 1 done late, 0 not
+    done by its due day (still open past it at ``:t``, or closed or cancelled after it), NULL
+    not settled (open and not yet past due, or closed or cancelled on or before its due day
+    without being done). A follow-up ended after ``:t`` was open at ``:t``."""
+    day = conn.local_date("f.done_at")
+    return (
+        "CASE WHEN f.done_at IS NOT NULL AND f.done_at <= :t THEN"
+        " CASE WHEN COALESCE(f.outcome, 'done') = 'done' THEN"
+        f" CASE WHEN {day} <= f.due THEN 2 ELSE 1 END"
+        f" WHEN {day} > f.due THEN 0 END"
+        " WHEN f.due < :today THEN 0 END"
+    )
+
+
+def playbook_steps(
+    conn: Database,
+    snap: Snapshot,
+    t: str,
+    today: date,
+    due_from: date | None,
+    due_to: date,
+) -> list[tuple[int, int, int, int]]:
+    """Per stage with playbook follow-ups known at ``t`` (``followups.stage_id``; of the
+    snapshot owner's deals): (stage_id, settled steps due in [due_from, due_to], of which done
+    on time, of which done late) — ``_step_state`` says which, as known at ``t``. One scan of
+    the follow-ups, grouped in SQL by stage and state."""
+    window = "f.due <= :due_to" + (" AND f.due >= :due_from" if due_from else "")
+    # grouped by state, each follow-up's state computed once (counting it three times over a
+    # subquery would compute it three times: SQLite inlines the subquery's expression)
+    rows = conn.execute(
+        f"""
+        SELECT f.stage_id, CASE WHEN {window} THEN {_step_state(conn)} END, count(*)
+          FROM followups f
+         WHERE f.stage_id IS NOT NULL AND f.created_at <= :t{snap.deals("f.deal_id")}
+         GROUP BY 1, 2""",
+        snap.params(t=t, today=today, due_from=due_from, due_to=due_to),
+    )
+    counts: dict[int, list[int]] = {}
+    for stage_id, state, n in rows:  # a row per stage and state: a few
+        c = counts.setdefault(int(stage_id), [0, 0, 0])
+        if state is not None:
+            c[0] += n
+            if state == 2:
+                c[1] += n
+            elif state == 1:
+                c[2] += n
+    return [(sid, c[0], c[1], c[2]) for sid, c in counts.items()]
+
+
+def playbook_outcomes(
+    conn: Database, snap: Snapshot, t: str, today: date, since: str | None, until: str
+) -> list[tuple[int, int, int, int]]:
+    """Per stage, the deals of the snapshot closed won or lost in [since, until) (as
+    ``closed_in_window``) with at least one settled playbook step in that stage known at ``t``
+    (``_step_state``), in two groups: (stage_id, 1 when every settled step of the deal in the
+    stage was done on time else 0, won, lost). The closed deals' follow-ups are read through
+    their deal's index."""
+    state = _step_state(conn)
+    return conn.execute(
+        snap.cte()
+        + f""",
+        closed AS (
+          SELECT s.id AS id, s.status AS status FROM snap s
+           WHERE s.status IN ('won', 'lost') AND s.closed_at < :until
+                 {"AND s.closed_at >= :since" if since else ""}
+        ),
+        per_deal AS (
+          SELECT c.id AS deal_id, c.status AS status, f.stage_id AS stage_id,
+                 min({state}) AS worst
+            FROM closed c JOIN followups f ON f.deal_id = c.id
+           WHERE f.stage_id IS NOT NULL AND f.created_at <= :t
+           GROUP BY c.id, c.status, f.stage_id
+        )
+        SELECT stage_id, CASE WHEN worst = 2 THEN 1 ELSE 0 END,
+               count(CASE WHEN status = 'won' THEN 1 END),
+               count(CASE WHEN status = 'lost' THEN 1 END)
+          FROM per_deal WHERE worst IS NOT NULL
+         GROUP BY 1, 2""",
+        snap.params(t=t, today=today, since=since, until=until),
+    ).fetchall()
 
 
 # --- targets --------------------------------------------------------------------------------
