@@ -538,3 +538,19 @@ def test_show_says_a_step_was_closed_because_the_deal_left_its_stage(cli: Cli) -
     cli.ok("move", "1", "lost", "--reason", "no budget")
     text = cli.ok("show", "1").stdout
     assert "follow-up closed: Confirm budget and timing (due 2026-11-24): left Qualified" in text
+
+
+def test_what_a_command_reports_is_its_own_under_a_frozen_clock(
+    cli: Cli, db_path: Any, tmp_path: Path
+) -> None:
+    """PIPECTL_NOW frozen (back-filling): several commands share one instant; each still
+    reports only the steps it scheduled."""
+    cli.ok("playbook", "proposal", "add", "Send the proposal")
+    cli.ok("playbook", "proposal", "add", "Walk them through it", "--after", "3d")
+    cli.ok("add", "Acme", "10k")
+    assert len(cli.json("move", "1", "proposal", "--yes")["scheduled"]) == 2
+    f = write_file(tmp_path, "one.csv", "title,value,stage\nBeta,5000,Proposal\n")
+    assert cli.json("import", str(f))["playbook_steps"] == 2
+    assert "; 2 playbook steps scheduled" in cli.ok("import", str(f)).stdout  # a third deal
+    got = cli.json("add", "Gamma", "1k", "--stage", "proposal")
+    assert [s["id"] for s in got["scheduled"]] == [7, 8]

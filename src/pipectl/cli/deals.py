@@ -127,7 +127,7 @@ def add(
         suggestions: list[str] = []
         deal_id = add_deal(db, new, now, on=on, notes=suggestions, playbook=not no_playbook)
         deal = queries.get_deal(db, deal_id)
-        steps = playbook.scheduled(db, deal_id, now)
+        steps = playbook.scheduled(db, deal_id)
     warnings = close_warnings(new.expected_close, now) + suggestions
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
@@ -385,7 +385,7 @@ def move(
     with writing(common.DB_PATH) as db:
         what = move_deal(db, deal, target, now, reason=reason, on=on, playbook=not no_playbook)
         after = queries.get_deal(db, deal.id)
-        steps = playbook.scheduled(db, deal.id, now)
+        steps = playbook.scheduled(db, deal.id)
     mode = output.pick_mode(as_json)
     if mode == output.JSON:
         output.emit_json({**views.deal_json(after, now), "scheduled": _steps_json(steps)})

@@ -271,6 +271,8 @@ def describe(item: dict[str, Any], currency: str, *, old_currency: str | None = 
         if status == "open":
             return f"follow-up due {item['due']}: {item['what']}"
         ended = {"closed": "closed with the deal"}.get(status, status)
+        if status == "closed" and item.get("stage"):
+            ended = "closed"  # a playbook step: its deal left the stage, merged or closed
         return (
             f"follow-up {ended} {local_day(item['done_at'])}: {item['what']}"
             f" (was due {item['due']})"
@@ -279,8 +281,9 @@ def describe(item: dict[str, Any], currency: str, *, old_currency: str | None = 
     if kind == EventKind.FOLLOWUP:
         # what happened to a follow-up: scheduled, done, rescheduled, cancelled, closed
         happened = {"closed": "closed with the deal"}.get(item.get("new"), item.get("new"))
-        if item.get("new") == "closed" and ": left " in (item.get("note") or ""):
-            happened = "closed"  # a playbook step: the deal left its stage (the note says)
+        note = item.get("note") or ""
+        if item.get("new") == "closed" and (": left " in note or ": merged into a deal" in note):
+            happened = "closed"  # a playbook step: left its stage or merged (the note says)
         return f"follow-up {happened or 'changed'}" + (
             f": {item['note']}" if item.get("note") else ""
         )

@@ -118,7 +118,7 @@ def _work_steps(
 ) -> None:
     """Do the playbook steps the deal was just given (at ``entered``): most on their day or
     the day before, some days late, some never (the move on closes them)."""
-    for fid, what, due, _link in playbook.scheduled(db, deal_id, entered):
+    for fid, what, due, _link in playbook.scheduled(db, deal_id):
         luck = rng.random()
         if luck > 0.85:
             continue

@@ -324,7 +324,7 @@ def write_import(
 
         # (without ``playbook`` nothing was scheduled: a whole export's own playbook
         # follow-ups, written by ``then``, may carry this very time)
-        applied.steps = count_scheduled(conn, now) if playbook else 0
+        applied.steps = count_scheduled(conn) if playbook else 0
         if before_commit:
             before_commit()
     return applied

@@ -232,6 +232,7 @@ def enter(
             if prev is None or prev[1] == Outcome.CLOSED:
                 made[key] = (int(fid), state, due, created)
     today = local_today(now)
+    mine = set(made_here(db))  # what this command scheduled already
     new: list[tuple[Any, ...]] = []
     again: list[tuple[Any, ...]] = []
     redue: list[tuple[int, int, date, date]] = []  # (id, deal, was due, now due)
@@ -247,7 +248,7 @@ def enter(
             elif have[1] == Outcome.CLOSED:
                 again.append((have[0], deal_id, due, what, link))
             elif (
-                have[1] == "open" and have[0] and _utc(have[3]) == now and _day(have[2]) != due
+                have[1] == "open" and have[0] in mine and _day(have[2]) != due
             ):  # scheduled by this very command: due from this (later) entry
                 redue.append((have[0], deal_id, _day(have[2]), due))
             made[(deal_id, pid)] = (0, "open", None, None)  # entering twice in one call: once
@@ -305,31 +306,48 @@ def enter(
             " ORDER BY f.id",
             (now, EventKind.FOLLOWUP, last, now),
         )
+        made_here(db).extend(
+            int(r[0])
+            for r in db.execute(
+                "SELECT id FROM followups WHERE id > ? AND created_at = ? AND step_id IS NOT NULL",
+                (last, now),
+            )
+        )
+    made_here(db).extend(fid for fid, *_ in again)
     return len(new) + len(again)
 
 
-def scheduled(db: Database, deal_id: int, now: datetime) -> list[tuple[int, str, date, str | None]]:
-    """The playbook follow-ups this command (``now``) scheduled for a deal, as (id, what,
-    due, link), in step order: what ``move`` and ``add`` tell the rep."""
-    rows = db.execute(
-        "SELECT f.id, f.what, f.due, f.link FROM followups f"
-        " LEFT JOIN playbook_steps p ON p.id = f.step_id"
-        " WHERE f.deal_id = ? AND f.done_at IS NULL AND f.step_id IS NOT NULL"
-        " AND f.created_at = ? ORDER BY p.position, f.id",
-        (deal_id, now),
-    ).fetchall()
-    return [(int(i), w, _day(d), link) for i, w, d, link in rows]
+def made_here(db: Database) -> list[int]:
+    """The follow-ups ``enter`` scheduled or opened again on this connection (one command's):
+    what ``add``, ``move`` and ``import`` report. Kept by id, never guessed from a timestamp
+    (with a frozen ``PIPECTL_NOW`` two commands share one)."""
+    out = getattr(db, "playbook_made", None)
+    if out is None:
+        out = []
+        db.playbook_made = out  # type: ignore[attr-defined]
+    return out
 
 
-def count_scheduled(db: Database, now: datetime) -> int:
-    """How many playbook follow-ups this command (``now``) scheduled or opened again."""
-    return int(
-        db.execute(
-            "SELECT count(*) FROM followups WHERE step_id IS NOT NULL AND created_at = ?"
-            " AND done_at IS NULL",
-            (now,),
-        ).fetchone()[0]
-    )
+def scheduled(db: Database, deal_id: int) -> list[tuple[int, str, date, str | None]]:
+    """The playbook follow-ups this command scheduled (or opened again) for a deal and still
+    open, as (id, what, due, link), in step order: what ``move`` and ``add`` tell the rep."""
+    ids = sorted(set(made_here(db)))
+    out: list[tuple[Any, ...]] = []
+    for chunk in _chunks(ids, 500):
+        marks = ",".join("?" * len(chunk))
+        out += db.execute(
+            "SELECT p.position, f.id, f.what, f.due, f.link FROM followups f"
+            " LEFT JOIN playbook_steps p ON p.id = f.step_id"
+            f" WHERE f.id IN ({marks}) AND f.deal_id = ? AND f.done_at IS NULL",
+            (*chunk, deal_id),
+        ).fetchall()
+    out.sort(key=lambda r: (r[0] is None, r[0] or 0, r[1]))
+    return [(int(i), w, _day(d), link) for _p, i, w, d, link in out]
+
+
+def count_scheduled(db: Database) -> int:
+    """How many playbook follow-ups this command scheduled or opened again."""
+    return len(set(made_here(db)))
 
 
 @dataclass(frozen=True)

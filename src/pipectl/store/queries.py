@@ -454,9 +454,10 @@ def timeline(conn: Database, deal_id: int) -> list[dict[str, Any]]:
         items.append(
             {"type": "activity", "id": aid, "at": parse_ts(at), "kind": kind, "text": text}
         )
-    for fid, due, what, created, done, outcome in conn.execute(
-        "SELECT id, due, what, created_at, done_at, outcome FROM followups WHERE deal_id = ?"
-        " ORDER BY due, id",
+    for fid, due, what, created, done, outcome, made_for in conn.execute(
+        "SELECT f.id, f.due, f.what, f.created_at, f.done_at, f.outcome, s.name"
+        " FROM followups f LEFT JOIN stages s ON s.id = f.stage_id WHERE f.deal_id = ?"
+        " ORDER BY f.due, f.id",
         (deal_id,),
     ):
         items.append(
@@ -469,6 +470,9 @@ def timeline(conn: Database, deal_id: int) -> list[dict[str, Any]]:
                 # open, or how it ended: done, cancelled, closed (with its deal)
                 "status": (outcome or "done") if done is not None else "open",
                 "done_at": parse_ts(done),
+                # a playbook follow-up's stage (None: made by hand): closed, it ended when
+                # the deal left that stage or was merged, not only with the deal
+                "stage": made_for,
             }
         )
     items.sort(key=lambda i: i["at"])
