@@ -6,7 +6,16 @@ Pure, and free to import: the standard library only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+
+#: The bidirectional marks, overrides, embeddings and isolates that make "Invoice
+#: \u202egpj.exe" read as "Invoice exe.jpg", and the line and paragraph separators (U+2028,
+#: U+2029) that can fake a new line: a regular expression's character-class body.
+BIDI_AND_SEPARATORS = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+#: What a one-line text copied elsewhere (a playbook step) may not hold: control characters
+#: (C0, DEL, C1) and those above.
+UNSAFE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_AND_SEPARATORS}]")
 
 
 def clip(text: str, n: int) -> str:

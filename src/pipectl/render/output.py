@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from pipectl.core.text import BIDI_AND_SEPARATORS as _BIDI_AND_SEPARATORS
+
 JSON, RICH, PLAIN = "json", "rich", "plain"
 
 # What must never reach a terminal as itself: C0 controls (ESC starts colour, cursor and
@@ -25,8 +27,8 @@ JSON, RICH, PLAIN = "json", "rich", "plain"
 # bidirectional overrides, embeddings and isolates that make "Invoice \u202egpj.exe" read as
 # "Invoice exe.jpg", and the line and paragraph separators (U+2028, U+2029) that can fake a
 # new line. Newline and tab are kept in running text, escaped inside table cells. The one
-# definition: shell completions escape the same characters (``cli/common.py``).
-_BIDI_AND_SEPARATORS = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+# definition (the bidi and separator set is core/text.py's, which a playbook step refuses):
+# shell completions escape the same characters (``cli/common.py``).
 _UNSAFE_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
 _UNSAFE_CELL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
 

@@ -22,7 +22,6 @@ deals in the one transaction: all or nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,7 +30,7 @@ from typing import Any, NamedTuple
 from pipectl.core.fields import MAX_FOLLOWUP, MAX_TEXT
 from pipectl.core.importing import ImportedDeal, norm_header, parse_when, unquote
 from pipectl.core.states import EventKind, Outcome
-from pipectl.core.text import shown
+from pipectl.core.text import UNSAFE_LINE, shown
 from pipectl.errors import InputError
 from pipectl.io.tabular import Sheet
 from pipectl.services.transfer import Applied, export_rows
@@ -316,13 +315,6 @@ def read_extra(
     return out
 
 
-#: Control, bidi-override and line-separator characters: refused in a playbook step's text
-#: (a tab or newline is folded into a space first).
-_CONTROL = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
-
-
 def _link(t: _Table, n: int, text: str) -> str | None:
     """A link cell as ``--link`` takes it (an http(s) URL; blank: none)."""
     from pipectl.core.playbook import check_link
@@ -357,7 +349,7 @@ def _read_playbook(t: _Table) -> list[PlaybookStep]:
         except InputError as e:
             raise t.fail(n, str(e)) from None
         for cell in (stage, what):
-            if _CONTROL.search(cell):
+            if UNSAFE_LINE.search(cell):  # (a step's text: tabs and newlines folded first)
                 raise t.fail(n, f"control characters in {shown(cell)}")
         try:
             after = parse_after(get("after") or None)

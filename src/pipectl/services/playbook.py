@@ -4,13 +4,12 @@ the playbook is shared: a manager edits it, reps read it (and their moves schedu
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import Any
 
 from pipectl.core.playbook import check_link, parse_after
 from pipectl.core.states import Status
-from pipectl.core.text import shown
+from pipectl.core.text import UNSAFE_LINE, shown
 from pipectl.errors import InputError, PipectlError
 from pipectl.store import playbook as store
 from pipectl.store import queries
@@ -41,20 +40,13 @@ def _managers_only(db: Database) -> None:
         )
 
 
-#: Bidirectional overrides, embeddings, isolates and marks, and the line and paragraph
-#: separators: what makes text read otherwise than it is (render/output.py escapes the same).
-_BIDI = frozenset("\u061c\u200e\u200f\u2028\u2029") | {
-    chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
-}
-
-
 def step_text(text: str) -> str:
     from pipectl.core.fields import MAX_FOLLOWUP
 
     what = " ".join((text or "").split())
     if not what:
         raise InputError("say what the step is (e.g. 'send the case study')")
-    if any(unicodedata.category(c) == "Cc" or c in _BIDI for c in what):
+    if UNSAFE_LINE.search(what):
         # a step is written once and copied onto every deal entering the stage: no escape
         # sequence, bidi override or invisible character rides along
         raise InputError(f"the step {shown(what)} has control or bidirectional characters in it")
