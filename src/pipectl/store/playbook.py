@@ -59,10 +59,6 @@ def steps(db: Database, stage_id: int | None = None) -> list[Step]:
     return out
 
 
-def count(db: Database) -> int:
-    return int(db.execute("SELECT count(*) FROM playbook_steps").fetchone()[0])
-
-
 def add(db: Database, stage_id: int, what: str, after: str, link: str | None, now: datetime) -> int:
     """A new last step of ``stage_id``'s playbook; returns its number."""
     from pipectl.core.playbook import MAX_STEPS
