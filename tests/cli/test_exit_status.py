@@ -121,6 +121,21 @@ def test_surrogate_escaped_arguments_are_refused(cli: Cli, args: tuple[str, ...]
     assert "not valid UTF-8" in r.stderr
 
 
+@pytest.mark.parametrize("command", [("list",), ("add", "x", "5k", "--json"), ("team", "init")])
+def test_a_postgresql_url_that_is_not_utf8_is_refused(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    """``$PIPECTL_DB`` may carry bytes that are not UTF-8 (``--db`` is refused above): a
+    URL's are refused in one line, shown as they came and without the password, not left to
+    fail inside the driver as an internal error."""
+    monkeypatch.setenv("PIPECTL_DB", os.fsdecode(b"postgresql://ann:s3cret@127.0.0.1:1/p\xe9"))
+    r = cli.fails(*command, code=2)
+    assert r.stderr.strip() == (
+        r"pipectl: error: the PostgreSQL URL is not valid UTF-8 text:"
+        r" 'postgresql://ann:***@127.0.0.1:1/p\xe9'"
+    )
+
+
 @pytest.mark.parametrize("args", [("add", "a\x00b"), ("--db", "\x00", "list")])
 def test_a_nul_byte_in_an_argument_is_refused(cli: Cli, args: tuple[str, ...]) -> None:
     r = cli.fails(*args, code=2)

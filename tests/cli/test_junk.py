@@ -650,6 +650,7 @@ DB_JUNK = [
     "postgresql://u@127.0.0.1:1/x?sslmode=nonsense",
     "sqlite:///x.db",
     "nonexistent/dir/p.db",
+    "postgresql://u\udce9@127.0.0.1:1/x",  # not UTF-8: only $PIPECTL_DB can carry it
 ]
 
 

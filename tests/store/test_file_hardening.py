@@ -407,6 +407,27 @@ def test_a_value_edited_into_nonsense_is_a_damaged_file(
         assert "damaged" in r.stderr and len(r.stderr.strip().splitlines()) == 1, args
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE deals SET title = CAST(x'41ff42' AS TEXT)",
+        "UPDATE deals SET account = CAST(x'c3' AS TEXT)",
+        "UPDATE activities SET text = CAST(x'e9' AS TEXT)",
+    ],
+    ids=["title", "account", "note"],
+)
+def test_text_that_is_not_utf8_is_one_clear_line(cli: Cli, sqlite_path: Path, damage: str) -> None:
+    """Another program stored bytes as text that are not UTF-8: the driver cannot read them
+    back. Exit 5 with one line naming the column, not an internal error."""
+    _deal(cli)
+    cli.ok("log", "1", "call", "called them", "--no-followup")
+    with sqlite3.connect(sqlite_path) as raw:
+        raw.execute(damage)
+    for args in (("show", "1"), ("export", "--what", "all", "-o", str(sqlite_path) + ".json")):
+        r = cli.fails(*args, code=5)
+        assert "holds text that is not UTF-8" in r.stderr and "column" in r.stderr, r.stderr
+
+
 def test_a_negative_stale_limit_is_not_a_parameter_name(cli: Cli, sqlite_path: Path) -> None:
     """A stage's limit named a SQL parameter: -5 made ':stale_cut_-5' (internal error)."""
     _deal(cli)

@@ -16,6 +16,7 @@ from typer.core import TyperArgument, TyperGroup
 
 from pipectl import __version__, errors
 from pipectl.cli import common
+from pipectl.core.text import not_utf8
 
 
 def _version(value: bool) -> None:
@@ -249,15 +250,9 @@ def _check_text(args: list[str]) -> None:
             raise errors.InputError(
                 "an argument holds a NUL byte (\\x00): pipectl stores text only"
             )
-        try:
-            arg.encode("utf-8")
-        except UnicodeEncodeError:
-            try:  # the bytes as they came (\udc80-\udcff stand for the bytes 0x80-0xff)
-                raw = arg.encode("utf-8", "surrogateescape")
-            except UnicodeEncodeError:  # other lone surrogates: only from within Python
-                raw = arg.encode("utf-8", "backslashreplace")
-            shown = raw.decode("ascii", "backslashreplace")
-            raise errors.InputError(f"an argument is not valid UTF-8 text: '{shown}'") from None
+        shown = not_utf8(arg)
+        if shown is not None:
+            raise errors.InputError(f"an argument is not valid UTF-8 text: '{shown}'")
 
 
 def _invoke(command: Any, args: list[str]) -> int:

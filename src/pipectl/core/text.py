@@ -32,6 +32,22 @@ def shown(text: str, n: int = 40) -> str:
     return f"{clip(text, n)!r} ({len(text):,} characters)"
 
 
+def not_utf8(text: str) -> str | None:
+    """``None`` for text that is valid UTF-8; else the text as its bytes came, those that are
+    not UTF-8 shown escaped (``'Acme \\xff'``): Python hands an argument or environment
+    variable that is not UTF-8 over as lone surrogates (``\\udcff`` for the byte 0xff)."""
+    try:
+        text.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # other lone surrogates: only from within Python
+        raw = text.encode("utf-8", "backslashreplace")
+    return raw.decode("ascii", "backslashreplace")
+
+
 def listed(items: Sequence[str], show: Callable[[str], str] = shown, limit: int = 20) -> str:
     """The first ``limit`` of ``items``, each through ``show``, joined by commas; then how
     many more there are (``'a', 'b' and 3 more``)."""

@@ -28,9 +28,12 @@ JSON, RICH, PLAIN = "json", "rich", "plain"
 # "Invoice exe.jpg", and the line and paragraph separators (U+2028, U+2029) that can fake a
 # new line. Newline and tab are kept in running text, escaped inside table cells. The one
 # definition (the bidi and separator set is core/text.py's, which a playbook step refuses):
-# shell completions escape the same characters (``cli/common.py``).
-_UNSAFE_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
-_UNSAFE_CELL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+# shell completions escape the same characters (``cli/common.py``). Lone surrogates too: a
+# file name that is not UTF-8 (``$PIPECTL_DB``, a directory's listing) reaches Python as
+# ``\udce9``, which a UTF-8 stream refuses to write; shown escaped, it is one readable name.
+_SURROGATES = "\ud800-\udfff"
+_UNSAFE_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}{_SURROGATES}]")
+_UNSAFE_CELL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}{_SURROGATES}]")
 
 
 def _escaped(m: re.Match[str]) -> str:
@@ -84,9 +87,10 @@ def _default(o: Any) -> Any:
 
 
 # What json.dumps leaves raw though a terminal acts on it: DEL, the C1 controls (0x9b is a
-# one-byte CSI) and the bidi and line-separator characters. Inside JSON strings (the only place
-# a non-ASCII character can be) ``\uXXXX`` is the same data, exactly.
-_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+# one-byte CSI), the bidi and line-separator characters, and lone surrogates (which a UTF-8
+# stream cannot write; JSON's ``\udce9`` is their only spelling). Inside JSON strings (the
+# only place a non-ASCII character can be) ``\uXXXX`` is the same data, exactly.
+_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI_AND_SEPARATORS}{_SURROGATES}]")
 
 
 def _json_escape(m: re.Match[str]) -> str:

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pipectl.core.text import not_utf8
 from pipectl.errors import DatabaseError, InputError, PipectlError
 
 SQLITE = "sqlite"
@@ -195,6 +196,11 @@ def user_error(e: BaseException, where: str = "the database") -> PipectlError | 
         )
     if isinstance(e, sqlite3.DataError) or "too big" in low:
         return InputError(f"a value is too large for the database ({text})")
+    if low.startswith("could not decode to utf-8"):  # bytes another program stored as text
+        return DatabaseError(
+            f"{where} holds text that is not UTF-8 ({text}): it was written by another program;"
+            " restore a backup (see docs/hygiene.md)"
+        )
     damaged = ("no such table", "malformed", "not a database", "corrupt")  # not a column: our SQL
     if any(d in low for d in damaged) or type(e) is sqlite3.DatabaseError:
         return DatabaseError(f"{where} is damaged ({text}): restore a backup (see docs/hygiene.md)")
@@ -407,6 +413,9 @@ def is_url(target: str | None) -> bool:
     than taken for a file name."""
     text = str(target or "")
     if text.startswith(("postgresql://", "postgres://")):
+        shown = not_utf8(text)  # $PIPECTL_DB may (--db is refused at the edge)
+        if shown is not None:
+            raise InputError(f"the PostgreSQL URL is not valid UTF-8 text: '{redact(shown)}'")
         return True
     if text.lower().startswith(("postgresql:", "postgres:")):
         raise InputError(f"not a PostgreSQL URL: {redact(text)!r} (postgresql://USER@HOST:PORT/DB)")
